@@ -1,0 +1,229 @@
+"""The CloudEvents 1.0 envelope and the typed event contracts services exchange over Kafka.
+
+Contracts are the only thing services import from each other. A topic carries one event family,
+named `<domain>.<event-in-past-tense>`; the message key is the aggregate id (content id, case id)
+so that one aggregate's events stay ordered. The schema version is the last part of `type`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+SPEC_VERSION = "1.0"
+TYPE_PREFIX = "cn.gov.kitchen"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 structured-mode JSON envelope."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    source: str
+    type: str
+    specversion: str = SPEC_VERSION
+    time: datetime = Field(default_factory=utcnow)
+    subject: str | None = None
+    datacontenttype: str = "application/json"
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> CloudEvent:
+        return cls.model_validate(orjson.loads(raw))
+
+
+class EventData(BaseModel):
+    """Base of every contract: knows its topic, its CloudEvents type and its aggregate key."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    TOPIC: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    @classmethod
+    def event_type(cls) -> str:
+        return f"{TYPE_PREFIX}.{cls.TOPIC}.v{cls.VERSION}"
+
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def to_event(self, source: str) -> CloudEvent:
+        return CloudEvent(
+            source=source,
+            type=self.event_type(),
+            subject=self.key(),
+            data=self.model_dump(mode="json"),
+        )
+
+    @classmethod
+    def from_event(cls, event: CloudEvent) -> EventData:
+        return cls.model_validate(event.data)
+
+
+# --- content (owned by ingest) -------------------------------------------------------------
+
+
+class ContentIngested(EventData):
+    """A new version of an item entered the library and needs review."""
+
+    TOPIC: ClassVar[str] = "content.ingested"
+
+    content_id: str
+    version: int
+    content_hash: str
+    title: str
+    body_html: str
+    body_text: str
+    kind: str
+    site: str
+    columns: list[str]
+    publisher: str
+    doc_number: str | None = None
+    author: str
+    urgent: bool = False
+    is_reprint: bool = False
+    written_at: str | None = None
+    published_at: str | None = None
+    summary: str | None = None
+    index_no: str | None = None
+    submitted_at: datetime
+
+    def key(self) -> str:
+        return self.content_id
+
+
+class ContentRetractionRequested(EventData):
+    """An editor asked for a published item to be taken down everywhere it went."""
+
+    TOPIC: ClassVar[str] = "content.retraction_requested"
+
+    content_id: str
+    reason: str
+    requested_by: str
+
+    def key(self) -> str:
+        return self.content_id
+
+
+class ContentSubmitted(EventData):
+    """Another service hands a document to the library (e.g. an interview transcript)."""
+
+    TOPIC: ClassVar[str] = "content.submitted"
+
+    submission_id: str
+    title: str
+    body_html: str = ""
+    body_text: str = ""
+    kind: str
+    site: str
+    columns: list[str]
+    publisher: str
+    author: str
+    source: str
+
+    def key(self) -> str:
+        return self.submission_id
+
+
+# --- review (owned by review) --------------------------------------------------------------
+
+
+class ReviewStarted(EventData):
+    """Machine checks ran and a human review task was opened for a version."""
+
+    TOPIC: ClassVar[str] = "review.started"
+
+    content_id: str
+    version: int
+    task_id: str
+    stages: list[str]
+    blocking_findings: int
+
+    def key(self) -> str:
+        return self.content_id
+
+
+class ReviewDecided(EventData):
+    """The final outcome of a version's review; distribution uses nothing else to publish."""
+
+    TOPIC: ClassVar[str] = "review.decided"
+
+    content_id: str
+    version: int
+    content_hash: str
+    task_id: str
+    decision: Literal["approved", "rejected", "returned"]
+    stage: str
+    decided_by: str
+    comment: str = ""
+    decided_at: datetime
+
+    def key(self) -> str:
+        return self.content_id
+
+
+# --- distribution (owned by distribute) ---------------------------------------------------
+
+
+class DeliveryUpdated(EventData):
+    """One target of one item changed delivery state."""
+
+    TOPIC: ClassVar[str] = "delivery.updated"
+
+    content_id: str
+    version: int
+    content_hash: str
+    target: str
+    state: str
+    detail: str = ""
+
+    def key(self) -> str:
+        return self.content_id
+
+
+class ContentPublished(EventData):
+    """Every target of an approved version has been delivered."""
+
+    TOPIC: ClassVar[str] = "content.published"
+
+    content_id: str
+    version: int
+    content_hash: str
+    targets: list[str]
+    published_at: datetime
+
+    def key(self) -> str:
+        return self.content_id
+
+
+CONTRACTS: tuple[type[EventData], ...] = (
+    ContentIngested,
+    ContentRetractionRequested,
+    ContentSubmitted,
+    ReviewStarted,
+    ReviewDecided,
+    DeliveryUpdated,
+    ContentPublished,
+)
+
+
+def all_topics(extra: tuple[str, ...] = ()) -> list[str]:
+    """Every topic the hub uses, with their dead-letter topics."""
+    topics = sorted({c.TOPIC for c in CONTRACTS} | set(extra))
+    return topics + [dead_letter_topic(t) for t in topics]
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"

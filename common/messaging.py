@@ -1,0 +1,105 @@
+"""Outbox and inbox tables: the only way an event leaves or enters a service's database.
+
+A state change and the event announcing it are written in one transaction (outbox). A consumer
+records the event id it handled in the same transaction as its effects (inbox), so a redelivered
+event is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.events import CloudEvent, EventData, utcnow
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    outbox: Table
+    inbox: Table
+
+
+def messaging_tables(metadata: MetaData) -> MessagingTables:
+    """Declare the outbox and inbox tables in a service's own metadata."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigIntId, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(64), primary_key=True),
+        Column("topic", String(200), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+    return MessagingTables(outbox=outbox, inbox=inbox)
+
+
+class Outbox:
+    """Writes events into the outbox inside the caller's transaction; the relay publishes them."""
+
+    def __init__(self, table: Table, source: str) -> None:
+        self.table = table
+        self.source = source
+
+    async def add(self, session: AsyncSession, data: EventData) -> CloudEvent:
+        event = data.to_event(self.source)
+        await self.add_event(session, data.TOPIC, event)
+        return event
+
+    async def add_event(self, session: AsyncSession, topic: str, event: CloudEvent) -> None:
+        await session.execute(
+            insert(self.table).values(
+                event_id=event.id,
+                topic=topic,
+                key=event.subject or event.id,
+                payload=event.to_bytes(),
+                created_at=utcnow(),
+            )
+        )
+
+
+class Inbox:
+    """Remembers which events a consumer already handled."""
+
+    def __init__(self, table: Table, consumer: str) -> None:
+        self.table = table
+        self.consumer = consumer
+
+    async def seen(self, session: AsyncSession | AsyncConnection, event_id: str) -> bool:
+        query = select(self.table.c.event_id).where(
+            self.table.c.consumer == self.consumer, self.table.c.event_id == event_id
+        )
+        return (await session.execute(query)).first() is not None
+
+    async def record(self, session: AsyncSession, event_id: str, topic: str) -> None:
+        await session.execute(
+            insert(self.table).values(
+                consumer=self.consumer, event_id=event_id, topic=topic, processed_at=utcnow()
+            )
+        )

@@ -1,0 +1,57 @@
+"""Alembic per service, run programmatically at start (and in tests) on the async engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
+
+from common.db import Database
+
+
+def alembic_config(migrations_dir: Path) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    return config
+
+
+async def upgrade_to_head(database: Database, migrations_dir: Path) -> None:
+    def run(connection: Connection) -> None:
+        config = alembic_config(migrations_dir)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    async with database.engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+async def autogenerate_revision(database: Database, migrations_dir: Path, message: str) -> None:
+    """Write a new revision comparing the models with a database already at head."""
+
+    def run(connection: Connection) -> None:
+        config = alembic_config(migrations_dir)
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True)
+
+    await upgrade_to_head(database, migrations_dir)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(run)
+
+
+def run_env(context: Any, target_metadata: MetaData) -> None:
+    """Body of every service's `migrations/env.py`: migrate on the connection handed in."""
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("run migrations through `kitchen db upgrade`, not the alembic CLI")
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,45 @@
+"""Per-process settings, read from `KITCHEN_*` environment variables and validated at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_INTERNAL_SECRET = "dev-internal-secret-change-me"
+DEV_TOKEN_SECRET = "dev-token-secret-change-me"
+VAR_DIR = Path("var")
+
+
+class ServiceSettings(BaseSettings):
+    """Settings shared by every service process; a service subclasses it for its own knobs."""
+
+    model_config = SettingsConfigDict(env_prefix="KITCHEN_", extra="ignore")
+
+    environment: Literal["dev", "test", "production"] = "dev"
+    database_url: str = ""
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # Apache Kafka supports idempotent producers; the tansu test broker does not.
+    kafka_idempotence: bool = False
+    kafka_fetch_max_wait_ms: int = 20
+    internal_secret: str = DEV_INTERNAL_SECRET
+    # api = HTTP only, worker = relay + consumers only, all = both in one process (local runs).
+    process_role: Literal["api", "worker", "all"] = "all"
+    max_body_bytes: int = 2 * 1024 * 1024
+    consumer_max_attempts: int = 5
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> ServiceSettings:
+        if self.environment == "production" and self.internal_secret == DEV_INTERNAL_SECRET:
+            raise ValueError("KITCHEN_INTERNAL_SECRET must be set in production")
+        return self
+
+    def database_url_for(self, service: str) -> str:
+        """The configured URL, or the embedded default `sqlite+aiosqlite:///var/<service>.db`."""
+        if self.database_url:
+            return self.database_url
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{VAR_DIR / f'{service}.db'}"

@@ -1,0 +1,66 @@
+"""Test helpers every service's tests share: throwaway databases, actors, free ports."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+
+from common.identity import Actor, actor_headers
+from common.settings import DEV_INTERNAL_SECRET
+
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "KITCHEN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def test_database_kind() -> str:
+    """`sqlite` (default) or `postgres`, from `KITCHEN_TEST_DB`."""
+    return os.environ.get("KITCHEN_TEST_DB", "sqlite")
+
+
+@asynccontextmanager
+async def throwaway_database(directory: Path, kind: str | None = None) -> AsyncIterator[str]:
+    """A fresh, empty database URL of the chosen kind, dropped afterwards."""
+    kind = kind or test_database_kind()
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{directory / f'{uuid.uuid4().hex}.db'}"
+        return
+    name = f"kitchen_test_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def staff(
+    actor_id: str = "editor",
+    roles: tuple[str, ...] = ("editor",),
+    sites: list[str] | None = None,
+    secret: str = DEV_INTERNAL_SECRET,
+    department: str | None = None,
+) -> dict[str, str]:
+    """Signed identity headers as the gateway would send them."""
+    actor = Actor(id=actor_id, name=actor_id, roles=list(roles), sites=sites, department=department)
+    return actor_headers(actor, secret)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,83 @@
+"""The background half of a service: outbox relay, consumer runner, and periodic jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from common.bus import new_consumer, new_producer, wait_for_broker
+from common.consumer import ConsumerRunner, Handler
+from common.db import Database
+from common.messaging import Inbox, MessagingTables
+from common.relay import OutboxRelay
+from common.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+PeriodicJob = Callable[[Database], Awaitable[None]]
+
+
+class ServiceWorker:
+    """Starts the relay and the consumer group; `ready()` once partitions are assigned."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        database: Database,
+        tables: MessagingTables,
+        handlers: Mapping[str, Handler],
+        jobs: list[PeriodicJob] | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.database = database
+        self.tables = tables
+        self.handlers = handlers
+        self.jobs = jobs or []
+        self.tasks: list[asyncio.Task[None]] = []
+        self.runner: ConsumerRunner | None = None
+        self.started = False
+
+    def ready(self) -> bool:
+        return self.started and (self.runner is None or self.runner.assigned.is_set())
+
+    async def start(self) -> None:
+        await wait_for_broker(self.settings.kafka_bootstrap, timeout=60)
+        self.producer = new_producer(self.settings)
+        await self.producer.start()
+        relay = OutboxRelay(self.database, self.tables.outbox, self.producer)
+        self.tasks.append(asyncio.create_task(relay.run(), name=f"{self.name}-relay"))
+        if self.handlers:
+            consumer = new_consumer(self.settings, f"kitchen-{self.name}", list(self.handlers))
+            await consumer.start()
+            self.consumer = consumer
+            self.runner = ConsumerRunner(
+                self.database,
+                Inbox(self.tables.inbox, self.name),
+                consumer,
+                self.producer,
+                self.handlers,
+                max_attempts=self.settings.consumer_max_attempts,
+            )
+            self.tasks.append(asyncio.create_task(self.runner.run(), name=f"{self.name}-consumer"))
+        for job in self.jobs:
+            self.tasks.append(asyncio.create_task(job(self.database), name=f"{self.name}-job"))
+        for task in self.tasks:
+            task.add_done_callback(_log_crash)
+        self.started = True
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.runner is not None:
+            await self.consumer.stop()
+        if self.started:
+            await self.producer.stop()
+
+
+def _log_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s died", task.get_name(), exc_info=task.exception())

@@ -1,0 +1,1 @@
+"""The four domain services; each owns its database and talks to the others through Kafka."""

@@ -1,0 +1,36 @@
+"""Composition root of the ingest service (`uvicorn services.ingest.app:create_app --factory`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from common.service_app import ServiceSpec, create_service_app
+from services.ingest.consumers import HANDLERS
+from services.ingest.models import metadata, tables
+from services.ingest.routes import router
+from services.ingest.settings import IngestSettings
+from services.ingest.sites import SiteCatalog
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    settings = settings or IngestSettings()
+
+    async def start_site_catalog(app: FastAPI) -> None:
+        client = httpx.AsyncClient(base_url=settings.distribute_url, timeout=5.0)
+        app.state.sites = SiteCatalog(client, settings.site_cache_seconds)
+
+    spec = ServiceSpec(
+        name="ingest",
+        title="Central kitchen — ingest (resource library)",
+        settings=settings,
+        metadata=metadata,
+        tables=tables,
+        migrations_dir=Path(__file__).parent / "migrations",
+        routers=[router],
+        handlers=HANDLERS,
+        on_startup=[start_site_catalog],
+    )
+    return create_service_app(spec)

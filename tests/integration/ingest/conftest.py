@@ -1,0 +1,37 @@
+"""An ingest app on a throwaway database, with the site directory answered locally."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from services.ingest.app import create_app
+from services.ingest.settings import IngestSettings
+from services.ingest.sites import SiteCatalog
+
+SITE_COLUMNS = {"province": ["news", "notices", "policies", "interpretations"]}
+
+
+def site_directory(request: httpx.Request) -> httpx.Response:
+    """Stands in for distribute's `GET /api/v1/sites/{site}/columns`."""
+    site = request.url.path.split("/")[4]
+    if site not in SITE_COLUMNS:
+        return httpx.Response(404, json={"status": 404})
+    return httpx.Response(200, json={"items": [{"slug": c} for c in SITE_COLUMNS[site]]})
+
+
+@pytest.fixture
+async def ingest_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = IngestSettings(database_url=database_url, process_role="api")
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        directory = httpx.AsyncClient(
+            transport=httpx.MockTransport(site_directory), base_url="http://distribute"
+        )
+        app.state.sites = SiteCatalog(directory, ttl_seconds=60)
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+            yield client
