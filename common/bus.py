@@ -1,4 +1,4 @@
-"""Kafka clients configured the way the hub needs them (acks=all, manual commits, short fetch wait)."""
+"""Kafka clients set up the way the hub needs them (acks=all, manual commits, short waits)."""
 
 from __future__ import annotations
 
@@ -59,9 +59,9 @@ async def ensure_topics(
         await admin.close()
 
 
-async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
+async def wait_for_broker(bootstrap: str, within_seconds: float = 30.0) -> None:
     """Block until the broker answers metadata requests."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within_seconds
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
         try:

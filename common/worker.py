@@ -44,7 +44,7 @@ class ServiceWorker:
         return self.started and (self.runner is None or self.runner.assigned.is_set())
 
     async def start(self) -> None:
-        await wait_for_broker(self.settings.kafka_bootstrap, timeout=60)
+        await wait_for_broker(self.settings.kafka_bootstrap, within_seconds=60)
         self.producer = new_producer(self.settings)
         await self.producer.start()
         relay = OutboxRelay(self.database, self.tables.outbox, self.producer)
