@@ -37,7 +37,7 @@ class Actor(BaseModel):
 
     id: str
     name: str
-    kind: Literal["user", "api_key"] = "user"
+    kind: Literal["user", "api_key", "service"] = "user"
     roles: list[str] = []
     scopes: list[str] = []
     sites: list[str] | None = None  # None = every site
@@ -76,6 +76,12 @@ def actor_from_headers(headers: dict[str, str] | object, secret: str) -> Actor |
     if not signature or not hmac.compare_digest(sign(encoded.encode(), secret), signature):
         raise Unauthorized("invalid internal identity signature")
     return Actor.model_validate_json(base64.urlsafe_b64decode(encoded.encode()))
+
+
+def service_actor_headers(service: str, secret: str) -> dict[str, str]:
+    """How one service identifies itself when it calls another's API (read-only)."""
+    actor = Actor(id=f"service:{service}", name=service, kind="service", roles=["reader"])
+    return actor_headers(actor, secret)
 
 
 def optional_actor(request: Request) -> Actor | None:
