@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_INTERNAL_SECRET = "dev-internal-secret-change-me"
-DEV_TOKEN_SECRET = "dev-token-secret-change-me"
+DEV_INTERNAL_SECRET = "dev-internal-secret-change-me-not-for-production"
+DEV_TOKEN_SECRET = "dev-token-secret-change-me-not-for-production"
 VAR_DIR = Path("var")
 
 

@@ -1,0 +1,173 @@
+"""The gateway's own endpoints and the catch-all that forwards to the owning service."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from sqlalchemy import select
+
+from common.db import SessionDep
+from common.errors import NotFound
+from common.responses import json_response
+from gateway import service
+from gateway.auth import CurrentActor, MaybeActor, client_ip
+from gateway.models import ApiKey, StaffUser
+from gateway.openapi import fetch_service_docs, merge_schema
+from gateway.proxy import to_response
+from gateway.routing import service_for
+from gateway.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    StaffUserCreate,
+    StaffUserOut,
+    TokenOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+docs_router = APIRouter(include_in_schema=False)
+proxy_router = APIRouter(include_in_schema=False)
+PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@router.post("/auth/token", response_model=TokenOut)
+async def login(
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    request: Request,
+    session: SessionDep,
+) -> Response:
+    """Exchange a staff user's name and password for a bearer token (OAuth2 password flow)."""
+    settings = request.app.state.settings
+    user = await service.authenticate_password(session, username, password)
+    token = service.issue_token(user, settings.token_secret, settings.token_ttl_seconds)
+    return json_response(
+        TokenOut(
+            access_token=token, expires_in=settings.token_ttl_seconds, roles=user.roles
+        ).model_dump()
+    )
+
+
+@router.get("/auth/me")
+async def whoami(actor: CurrentActor) -> Response:
+    """The identity the gateway vouches for on this request."""
+    return json_response(actor.model_dump())
+
+
+@router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
+async def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: CurrentActor) -> Response:
+    """Create a machine key (admin); the key is shown in this response only."""
+    actor.require_role("admin")
+    key, secret = await service.create_api_key(session, body, actor)
+    created = ApiKeyCreated(
+        **ApiKeyOut.model_validate(key, from_attributes=True).model_dump(), key=secret
+    )
+    return json_response(created.model_dump(mode="json"), status_code=201)
+
+
+@router.get("/api-keys")
+async def list_api_keys(session: SessionDep, actor: CurrentActor) -> Response:
+    """Every API key with its scopes and last use; never the secret (admin)."""
+    actor.require_role("admin")
+    keys = (await session.execute(select(ApiKey).order_by(ApiKey.created_at))).scalars()
+    items = [
+        ApiKeyOut.model_validate(k, from_attributes=True).model_dump(mode="json") for k in keys
+    ]
+    return json_response({"items": items, "next_cursor": None})
+
+
+@router.delete("/api-keys/{key_id}")
+async def revoke_api_key(key_id: str, session: SessionDep, actor: CurrentActor) -> Response:
+    """Revoke a key at once (admin)."""
+    actor.require_role("admin")
+    key = await service.revoke_api_key(session, key_id)
+    return json_response(
+        ApiKeyOut.model_validate(key, from_attributes=True).model_dump(mode="json")
+    )
+
+
+@router.post("/users", status_code=201, response_model=StaffUserOut)
+async def create_user(body: StaffUserCreate, session: SessionDep, actor: CurrentActor) -> Response:
+    """Create a staff account (admin)."""
+    actor.require_role("admin")
+    user = await service.create_user(session, body)
+    out = StaffUserOut.model_validate(user, from_attributes=True)
+    return json_response(out.model_dump(), status_code=201)
+
+
+@router.get("/users")
+async def list_users(session: SessionDep, actor: CurrentActor) -> Response:
+    """Every staff account (admin)."""
+    actor.require_role("admin")
+    users = (await session.execute(select(StaffUser).order_by(StaffUser.id))).scalars()
+    items = [StaffUserOut.model_validate(u, from_attributes=True).model_dump() for u in users]
+    return json_response({"items": items, "next_cursor": None})
+
+
+@router.get("/contents/{content_id}")
+async def content_with_history(content_id: str, request: Request, actor: MaybeActor) -> Response:
+    """An item from the library, with its review decisions and per-target deliveries."""
+    upstreams, ip = request.app.state.upstreams, client_ip(request)
+    item = await upstreams.call(
+        "ingest", "GET", f"/api/v1/contents/{content_id}", actor=actor, client_ip=ip
+    )
+    if item.status_code != 200:
+        return to_response(item)
+    query = f"content_id={content_id}".encode()
+    reviews, deliveries = await asyncio.gather(
+        upstreams.call(
+            "review",
+            "GET",
+            "/api/v1/reviews",
+            actor=actor,
+            client_ip=ip,
+            query=query + b"&limit=200",
+        ),
+        upstreams.call(
+            "distribute",
+            "GET",
+            "/api/v1/deliveries",
+            actor=actor,
+            client_ip=ip,
+            query=query + b"&limit=200",
+        ),
+        return_exceptions=True,
+    )
+    body: dict[str, Any] = item.json()
+    body["reviews"] = _items_or_none(reviews)
+    body["deliveries"] = _items_or_none(deliveries)
+    return json_response(body)
+
+
+def _items_or_none(result: Any) -> list[Any] | None:
+    """A neighbour's list, or None when it could not be read (the item still shows)."""
+    if isinstance(result, BaseException) or result.status_code != 200:
+        return None
+    return result.json().get("items")
+
+
+@docs_router.get("/openapi.json")
+async def openapi_document(request: Request) -> Response:
+    app = request.app
+    docs = await fetch_service_docs(app.state.upstreams)
+    return Response(orjson.dumps(merge_schema(app.openapi(), docs)), media_type="application/json")
+
+
+@docs_router.get("/docs")
+async def swagger_ui() -> Response:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="信息中央厨房 API")
+
+
+@proxy_router.api_route("/{path:path}", methods=PROXIED_METHODS)
+async def forward(path: str, request: Request, actor: MaybeActor) -> Response:
+    target = service_for(request.url.path)
+    if target is None:
+        raise NotFound(f"no such endpoint: {request.url.path}")
+    ip = client_ip(request)
+    if actor is None:
+        request.app.state.limiter.check(ip)
+    return await request.app.state.upstreams.forward(request, target, actor, ip)

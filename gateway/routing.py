@@ -1,0 +1,29 @@
+"""Which service answers which public path. The gateway never interprets the paths further."""
+
+from __future__ import annotations
+
+import re
+
+ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), service)
+    for pattern, service in (
+        (r"^/api/v1/sites/[^/]+/search$", "ingest"),
+        (r"^/api/v1/(contents|webhooks|sources|crawls|attachments|imports)(/|$)", "ingest"),
+        (r"^/api/v1/(reviews|lexicons|wording|review-policies|audit|checks)(/|$)", "review"),
+        (r"^/api/v1/(sites|deliveries|webhook-endpoints|changes|channels)(/|$)", "distribute"),
+        (r"^/feeds/", "distribute"),
+        (
+            r"^/api/v1/(cases|calendar|knowledge|surveys|interviews|statistics|departments)(/|$)",
+            "interaction",
+        ),
+        (r"^/open311/", "interaction"),
+    )
+)
+
+
+def service_for(path: str) -> str | None:
+    """The service owning `path`, or None when no service does."""
+    for pattern, service in ROUTES:
+        if pattern.search(path):
+            return service
+    return None

@@ -1,0 +1,184 @@
+"""Staff accounts, bearer tokens and API keys — who a caller is, never what they may do there."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+import bcrypt
+import jwt
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.errors import Conflict, NotFound, Unauthorized
+from common.events import utcnow
+from common.identity import Actor
+from gateway.models import ApiKey, StaffUser
+from gateway.schemas import ApiKeyCreate, StaffUserCreate
+
+API_KEY_PREFIX = "ck_"
+TOKEN_ALGORITHM = "HS256"
+# What a machine key may do, expressed as the roles the services check.
+SCOPE_ROLES = {
+    "content:submit": "integrator",
+    "content:read": "reader",
+    "cases:submit": "integrator",
+    "cases:read": "reader",
+}
+DEMO_USERS = (
+    ("admin", "系统管理员", ["admin"], None),
+    ("editor", "编辑", ["editor"], None),
+    ("reviewer1", "初审员", ["reviewer"], None),
+    ("reviewer2", "复审员", ["reviewer", "confidentiality"], None),
+    ("reviewer3", "终审员", ["reviewer", "override"], None),
+    ("office", "互动办公室", ["office"], None),
+    ("handler", "承办部门", ["handler"], "市政府办公室"),
+)
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+
+
+def password_matches(password: str, password_hash: str) -> bool:
+    return bcrypt.checkpw(password.encode(), password_hash.encode())
+
+
+def actor_of_user(user: StaffUser) -> Actor:
+    return Actor(
+        id=user.id,
+        name=user.display_name,
+        roles=user.roles,
+        sites=user.sites,
+        department=user.department,
+    )
+
+
+def actor_of_key(key: ApiKey) -> Actor:
+    roles = sorted({SCOPE_ROLES[s] for s in key.scopes if s in SCOPE_ROLES})
+    return Actor(
+        id=f"key:{key.id}",
+        name=key.name,
+        kind="api_key",
+        roles=roles,
+        scopes=key.scopes,
+        sites=[key.site] if key.site else None,
+    )
+
+
+async def authenticate_password(session: AsyncSession, username: str, password: str) -> StaffUser:
+    user = await session.get(StaffUser, username)
+    # Check a hash even for unknown users so timing does not reveal which names exist.
+    expected = user.password_hash if user else "$2b$10$" + "x" * 53
+    valid = password_matches(password, expected) if user else False
+    if not valid or user is None or not user.active:
+        raise Unauthorized("wrong username or password", field="password")
+    return user
+
+
+def issue_token(user: StaffUser, secret: str, ttl_seconds: int) -> str:
+    now = utcnow()
+    claims = {
+        "sub": user.id,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl_seconds),
+        "typ": "staff",
+    }
+    return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
+
+
+async def user_from_token(session: AsyncSession, token: str, secret: str) -> StaffUser:
+    try:
+        claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM])
+    except jwt.PyJWTError as error:
+        raise Unauthorized(f"invalid token: {error}", field="authorization") from error
+    user = await session.get(StaffUser, claims.get("sub", ""))
+    if user is None or not user.active:
+        raise Unauthorized("token of an unknown or disabled user", field="authorization")
+    return user
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def create_api_key(
+    session: AsyncSession, request: ApiKeyCreate, creator: Actor
+) -> tuple[ApiKey, str]:
+    """A new key; the plain secret is returned once and only its hash is stored."""
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=key_id,
+        name=request.name,
+        secret_hash=_secret_hash(secret),
+        scopes=list(request.scopes),
+        site=request.site,
+        created_by=creator.id,
+        created_at=utcnow(),
+    )
+    session.add(key)
+    return key, f"{API_KEY_PREFIX}{key_id}_{secret}"
+
+
+async def api_key_from_secret(session: AsyncSession, presented: str) -> ApiKey:
+    if not presented.startswith(API_KEY_PREFIX) or presented.count("_") < 2:
+        raise Unauthorized("malformed API key", field="authorization")
+    key_id, secret = presented[len(API_KEY_PREFIX) :].split("_", 1)
+    key = await session.get(ApiKey, key_id)
+    if (
+        key is None
+        or key.revoked_at is not None
+        or not hmac.compare_digest(key.secret_hash, _secret_hash(secret))
+    ):
+        raise Unauthorized("unknown or revoked API key", field="authorization")
+    key.last_used_at = utcnow()
+    session.add(key)
+    return key
+
+
+async def revoke_api_key(session: AsyncSession, key_id: str) -> ApiKey:
+    key = await session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no API key {key_id}", field="id")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.add(key)
+    return key
+
+
+async def create_user(session: AsyncSession, request: StaffUserCreate) -> StaffUser:
+    if await session.get(StaffUser, request.id) is not None:
+        raise Conflict(f"user {request.id} exists", field="id")
+    user = StaffUser(
+        id=request.id,
+        display_name=request.display_name,
+        password_hash=hash_password(request.password),
+        roles=list(request.roles),
+        sites=request.sites,
+        department=request.department,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    return user
+
+
+async def seed_demo_users(session: AsyncSession, password: str) -> int:
+    """Create the demo staff that do not exist yet; returns how many were created."""
+    created = 0
+    password_hash = hash_password(password)
+    for user_id, name, roles, department in DEMO_USERS:
+        if await session.get(StaffUser, user_id) is None:
+            session.add(
+                StaffUser(
+                    id=user_id,
+                    display_name=name,
+                    password_hash=password_hash,
+                    roles=roles,
+                    department=department,
+                    created_at=utcnow(),
+                )
+            )
+            created += 1
+    return created

@@ -1,0 +1,160 @@
+"""The gateway: logins, API keys, identity passed to services, problem+json refusals."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import orjson
+import pytest
+from asgi_lifespan import LifespanManager
+
+from common.identity import actor_from_headers
+from common.settings import DEV_INTERNAL_SECRET
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+
+PASSWORD = "test-demo-password"
+
+
+def echo_service(name: str) -> httpx.MockTransport:
+    """Answers with what the service would have seen: path, query, body and verified actor."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        actor = actor_from_headers(request.headers, DEV_INTERNAL_SECRET)
+        return httpx.Response(200, json={
+            "service": name, "path": request.url.path, "query": request.url.query.decode(),
+            "body": request.content.decode(), "actor": actor.model_dump() if actor else None,
+            "forwarded_for": request.headers.get("x-forwarded-for"),
+        })
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.fixture
+async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = GatewaySettings(database_url=database_url, demo=True, demo_password=PASSWORD,
+                               public_rate_per_minute=5)
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        for name, client in app.state.upstreams.clients.items():
+            client._transport = echo_service(name)
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            yield client
+
+
+async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/token",
+                                 data={"username": user, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    return {"authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def test_login_and_identity_reach_the_service(gateway: httpx.AsyncClient) -> None:
+    headers = await login(gateway, "editor")
+    response = await gateway.post("/api/v1/contents?x=1", json={"title": "标题"},
+                                  headers=headers)
+    seen = response.json()
+    assert seen["service"] == "ingest" and seen["query"] == "x=1"
+    assert orjson.loads(seen["body"]) == {"title": "标题"}
+    assert seen["actor"]["id"] == "editor" and seen["actor"]["roles"] == ["editor"]
+    assert response.headers["x-request-id"]
+
+
+async def test_routing_table(gateway: httpx.AsyncClient) -> None:
+    expected = {
+        "/api/v1/sites/province/search": "ingest",
+        "/api/v1/sites/province/columns": "distribute",
+        "/feeds/province/news.rss": "distribute",
+        "/api/v1/reviews": "review",
+        "/api/v1/calendar/due-date": "interaction",
+        "/open311/v2/services.json": "interaction",
+    }
+    staff = await login(gateway, "editor")
+    for path, service in expected.items():
+        assert (await gateway.get(path, headers=staff)).json()["service"] == service, path
+    unknown = await gateway.get("/api/v1/nowhere")
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"] == "application/problem+json"
+
+
+async def test_wrong_credentials_are_refused(gateway: httpx.AsyncClient) -> None:
+    bad_login = await gateway.post("/api/v1/auth/token",
+                                   data={"username": "editor", "password": "wrong"})
+    assert bad_login.status_code == 401
+    assert bad_login.headers["content-type"] == "application/problem+json"
+    for header in ("Bearer not-a-token", "Basic abc", "Bearer ck_nope_nope"):
+        response = await gateway.get("/api/v1/reviews", headers={"authorization": header})
+        assert response.status_code == 401, header
+    missing_field = await gateway.post("/api/v1/auth/token", data={"username": "editor"})
+    assert missing_field.status_code == 422
+    assert missing_field.json()["errors"][0]["field"] == "body.password"
+
+
+async def test_api_keys_are_shown_once_scoped_and_revocable(gateway: httpx.AsyncClient) -> None:
+    admin = await login(gateway, "admin")
+    editor = await login(gateway, "editor")
+    body = {"name": "部门业务系统", "scopes": ["content:submit"], "site": "city"}
+    assert (await gateway.post("/api/v1/api-keys", json=body, headers=editor)).status_code == 403
+    created = await gateway.post("/api/v1/api-keys", json=body, headers=admin)
+    assert created.status_code == 201
+    key = created.json()["key"]
+    listed = (await gateway.get("/api/v1/api-keys", headers=admin)).json()["items"]
+    assert "key" not in listed[0] and key not in orjson.dumps(listed).decode()
+
+    seen = (await gateway.post("/api/v1/contents", json={}, headers={"x-api-key": key})).json()
+    assert seen["actor"]["kind"] == "api_key"
+    assert seen["actor"]["roles"] == ["integrator"] and seen["actor"]["sites"] == ["city"]
+
+    await gateway.delete(f"/api/v1/api-keys/{created.json()['id']}", headers=admin)
+    revoked = await gateway.post("/api/v1/contents", json={},
+                                 headers={"authorization": f"Bearer {key}"})
+    assert revoked.status_code == 401
+
+    bad_scope = await gateway.post("/api/v1/api-keys", json={**body, "scopes": ["root"]},
+                                   headers=admin)
+    assert bad_scope.status_code == 422 and bad_scope.json()["errors"][0]["field"].startswith(
+        "body.scopes")
+
+
+async def test_open311_api_key_in_form_body(gateway: httpx.AsyncClient) -> None:
+    admin = await login(gateway, "admin")
+    key = (await gateway.post("/api/v1/api-keys", json={"name": "311", "scopes": [
+        "cases:submit"]}, headers=admin)).json()["key"]
+    seen = (await gateway.post("/open311/v2/requests.json",
+                               data={"api_key": key, "service_code": "message"})).json()
+    assert seen["actor"]["kind"] == "api_key" and "service_code=message" in seen["body"]
+
+
+async def test_anonymous_callers_are_rate_limited(gateway: httpx.AsyncClient) -> None:
+    statuses = [(await gateway.get("/api/v1/sites")).status_code for _ in range(7)]
+    assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429]
+    staff = await login(gateway, "editor")
+    assert (await gateway.get("/api/v1/sites", headers=staff)).status_code == 200
+
+
+async def test_forged_identity_headers_are_not_passed_on(gateway: httpx.AsyncClient) -> None:
+    forged = {"x-kitchen-actor": "eyJpZCI6ImFkbWluIn0=", "x-kitchen-actor-signature": "00"}
+    seen = (await gateway.get("/api/v1/sites", headers=forged)).json()
+    assert seen["actor"] is None
+
+
+async def test_demo_users_are_not_seeded_outside_demo(database_url: str) -> None:
+    app = create_app(GatewaySettings(database_url=database_url, demo=False))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            response = await client.post("/api/v1/auth/token",
+                                         data={"username": "admin", "password": "kitchen-demo"})
+            assert response.status_code == 401
+
+
+def test_production_refuses_default_secrets() -> None:
+    with pytest.raises(ValueError, match="KITCHEN_TOKEN_SECRET"):
+        GatewaySettings(environment="production", internal_secret="x" * 32)
+    with pytest.raises(ValueError, match="KITCHEN_INTERNAL_SECRET"):
+        GatewaySettings(environment="production", token_secret="y" * 32)
+    with pytest.raises(ValueError, match="demo"):
+        GatewaySettings(environment="production", token_secret="y" * 32,
+                        internal_secret="x" * 32, demo=True)
