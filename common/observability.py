@@ -50,6 +50,14 @@ async def readyz(request: Request) -> Response:
     )
 
 
+@health_router.get("/drainz")
+async def drainz(request: Request) -> Response:
+    """How much this process still has to publish or consume (used to stop cleanly)."""
+    worker = getattr(request.app.state, "worker", None)
+    backlog = await worker.backlog() if worker is not None and worker.started else {}
+    return json_response(backlog)
+
+
 @health_router.get("/metrics")
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

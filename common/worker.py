@@ -43,12 +43,21 @@ class ServiceWorker:
     def ready(self) -> bool:
         return self.started and (self.runner is None or self.runner.assigned.is_set())
 
+    async def backlog(self) -> dict[str, int]:
+        """Unpublished outbox rows and unconsumed messages: both zero means drained."""
+        lag = 0
+        if self.runner is not None:
+            for partition in self.consumer.assignment():
+                highwater = self.consumer.highwater(partition) or 0
+                lag += max(0, highwater - await self.consumer.position(partition))
+        return {"outbox_pending": await self.relay.pending(), "consumer_lag": lag}
+
     async def start(self) -> None:
         await wait_for_broker(self.settings.kafka_bootstrap, within_seconds=60)
         self.producer = new_producer(self.settings)
         await self.producer.start()
-        relay = OutboxRelay(self.database, self.tables.outbox, self.producer)
-        self.tasks.append(asyncio.create_task(relay.run(), name=f"{self.name}-relay"))
+        self.relay = OutboxRelay(self.database, self.tables.outbox, self.producer)
+        self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         if self.handlers:
             consumer = new_consumer(self.settings, f"kitchen-{self.name}", list(self.handlers))
             await consumer.start()

@@ -59,6 +59,23 @@ def db_revision(
     asyncio.run(run())
 
 
+@app.command("run")
+def run_hub() -> None:
+    """Start broker, services and gateway locally (SQLite under var/), until Ctrl-C."""
+    from kitchen.local import run_local
+
+    run_local()
+
+
+@app.command("topics")
+def create_topics(bootstrap: str = typer.Option("127.0.0.1:9092", help="Kafka bootstrap")) -> None:
+    """Create every topic the hub uses (and its dead-letter topic) if missing."""
+    from kitchen.broker import run_prepare
+
+    run_prepare(bootstrap)
+    typer.echo("topics ready")
+
+
 def _import_models(service: str) -> None:
     module = "gateway.models" if service == "gateway" else f"services.{service}.models"
     __import__(module)

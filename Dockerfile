@@ -1,0 +1,13 @@
+# One image for every service, API and worker alike; the command picks the process.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY common ./common
+COPY services ./services
+COPY gateway ./gateway
+COPY kitchen ./kitchen
+RUN pip install . && useradd --system --uid 10001 kitchen
+USER kitchen
+EXPOSE 8000
+CMD ["uvicorn", "gateway.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
