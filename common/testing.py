@@ -19,7 +19,7 @@ POSTGRES_ADMIN_DSN = os.environ.get(
 )
 
 
-def test_database_kind() -> str:
+def database_kind_under_test() -> str:
     """`sqlite` (default) or `postgres`, from `KITCHEN_TEST_DB`."""
     return os.environ.get("KITCHEN_TEST_DB", "sqlite")
 
@@ -27,7 +27,7 @@ def test_database_kind() -> str:
 @asynccontextmanager
 async def throwaway_database(directory: Path, kind: str | None = None) -> AsyncIterator[str]:
     """A fresh, empty database URL of the chosen kind, dropped afterwards."""
-    kind = kind or test_database_kind()
+    kind = kind or database_kind_under_test()
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{directory / f'{uuid.uuid4().hex}.db'}"
         return
