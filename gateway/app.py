@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from common.db import Database
 from common.errors import BodyLimitMiddleware, install_problem_handlers
@@ -22,6 +23,7 @@ from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+CONSOLE = Path(__file__).parent / "console"
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -63,5 +65,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(docs_router)
     app.include_router(router)
+    app.mount("/console", StaticFiles(directory=CONSOLE, html=True), name="console")
     app.include_router(proxy_router)
     return app

@@ -22,19 +22,26 @@ def echo_service(name: str) -> httpx.MockTransport:
 
     def handle(request: httpx.Request) -> httpx.Response:
         actor = actor_from_headers(request.headers, DEV_INTERNAL_SECRET)
-        return httpx.Response(200, json={
-            "service": name, "path": request.url.path, "query": request.url.query.decode(),
-            "body": request.content.decode(), "actor": actor.model_dump() if actor else None,
-            "forwarded_for": request.headers.get("x-forwarded-for"),
-        })
+        return httpx.Response(
+            200,
+            json={
+                "service": name,
+                "path": request.url.path,
+                "query": request.url.query.decode(),
+                "body": request.content.decode(),
+                "actor": actor.model_dump() if actor else None,
+                "forwarded_for": request.headers.get("x-forwarded-for"),
+            },
+        )
 
     return httpx.MockTransport(handle)
 
 
 @pytest.fixture
 async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = GatewaySettings(database_url=database_url, demo=True, demo_password=PASSWORD,
-                               public_rate_per_minute=5)
+    settings = GatewaySettings(
+        database_url=database_url, demo=True, demo_password=PASSWORD, public_rate_per_minute=5
+    )
     app = create_app(settings)
     async with LifespanManager(app) as manager:
         for name, client in app.state.upstreams.clients.items():
@@ -45,16 +52,16 @@ async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
-    response = await client.post("/api/v1/auth/token",
-                                 data={"username": user, "password": PASSWORD})
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": user, "password": PASSWORD}
+    )
     assert response.status_code == 200, response.text
     return {"authorization": f"Bearer {response.json()['access_token']}"}
 
 
 async def test_login_and_identity_reach_the_service(gateway: httpx.AsyncClient) -> None:
     headers = await login(gateway, "editor")
-    response = await gateway.post("/api/v1/contents?x=1", json={"title": "标题"},
-                                  headers=headers)
+    response = await gateway.post("/api/v1/contents?x=1", json={"title": "标题"}, headers=headers)
     seen = response.json()
     assert seen["service"] == "ingest" and seen["query"] == "x=1"
     assert orjson.loads(seen["body"]) == {"title": "标题"}
@@ -80,8 +87,9 @@ async def test_routing_table(gateway: httpx.AsyncClient) -> None:
 
 
 async def test_wrong_credentials_are_refused(gateway: httpx.AsyncClient) -> None:
-    bad_login = await gateway.post("/api/v1/auth/token",
-                                   data={"username": "editor", "password": "wrong"})
+    bad_login = await gateway.post(
+        "/api/v1/auth/token", data={"username": "editor", "password": "wrong"}
+    )
     assert bad_login.status_code == 401
     assert bad_login.headers["content-type"] == "application/problem+json"
     for header in ("Bearer not-a-token", "Basic abc", "Bearer ck_nope_nope"):
@@ -108,22 +116,31 @@ async def test_api_keys_are_shown_once_scoped_and_revocable(gateway: httpx.Async
     assert seen["actor"]["roles"] == ["integrator"] and seen["actor"]["sites"] == ["city"]
 
     await gateway.delete(f"/api/v1/api-keys/{created.json()['id']}", headers=admin)
-    revoked = await gateway.post("/api/v1/contents", json={},
-                                 headers={"authorization": f"Bearer {key}"})
+    revoked = await gateway.post(
+        "/api/v1/contents", json={}, headers={"authorization": f"Bearer {key}"}
+    )
     assert revoked.status_code == 401
 
-    bad_scope = await gateway.post("/api/v1/api-keys", json={**body, "scopes": ["root"]},
-                                   headers=admin)
+    bad_scope = await gateway.post(
+        "/api/v1/api-keys", json={**body, "scopes": ["root"]}, headers=admin
+    )
     assert bad_scope.status_code == 422 and bad_scope.json()["errors"][0]["field"].startswith(
-        "body.scopes")
+        "body.scopes"
+    )
 
 
 async def test_open311_api_key_in_form_body(gateway: httpx.AsyncClient) -> None:
     admin = await login(gateway, "admin")
-    key = (await gateway.post("/api/v1/api-keys", json={"name": "311", "scopes": [
-        "cases:submit"]}, headers=admin)).json()["key"]
-    seen = (await gateway.post("/open311/v2/requests.json",
-                               data={"api_key": key, "service_code": "message"})).json()
+    key = (
+        await gateway.post(
+            "/api/v1/api-keys", json={"name": "311", "scopes": ["cases:submit"]}, headers=admin
+        )
+    ).json()["key"]
+    seen = (
+        await gateway.post(
+            "/open311/v2/requests.json", data={"api_key": key, "service_code": "message"}
+        )
+    ).json()
     assert seen["actor"]["kind"] == "api_key" and "service_code=message" in seen["body"]
 
 
@@ -145,8 +162,9 @@ async def test_demo_users_are_not_seeded_outside_demo(database_url: str) -> None
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            response = await client.post("/api/v1/auth/token",
-                                         data={"username": "admin", "password": "kitchen-demo"})
+            response = await client.post(
+                "/api/v1/auth/token", data={"username": "admin", "password": "kitchen-demo"}
+            )
             assert response.status_code == 401
 
 
@@ -156,5 +174,14 @@ def test_production_refuses_default_secrets() -> None:
     with pytest.raises(ValueError, match="KITCHEN_INTERNAL_SECRET"):
         GatewaySettings(environment="production", token_secret="y" * 32)
     with pytest.raises(ValueError, match="demo"):
-        GatewaySettings(environment="production", token_secret="y" * 32,
-                        internal_secret="x" * 32, demo=True)
+        GatewaySettings(
+            environment="production", token_secret="y" * 32, internal_secret="x" * 32, demo=True
+        )
+
+
+async def test_staff_console_is_served_in_chinese(gateway: httpx.AsyncClient) -> None:
+    page = await gateway.get("/console/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "信息中央厨房 · 工作台" in page.text and "审核队列" in page.text
+    script = await gateway.get("/console/console.js")
+    assert script.status_code == 200 and "/api/v1/reviews" in script.text
