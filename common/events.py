@@ -174,6 +174,24 @@ class ReviewDecided(EventData):
         return self.content_id
 
 
+class ReviewDeadlinePassed(EventData):
+    """A review stage is past its deadline (a reminder; sent once per stage)."""
+
+    TOPIC: ClassVar[str] = "review.deadline_passed"
+
+    content_id: str
+    version: int
+    task_id: str
+    stage: str
+    role: str
+    claimed_by: str | None = None
+    due_at: datetime
+    urgent: bool = False
+
+    def key(self) -> str:
+        return self.content_id
+
+
 # --- distribution (owned by distribute) ---------------------------------------------------
 
 
@@ -214,6 +232,7 @@ CONTRACTS: tuple[type[EventData], ...] = (
     ContentSubmitted,
     ReviewStarted,
     ReviewDecided,
+    ReviewDeadlinePassed,
     DeliveryUpdated,
     ContentPublished,
 )

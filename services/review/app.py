@@ -1,0 +1,80 @@
+"""Composition root of the review service (`uvicorn services.review.app:create_app --factory`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from common.db import Database
+from common.events import utcnow
+from common.service_app import ServiceSpec, create_service_app
+from services.review.checking import MachineChecks
+from services.review.checks.links import LinkChecker
+from services.review.consumers import build_handlers
+from services.review.models import metadata, tables
+from services.review.queue import send_reminders
+from services.review.routes import admin_router, router
+from services.review.seed import seed_lexicons
+from services.review.settings import ReviewSettings
+
+log = logging.getLogger(__name__)
+
+
+def build_checks(settings: ReviewSettings) -> MachineChecks:
+    links = None
+    if settings.link_check_enabled:
+        client = httpx.AsyncClient(headers={"user-agent": "kitchen-review-linkcheck/1"})
+        links = LinkChecker(
+            client,
+            settings.link_concurrency,
+            settings.link_timeout_seconds,
+            settings.link_cache_seconds,
+        )
+    return MachineChecks(settings.link_allowlist, links)
+
+
+def reminder_job(settings: ReviewSettings):  # type: ignore[no-untyped-def]
+    async def run(database: Database) -> None:
+        while True:
+            try:
+                async with database.sessions() as session:
+                    await send_reminders(session, utcnow())
+                    await session.commit()
+            except Exception:  # the job must outlive a transient database error
+                log.exception("review reminders failed")
+            await asyncio.sleep(settings.reminder_interval_seconds)
+
+    return run
+
+
+def create_app(
+    settings: ReviewSettings | None = None, checks: MachineChecks | None = None
+) -> FastAPI:
+    """The review app; `checks` lets tests swap the link checker's HTTP transport."""
+    settings = settings or ReviewSettings()
+    checks = checks or build_checks(settings)
+
+    async def on_start(app: FastAPI) -> None:
+        app.state.checks = checks
+        async with app.state.db.sessions() as session:
+            if settings.seed_lexicons:
+                await seed_lexicons(session)
+            await session.commit()
+
+    spec = ServiceSpec(
+        name="review",
+        title="Central kitchen — review (先审后发)",
+        settings=settings,
+        metadata=metadata,
+        tables=tables,
+        migrations_dir=Path(__file__).parent / "migrations",
+        routers=[router, admin_router],
+        handlers=build_handlers(checks),
+        jobs=[reminder_job(settings)],
+        on_startup=[on_start],
+    )
+    return create_service_app(spec)

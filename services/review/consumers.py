@@ -1,0 +1,24 @@
+"""Event handlers of the review service: a new version is checked and a review task opened."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.consumer import Handler
+from common.events import CloudEvent, ContentIngested
+from services.review.checking import MachineChecks
+from services.review.service import latest_task, open_review
+
+
+def build_handlers(checks: MachineChecks) -> dict[str, Handler]:
+    """The HANDLERS table, bound to this process's machine checks (automata, HTTP client)."""
+
+    async def on_content_ingested(session: AsyncSession, event: CloudEvent) -> None:
+        data = ContentIngested.model_validate(event.data)
+        latest = await latest_task(session, data.content_id)
+        if latest is not None and latest.version >= data.version:
+            return  # an older or repeated version: already reviewed or superseded
+        findings = await checks.check(session, data)
+        await open_review(session, data, findings)
+
+    return {ContentIngested.TOPIC: on_content_ingested}

@@ -1,0 +1,290 @@
+"""HTTP routes of the review service: parse, authorise, call one service function, return."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from common.db import SessionDep
+from common.errors import Unprocessable
+from common.identity import ActorDep
+from common.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from common.responses import json_response
+from services.review import audit, lexicons, policies, queue, service
+from services.review.checks.lexicon import DEFAULT_SEVERITY, PAIR_KINDS
+from services.review.schemas import (
+    AttestationIn,
+    DecisionIn,
+    LexiconIn,
+    LexiconPatch,
+    PolicyIn,
+    lexicon_out,
+    policy_out,
+    task_detail,
+    task_summary,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["reviews"])
+admin_router = APIRouter(prefix="/api/v1", tags=["review administration"])
+
+READ_ROLES = ("reviewer", "confidentiality", "override", "editor", "admin", "reader")
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+async def _detail(session: SessionDep, task_id: str) -> dict[str, object]:
+    task = await service.get_task(session, task_id)
+    decisions = (await service.decisions_of(session, [task.id]))[task.id]
+    findings = await service.findings_of(session, task.content_id, task.version)
+    diff = await service.diff_against_approved(session, task)
+    return task_detail(task, decisions, findings, diff)
+
+
+@router.get("/reviews")
+async def list_reviews(
+    session: SessionDep,
+    actor: ActorDep,
+    queue_name: Annotated[
+        str | None, Query(alias="queue", pattern="^(stage|claimed|confidentiality|all)$")
+    ] = None,  # noqa: E501
+    status: Annotated[
+        str | None, Query(pattern="^(in_review|approved|rejected|returned|superseded)$")
+    ] = None,  # noqa: E501
+    content_id: str | None = None,
+    stage: str | None = None,
+    site: str | None = None,
+    urgent: bool | None = None,
+    cursor: str | None = None,
+    limit: Limit = 20,
+) -> Response:
+    """The caller's review queue (urgent first), or every task of one item by `content_id`."""
+    actor.require_role(*READ_ROLES)
+    filters = queue.TaskFilters(queue_name, status, content_id, stage, site, urgent)
+    result = await queue.list_tasks(session, actor, filters, cursor, limit)
+    tasks = result["items"]
+    decisions = await service.decisions_of(session, [t.id for t in tasks])  # type: ignore[attr-defined]
+    result["items"] = [task_summary(t, decisions[t.id]) for t in tasks]  # type: ignore[attr-defined]
+    return json_response(result)
+
+
+@router.get("/reviews/{task_id}")
+async def get_review(task_id: str, session: SessionDep, actor: ActorDep) -> Response:
+    """One task with its findings, decisions and the diff against the last approved version."""
+    actor.require_role(*READ_ROLES)
+    detail = await _detail(session, task_id)
+    actor.require_site(str(detail["site"]))
+    return json_response(detail)
+
+
+@router.post("/reviews/{task_id}/decisions", status_code=201)
+async def post_decision(
+    task_id: str, body: DecisionIn, session: SessionDep, actor: ActorDep
+) -> Response:
+    """Approve, reject (with reason) or return (with comment) the current stage."""
+    await service.decide(
+        session,
+        task_id,
+        actor,
+        body.decision,
+        body.comment,
+        body.override_reason,
+        body.stage,
+        body.version,
+    )
+    return json_response(await _detail(session, task_id), status_code=201)
+
+
+@router.post("/reviews/{task_id}/attestation", status_code=201)
+async def post_attestation(
+    task_id: str, body: AttestationIn, session: SessionDep, actor: ActorDep
+) -> Response:
+    """Record the 保密审查 attestation (role confidentiality)."""
+    await service.attest(session, task_id, actor, body.result, body.comment)
+    return json_response(await _detail(session, task_id), status_code=201)
+
+
+@router.post("/reviews/{task_id}/claim")
+async def claim_review(task_id: str, session: SessionDep, actor: ActorDep) -> Response:
+    """Take the current stage into the caller's own queue."""
+    await service.claim(session, task_id, actor)
+    return json_response(await _detail(session, task_id))
+
+
+@router.post("/reviews/{task_id}/release")
+async def release_review(task_id: str, session: SessionDep, actor: ActorDep) -> Response:
+    """Give a claimed stage back to the shared queue."""
+    await service.release(session, task_id, actor)
+    return json_response(await _detail(session, task_id))
+
+
+# --- lexicons and wording lists ----------------------------------------------------------
+
+
+async def _upload_text(request: Request) -> str:
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise Unprocessable("the upload must be UTF-8 text", field="body") from error
+    if request.headers.get("content-type", "").startswith("application/json"):
+        raise Unprocessable("send the lexicon as text/plain, one entry per line", field="body")
+    return text
+
+
+@admin_router.get("/lexicons")
+async def list_lexicons(session: SessionDep, actor: ActorDep) -> Response:
+    """Every lexicon with its current version."""
+    actor.require_role("admin", "reviewer")
+    return json_response(
+        {
+            "items": [lexicon_out(x) for x in await lexicons.list_lexicons(session)],
+            "next_cursor": None,
+        }
+    )
+
+
+@admin_router.post("/lexicons", status_code=201)
+async def create_lexicon(body: LexiconIn, session: SessionDep, actor: ActorDep) -> Response:
+    """Create a lexicon and its version 1 from `text` (one entry per line)."""
+    actor.require_role("admin")
+    entries = lexicons.parse_upload(body.kind, body.text)
+    lexicon = await lexicons.create_lexicon(
+        session,
+        name=body.name,
+        kind=body.kind,
+        category=body.category,
+        severity=body.severity or DEFAULT_SEVERITY[body.kind],
+        description=body.description,
+        entries=entries,
+        actor=actor.id,
+    )
+    return json_response({**lexicon_out(lexicon), "entries": len(entries)}, status_code=201)
+
+
+@admin_router.get("/lexicons/{name}")
+async def get_lexicon(name: str, session: SessionDep, actor: ActorDep) -> Response:
+    """A lexicon with the entries of its current version."""
+    actor.require_role("admin", "reviewer")
+    lexicon = await lexicons.get_lexicon(session, name)
+    version = await lexicons.get_version(session, name, lexicon.version)
+    return json_response({**lexicon_out(lexicon), "entries": version.entries})
+
+
+@admin_router.get("/lexicons/{name}/versions/{version}")
+async def get_lexicon_version(
+    name: str, version: int, session: SessionDep, actor: ActorDep
+) -> Response:
+    """One immutable version of a lexicon."""
+    actor.require_role("admin", "reviewer")
+    row = await lexicons.get_version(session, name, version)
+    return json_response(
+        {
+            "name": row.name,
+            "version": row.version,
+            "entries": row.entries,
+            "created_by": row.created_by,
+            "created_at": row.created_at,
+        }
+    )
+
+
+@admin_router.post("/lexicons/{name}/versions", status_code=201)
+async def upload_lexicon_version(
+    name: str, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    """Upload a new version as text/plain (one entry per line); bad lines → 422 naming them."""
+    actor.require_role("admin")
+    lexicon = await lexicons.get_lexicon(session, name)
+    entries = lexicons.parse_upload(lexicon.kind, await _upload_text(request))
+    lexicon = await lexicons.upload_version(session, name, entries, actor.id)
+    return json_response({**lexicon_out(lexicon), "entries": len(entries)}, status_code=201)
+
+
+@admin_router.patch("/lexicons/{name}")
+async def patch_lexicon(
+    name: str, body: LexiconPatch, session: SessionDep, actor: ActorDep
+) -> Response:
+    """Switch a lexicon on or off (its versions are kept)."""
+    actor.require_role("admin")
+    return json_response(
+        lexicon_out(await lexicons.set_active(session, name, body.active, actor.id))
+    )
+
+
+@admin_router.get("/wording")
+async def list_wording(session: SessionDep, actor: ActorDep) -> Response:
+    """Wording-error (block) and typo (warn) lists with their wrong → right pairs."""
+    actor.require_role("admin", "reviewer", "editor")
+    items = []
+    for lexicon in await lexicons.list_lexicons(session, PAIR_KINDS):
+        version = await lexicons.get_version(session, lexicon.name, lexicon.version)
+        items.append({**lexicon_out(lexicon), "entries": version.entries})
+    return json_response({"items": items, "next_cursor": None})
+
+
+# --- policies ---------------------------------------------------------------------------
+
+PolicySite = Annotated[str, Path(pattern=r"^(\*|[a-z0-9][a-z0-9-]{0,59})$")]
+PolicyKind = Annotated[str, Path(pattern=r"^(\*|[a-z][a-z_-]{0,29})$")]
+
+
+@admin_router.get("/review-policies")
+async def list_policies(session: SessionDep, actor: ActorDep) -> Response:
+    """Every configured policy (the built-in default applies where none matches)."""
+    actor.require_role("admin", "reviewer")
+    rows = await policies.list_policies(session)
+    default = policies.EffectivePolicy(site="*", kind="*").as_dict()
+    return json_response(
+        {"items": [policy_out(r) for r in rows], "default": default, "next_cursor": None}
+    )
+
+
+@admin_router.get("/review-policies/{site}/{kind}")
+async def get_policy(
+    site: PolicySite, kind: PolicyKind, session: SessionDep, actor: ActorDep
+) -> Response:  # noqa: E501
+    """The policy that applies to (site, kind), saying which row it came from."""
+    actor.require_role("admin", "reviewer", "editor")
+    return json_response((await policies.resolve(session, site, kind)).as_dict())
+
+
+@admin_router.put("/review-policies/{site}/{kind}")
+async def put_policy(
+    site: PolicySite, kind: PolicyKind, body: PolicyIn, session: SessionDep, actor: ActorDep
+) -> Response:
+    """Create or replace the policy of (site, kind); `*` matches any."""
+    actor.require_role("admin")
+    row = await policies.put_policy(session, site, kind, body.values(), actor.id)
+    return json_response(policy_out(row))
+
+
+# --- audit ------------------------------------------------------------------------------
+
+
+@admin_router.get("/audit")
+async def audit_history(
+    session: SessionDep,
+    actor: ActorDep,
+    subject: str | None = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> Response:
+    """The audit trail, oldest first; `subject` (a content id, `lexicon:…`, `policy:…`) filters."""
+    actor.require_role("admin", "reviewer", "confidentiality", "override", "reader")
+    after = decode_cursor(cursor)
+    rows = await audit.history(session, subject, int(after) if after else None, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return json_response(
+        {
+            "items": [audit.entry_json(r) for r in rows],
+            "next_cursor": encode_cursor(rows[-1].seq) if more else None,
+        }
+    )
+
+
+@admin_router.get("/audit/verify")
+async def audit_verify(session: SessionDep, actor: ActorDep) -> Response:
+    """Walk the chain; `first_bad_seq` names the first entry altered or removed."""
+    actor.require_role("admin")
+    return json_response((await audit.verify(session)).as_dict())

@@ -1,0 +1,197 @@
+"""What the review API accepts and returns."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from services.review.models import Decision, FindingRow, Lexicon, ReviewPolicy, ReviewTask
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,59}$"
+ROLES = ("reviewer", "confidentiality", "override", "admin", "editor")
+
+
+class DecisionIn(BaseModel):
+    """A signature on the current stage; `stage`/`version` guard against stale screens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject", "return"]
+    comment: str = Field(default="", max_length=5000)
+    override_reason: str | None = Field(default=None, max_length=5000)
+    stage: str | None = Field(default=None, max_length=40)
+    version: int | None = Field(default=None, ge=1)
+
+
+class AttestationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    result: Literal["cleared", "classified"]
+    comment: str = Field(default="", max_length=5000)
+
+
+class LexiconIn(BaseModel):
+    """A new lexicon with its first version; `text` holds one entry per line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=SLUG)
+    kind: Literal["sensitive", "classification", "wording", "typo"]
+    category: str = Field(min_length=1, max_length=60)
+    severity: Literal["block", "warn", "info"] | None = None
+    description: str = Field(default="", max_length=500)
+    text: str = Field(min_length=1, max_length=2_000_000)
+
+
+class LexiconPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool
+
+
+class StageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=40)
+    role: Literal["reviewer", "confidentiality", "override", "admin", "editor"]
+
+
+class PolicyIn(BaseModel):
+    """Stages of a (site, kind); reprints (转载) may pass with only `reprint_stages`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stages: list[StageIn] = Field(min_length=1, max_length=8)
+    confidentiality: Literal["never", "always", "on_marks"] = "on_marks"
+    reprint_stages: list[str] | None = None
+    stage_hours: float = Field(default=24.0, gt=0, le=24 * 90)
+    urgent_stage_hours: float = Field(default=4.0, gt=0, le=24 * 90)
+
+    @field_validator("stages")
+    @classmethod
+    def _unique_names(cls, stages: list[StageIn]) -> list[StageIn]:
+        names = [s.name for s in stages]
+        if len(set(names)) != len(names):
+            raise ValueError("stage names must be unique")
+        return stages
+
+    @model_validator(mode="after")
+    def _reprint_subset(self) -> PolicyIn:
+        if self.reprint_stages is not None:
+            unknown = set(self.reprint_stages) - {s.name for s in self.stages}
+            if unknown or not self.reprint_stages:
+                raise ValueError("reprint_stages must be a non-empty subset of the stage names")
+        return self
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "stages": [s.model_dump() for s in self.stages],
+            "confidentiality": self.confidentiality,
+            "reprint_stages": self.reprint_stages,
+            "stage_hours": self.stage_hours,
+            "urgent_stage_hours": self.urgent_stage_hours,
+        }
+
+
+def finding_out(row: FindingRow) -> dict[str, Any]:
+    return {
+        "rule": row.rule,
+        "category": row.category,
+        "severity": row.severity,
+        "start": row.start,
+        "end": row.end,
+        "text": row.text,
+        "suggestion": row.suggestion,
+        "field": row.field,
+    }
+
+
+def decision_out(row: Decision) -> dict[str, Any]:
+    return {
+        "stage": row.stage,
+        "stage_index": row.stage_index,
+        "decision": row.decision,
+        "actor": row.actor,
+        "comment": row.comment,
+        "override_reason": row.override_reason,
+        "at": row.at,
+    }
+
+
+def task_summary(task: ReviewTask, decisions: list[Decision]) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "content_id": task.content_id,
+        "version": task.version,
+        "content_hash": task.content_hash,
+        "stage": task.stage,
+        "stage_index": task.stage_index,
+        "stage_role": task.stage_role,
+        "stages": task.stages,
+        "status": task.status,
+        "title": task.title,
+        "kind": task.kind,
+        "site": task.site,
+        "columns": task.columns,
+        "publisher": task.publisher,
+        "doc_number": task.doc_number,
+        "author": task.author,
+        "urgent": task.urgent,
+        "is_reprint": task.is_reprint,
+        "claimed_by": task.claimed_by,
+        "due_at": task.due_at,
+        "blocking_findings": task.blocking_findings,
+        "confidentiality_required": task.confidentiality_required,
+        "attestation": None
+        if not task.attested_by
+        else {"by": task.attested_by, "at": task.attested_at, "comment": task.attestation_comment},
+        "override": None
+        if not task.override_by
+        else {"by": task.override_by, "reason": task.override_reason},
+        "decisions": [decision_out(d) for d in decisions],
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+    }
+
+
+def task_detail(
+    task: ReviewTask,
+    decisions: list[Decision],
+    findings: list[FindingRow],
+    diff: dict[str, object] | None,
+) -> dict[str, Any]:
+    return {
+        **task_summary(task, decisions),
+        "body_text": task.body_text,
+        "body_html": task.body_html,
+        "findings": [finding_out(f) for f in findings],
+        "diff": diff,
+    }
+
+
+def lexicon_out(lexicon: Lexicon) -> dict[str, Any]:
+    return {
+        "name": lexicon.name,
+        "kind": lexicon.kind,
+        "category": lexicon.category,
+        "severity": lexicon.severity,
+        "description": lexicon.description,
+        "active": lexicon.active,
+        "version": lexicon.version,
+        "updated_at": lexicon.updated_at,
+    }
+
+
+def policy_out(row: ReviewPolicy) -> dict[str, Any]:
+    return {
+        "site": row.site,
+        "kind": row.kind,
+        "stages": row.stages,
+        "confidentiality": row.confidentiality,
+        "reprint_stages": row.reprint_stages,
+        "stage_hours": row.stage_hours,
+        "urgent_stage_hours": row.urgent_stage_hours,
+        "updated_by": row.updated_by,
+        "updated_at": row.updated_at,
+    }
