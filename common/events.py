@@ -226,6 +226,126 @@ class ContentPublished(EventData):
         return self.content_id
 
 
+# --- cases (owned by interaction) -----------------------------------------------------------
+
+
+class CaseEventData(EventData):
+    """Base of every `case.*` transition: which case, what moved, who did it, and why.
+
+    Carries no personal data of the citizen (no name, phone, e-mail or original text).
+    """
+
+    case_id: str
+    number: str
+    kind: str
+    action: str
+    from_state: str | None = None
+    to_state: str
+    actor: str
+    department: str | None = None
+    co_departments: list[str] = []
+    reason: str = ""
+    due_on: str | None = None
+    due_provisional: bool = False
+    occurred_at: datetime
+
+    def key(self) -> str:
+        return self.case_id
+
+
+class CaseReceived(CaseEventData):
+    TOPIC: ClassVar[str] = "case.received"
+
+
+class CaseScreened(CaseEventData):
+    """Screening ended without acceptance: not accepted (reason), merged or spam."""
+
+    TOPIC: ClassVar[str] = "case.screened"
+
+
+class CaseAccepted(CaseEventData):
+    TOPIC: ClassVar[str] = "case.accepted"
+
+
+class CaseDispatched(CaseEventData):
+    """Sent to a lead department with co-handlers (also 纠错 forwarded to the site owner)."""
+
+    TOPIC: ClassVar[str] = "case.dispatched"
+
+
+class CaseReturned(CaseEventData):
+    """A department handed the case back with a reason; the statutory clock kept running."""
+
+    TOPIC: ClassVar[str] = "case.returned"
+
+
+class CaseProgressed(CaseEventData):
+    """Handling moved on: started, suspended, resumed, fixing, verified, opinion, reply returned."""
+
+    TOPIC: ClassVar[str] = "case.progressed"
+
+
+class CaseExtension(CaseEventData):
+    """An extension was requested, approved or denied."""
+
+    TOPIC: ClassVar[str] = "case.extension"
+
+
+class CaseReplySubmitted(CaseEventData):
+    TOPIC: ClassVar[str] = "case.reply_submitted"
+
+
+class CaseReplied(CaseEventData):
+    """The reviewed unified reply was sent to the citizen; `reason` holds the outcome's reason."""
+
+    TOPIC: ClassVar[str] = "case.replied"
+
+    outcome: str = ""
+
+
+class CaseFollowedUp(CaseEventData):
+    """Satisfaction recorded, reopened, supervised (督办) or closed."""
+
+    TOPIC: ClassVar[str] = "case.followed_up"
+
+    rating: str | None = None
+
+
+class CaseWithdrawn(CaseEventData):
+    TOPIC: ClassVar[str] = "case.withdrawn"
+
+
+class CasePublished(CaseEventData):
+    """The masked public rendition was approved and is listed for the public."""
+
+    TOPIC: ClassVar[str] = "case.published"
+
+
+class CaseDeadlineChanged(CaseEventData):
+    """A clock's due date moved (extension, suspension, calendar import); never earlier."""
+
+    TOPIC: ClassVar[str] = "case.deadline_changed"
+
+    clock: str
+
+
+class CaseDeadlineWarning(CaseEventData):
+    """T−2 or T−1 working days before a clock's due date."""
+
+    TOPIC: ClassVar[str] = "case.deadline_warning"
+
+    clock: str
+    working_days_left: int
+
+
+class CaseDeadlineBreached(CaseEventData):
+    """A clock passed its due date unmet; the breach stays in the statistics."""
+
+    TOPIC: ClassVar[str] = "case.deadline_breached"
+
+    clock: str
+
+
 CONTRACTS: tuple[type[EventData], ...] = (
     ContentIngested,
     ContentRetractionRequested,
@@ -235,6 +355,21 @@ CONTRACTS: tuple[type[EventData], ...] = (
     ReviewDeadlinePassed,
     DeliveryUpdated,
     ContentPublished,
+    CaseReceived,
+    CaseScreened,
+    CaseAccepted,
+    CaseDispatched,
+    CaseReturned,
+    CaseProgressed,
+    CaseExtension,
+    CaseReplySubmitted,
+    CaseReplied,
+    CaseFollowedUp,
+    CaseWithdrawn,
+    CasePublished,
+    CaseDeadlineChanged,
+    CaseDeadlineWarning,
+    CaseDeadlineBreached,
 )
 
 

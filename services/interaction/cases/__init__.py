@@ -1,0 +1,1 @@
+"""Cases: submission, workflow, clocks, publication."""

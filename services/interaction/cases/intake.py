@@ -1,0 +1,268 @@
+"""Public submission without an account: abuse controls, the case number and tracking token,
+the first clocks, and what the citizen (or staff) sees afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from common.errors import BadRequest, Conflict, NotFound, TooManyRequests
+from services.interaction.cases import clocks
+from services.interaction.cases.replies import RATINGS, satisfaction_link_for
+from services.interaction.cases.workflow import OUTCOMES, STATE_LABELS, announce_received
+from services.interaction.clock import local_date
+from services.interaction.context import Ctx
+from services.interaction.models import Case, CaseLog, SubmissionAttempt
+from services.interaction.schemas import CaseSubmission
+
+KIND_LABELS = {
+    "message": "留言",
+    "mailbox": "领导信箱",
+    "consultation": "咨询",
+    "complaint": "投诉",
+    "suggestion": "建议",
+    "correction": "纠错",
+}
+ACTION_LABELS = {
+    "received": "收到来信",
+    "accept": "已受理",
+    "not_accept": "不予受理",
+    "merge": "合并办理",
+    "dispatch": "已转交承办单位",
+    "forward": "已转交网站主办单位",
+    "fix": "正在整改",
+    "extension_approved": "延期办理",
+    "suspend": "等待补充材料",
+    "resume": "恢复办理",
+    "reply": "已答复",
+    "rate": "已评价",
+    "reopen": "重新办理",
+    "close": "已办结",
+    "withdraw": "已撤回",
+}
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def normalise(text: str) -> str:
+    """Whitespace and punctuation do not make a message new (duplicate detection)."""
+    return re.sub(r"[\s\W_]+", "", text).lower()
+
+
+# --- the form token: minimum time on the form, no third-party captcha ----------------------
+
+
+def issue_form_token(secret: str, now: datetime) -> str:
+    stamp = str(int(now.timestamp() * 1000))
+    return f"{stamp}.{hmac.new(secret.encode(), stamp.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def check_form_token(
+    token: str | None, secret: str, now: datetime, min_s: float, max_s: float
+) -> None:
+    """Refuse a missing, forged, too fresh (a bot fills forms in milliseconds) or stale token."""
+    stamp, _, signature = (token or "").partition(".")
+    expected = hmac.new(secret.encode(), stamp.encode(), hashlib.sha256).hexdigest()[:32]
+    if not stamp.isdigit() or not hmac.compare_digest(signature, expected):
+        raise BadRequest("表单已失效，请刷新页面后重新填写", field="form_token")
+    age = now.timestamp() - int(stamp) / 1000
+    if age < min_s:
+        raise BadRequest("提交过快，请确认内容后再提交", field="form_token")
+    if age > max_s:
+        raise BadRequest("表单已过期，请刷新页面后重新填写", field="form_token")
+
+
+# --- submission ----------------------------------------------------------------------------
+
+
+@dataclass
+class Submitted:
+    case: Case
+    token: str
+    due: clocks.CaseClock
+
+
+async def _enforce_limits(ctx: Ctx, ip: str, phone_hash: str, content_hash: str) -> None:
+    now = ctx.now()
+
+    async def count(*where: Any) -> int:
+        query = select(func.count()).select_from(SubmissionAttempt).where(*where)
+        return int((await ctx.session.execute(query)).scalar_one())
+
+    if (
+        await count(SubmissionAttempt.ip == ip, SubmissionAttempt.at > now - timedelta(hours=1))
+        >= ctx.settings.rate_limit_per_ip
+    ):
+        raise TooManyRequests(
+            "提交过于频繁，请稍后再试", field="ip", headers={"Retry-After": "3600"}
+        )
+    if (
+        phone_hash
+        and await count(
+            SubmissionAttempt.phone_hash == phone_hash,
+            SubmissionAttempt.at > now - timedelta(days=1),
+        )
+        >= ctx.settings.rate_limit_per_phone
+    ):
+        raise TooManyRequests(
+            "该手机号今日提交次数已达上限", field="phone", headers={"Retry-After": "86400"}
+        )
+    since = now - timedelta(hours=ctx.settings.duplicate_window_hours)
+    duplicate = select(Case.id).where(Case.content_hash == content_hash, Case.received_at > since)
+    if phone_hash:
+        duplicate = duplicate.where(Case.phone_hash == phone_hash)
+    if (await ctx.session.execute(duplicate.limit(1))).first() is not None:
+        raise Conflict("您已提交过相同内容，请勿重复提交", field="body")
+
+
+def new_number(kind: str, at: datetime) -> str:
+    """Date of receipt plus random digits: unique enough with the unique index, not guessable."""
+    return local_date(at).strftime("%Y%m%d") + f"{secrets.randbelow(10**6):06d}"
+
+
+async def submit(ctx: Ctx, data: CaseSubmission, ip: str, source: str = "web") -> Submitted:
+    """Store a new case with its first clocks and announce `case.received`."""
+    phone_hash = sha256(re.sub(r"\D", "", data.phone)) if data.phone else ""
+    content_hash = sha256(f"{data.kind}|{normalise(data.title)}|{normalise(data.body)}")
+    if source == "web":
+        await _enforce_limits(ctx, ip, phone_hash, content_hash)
+    token = secrets.token_urlsafe(24)
+    now = ctx.now()
+    case = Case(
+        id=uuid.uuid4().hex,
+        number=new_number(data.kind, now),
+        kind=data.kind,
+        state="submitted",
+        title=data.title,
+        body=data.body,
+        name=data.name or "",
+        phone=data.phone or "",
+        email=data.email or "",
+        phone_hash=phone_hash,
+        content_hash=content_hash,
+        publicity=data.publicity,
+        page_url=data.page_url,
+        content_id=data.content_id,
+        source=source,
+        address=data.address,
+        lat=data.lat,
+        long=data.long,
+        token_hash=sha256(token),
+        received_at=now,
+        received_on=ctx.today(),
+        updated_at=now,
+    )
+    ctx.session.add(case)
+    await ctx.session.flush()
+    ctx.session.add(SubmissionAttempt(ip=ip, phone_hash=phone_hash, at=now))
+    due = await _first_clocks(ctx, case)
+    await announce_received(ctx, case)
+    return Submitted(case, token, due)
+
+
+async def _first_clocks(ctx: Ctx, case: Case) -> clocks.CaseClock:
+    """The statutory clock starts at receipt (纠错: the forward clock, maybe the reply clock)."""
+    durations = ctx.settings.durations[case.kind]
+    if case.kind == "correction":
+        first = await clocks.start_clock(
+            ctx, case, clocks.FORWARD, case.received_on, durations.forward or 1
+        )
+        if ctx.settings.correction_reply_anchor == "received":
+            await clocks.start_clock(ctx, case, clocks.REPLY, case.received_on, durations.reply)
+        return first
+    return await clocks.start_clock(ctx, case, clocks.REPLY, case.received_on, durations.reply)
+
+
+# --- what the citizen and the staff see ----------------------------------------------------
+
+
+async def by_token(ctx: Ctx, number: str, token: str) -> Case:
+    """The case if the token matches; unknown number and wrong token are the same 404."""
+    case = (
+        await ctx.session.execute(select(Case).where(Case.number == number))
+    ).scalar_one_or_none()
+    expected = case.token_hash if case is not None else sha256("no such case")
+    if not hmac.compare_digest(expected, sha256(token)) or case is None:
+        raise NotFound("没有找到该件，请核对编号和查询码", field="number")
+    return case
+
+
+def _clock_view(clock: clocks.CaseClock) -> dict[str, Any]:
+    return {
+        "clock": clock.clock,
+        "due_on": clock.due_on.isoformat(),
+        "provisional": clock.provisional,
+        "running": clock.running,
+        "met_on": clock.met_on.isoformat() if clock.met_on else None,
+        "breached": clock.breached,
+    }
+
+
+async def citizen_view(ctx: Ctx, case: Case) -> dict[str, Any]:
+    """The citizen's own case: state, deadlines, public history, reply, follow-up link."""
+    query = (
+        select(CaseLog)
+        .where(CaseLog.case_id == case.id, CaseLog.public.is_(True))
+        .order_by(CaseLog.id)
+    )
+    history = [
+        {
+            "action": log.action,
+            "label": ACTION_LABELS.get(log.action, log.action),
+            "reason": log.reason,
+            "at": log.at.isoformat(),
+        }
+        for log in (await ctx.session.execute(query)).scalars()
+    ]
+    current = await clocks.current_clock(ctx.session, case.id)
+    return {
+        "number": case.number,
+        "kind": case.kind,
+        "kind_label": KIND_LABELS[case.kind],
+        "state": case.state,
+        "state_label": STATE_LABELS.get(case.state, case.state),
+        "title": case.title,
+        "body": case.body,
+        "publicity": case.publicity,
+        "received_on": case.received_on.isoformat(),
+        "due_on": current.due_on.isoformat() if current else None,
+        "due_provisional": bool(current and current.provisional),
+        "department": case.lead_department,
+        "history": history,
+        "reply": case.reply_text or None,
+        "outcome": case.outcome,
+        "outcome_label": OUTCOMES.get(case.outcome or "", None),
+        "outcome_reason": case.outcome_reason or None,
+        "satisfaction": case.satisfaction,
+        "satisfaction_label": RATINGS.get(case.satisfaction or ""),
+        "satisfaction_token": await satisfaction_link_for(ctx, case),
+    }
+
+
+async def staff_view(ctx: Ctx, case: Case) -> dict[str, Any]:
+    query = select(CaseLog).where(CaseLog.case_id == case.id).order_by(CaseLog.id)
+    log = [
+        {
+            "action": r.action,
+            "from_state": r.from_state,
+            "to_state": r.to_state,
+            "actor": r.actor,
+            "reason": r.reason,
+            "at": r.at.isoformat(),
+        }
+        for r in (await ctx.session.execute(query)).scalars()
+    ]
+    view = case.model_dump(mode="json", exclude={"token_hash", "phone_hash", "content_hash"})
+    view["clocks"] = [_clock_view(c) for c in await clocks.case_clocks(ctx.session, case.id)]
+    view["log"] = log
+    return view

@@ -1,0 +1,175 @@
+"""Publishing a case: a masked public rendition, approved by a second staff member, every
+redaction logged; the sealed original never changes. Plus the public list with search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from common.errors import Conflict, Forbidden, NotFound
+from common.events import CasePublished
+from common.identity import Actor
+from common.pagination import decode_cursor, page
+from services.interaction.cases.workflow import OUTCOMES, require_office, transition
+from services.interaction.context import Ctx
+from services.interaction.masking import mask
+from services.interaction.models import Case, Publication, Redaction
+from services.interaction.schemas import PublicationDraft
+
+PUBLISHABLE = {"replied", "followup", "supervision", "closed"}
+
+
+async def log_redactions(ctx: Ctx, subject: str, field: str, text: str, actor: str) -> str:
+    """Mask `text` and log each occurrence (kind, offset, hash of the original)."""
+    masked, occurrences = mask(text)
+    for item in occurrences:
+        ctx.session.add(
+            Redaction(
+                subject=subject,
+                field=field,
+                kind=item.kind,
+                start=item.start,
+                length=item.length,
+                masked=item.masked,
+                original_sha256=item.original_sha256,
+                actor=actor,
+                at=ctx.now(),
+            )
+        )
+    return masked
+
+
+def public_author(case: Case) -> str:
+    if case.publicity == "anonymous" or not case.name:
+        return "网友"
+    return case.name[0] + "**"
+
+
+async def prepare(ctx: Ctx, case: Case, actor: Actor, edits: PublicationDraft) -> Publication:
+    """Build (or rebuild) the draft public rendition from the original or the staff's edits."""
+    require_office(actor)
+    if case.publicity == "private":
+        raise Conflict("来信人选择不公开", field="publicity")
+    if case.state not in PUBLISHABLE:
+        raise Conflict("答复后才能公开", field="state")
+    existing = await ctx.session.get(Publication, case.id)
+    if existing is not None and existing.status == "approved":
+        raise Conflict("已公开", field="state")
+    subject = f"case:{case.id}"
+    publication = existing or Publication(
+        case_id=case.id,
+        number=case.number,
+        kind=case.kind,
+        title="",
+        author="",
+        received_on=case.received_on,
+        prepared_by=actor.id,
+    )
+    publication.title = await log_redactions(
+        ctx, subject, "title", edits.title or case.title, actor.id
+    )
+    publication.body = await log_redactions(ctx, subject, "body", edits.body or case.body, actor.id)
+    publication.reply = await log_redactions(
+        ctx, subject, "reply", edits.reply or case.reply_text, actor.id
+    )
+    publication.author, publication.prepared_by = public_author(case), actor.id
+    publication.department, publication.outcome = case.lead_department, case.outcome
+    publication.replied_on = case.replied_on
+    ctx.session.add(publication)
+    return publication
+
+
+async def approve(ctx: Ctx, case: Case, actor: Actor) -> Publication:
+    """A second staff member approves exactly the draft they saw; it is then listed publicly."""
+    require_office(actor)
+    publication = await ctx.session.get(Publication, case.id)
+    if publication is None or publication.status != "draft":
+        raise Conflict("没有待审核的公开稿", field="state")
+    if publication.prepared_by == actor.id:
+        raise Forbidden("公开稿须由另一名工作人员审核", field="actor")
+    publication.status, publication.approved_by, publication.approved_at = (
+        "approved",
+        actor.id,
+        ctx.now(),
+    )
+    ctx.session.add(publication)
+    await transition(ctx, case, "publish", case.state, actor.id, CasePublished)
+    return publication
+
+
+async def redactions(ctx: Ctx, subject: str) -> list[dict[str, Any]]:
+    query = select(Redaction).where(Redaction.subject == subject).order_by(Redaction.id)
+    return [r.model_dump(mode="json") for r in (await ctx.session.execute(query)).scalars()]
+
+
+def public_view(publication: Publication) -> dict[str, Any]:
+    return {
+        "number": publication.number,
+        "kind": publication.kind,
+        "title": publication.title,
+        "body": publication.body,
+        "reply": publication.reply,
+        "author": publication.author,
+        "department": publication.department,
+        "outcome": publication.outcome,
+        "outcome_label": OUTCOMES.get(publication.outcome or ""),
+        "received_on": publication.received_on.isoformat(),
+        "replied_on": publication.replied_on.isoformat() if publication.replied_on else None,
+        "published_at": publication.approved_at.isoformat() if publication.approved_at else None,
+    }
+
+
+async def published(ctx: Ctx, number: str) -> Publication:
+    query = select(Publication).where(
+        Publication.number == number, Publication.status == "approved"
+    )
+    publication = (await ctx.session.execute(query)).scalar_one_or_none()
+    if publication is None:
+        raise NotFound("没有找到该件，请核对编号和查询码", field="number")
+    return publication
+
+
+async def search(
+    ctx: Ctx,
+    q: str | None,
+    kind: str | None,
+    department: str | None,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """Approved publications, newest first; `q` matches title, question and reply (masked text).
+
+    A substring scan: published cases number in the thousands per portal, not millions.
+    """
+    query = select(Publication).where(Publication.status == "approved")
+    if q:
+        pattern = f"%{q}%"
+        query = query.where(
+            or_(
+                Publication.title.like(pattern),
+                Publication.body.like(pattern),
+                Publication.reply.like(pattern),
+            )
+        )
+    if kind:
+        query = query.where(Publication.kind == kind)
+    if department:
+        query = query.where(Publication.department == department)
+    position = decode_cursor(cursor)
+    if position:
+        at, last = datetime.fromisoformat(position[0]), position[1]
+        query = query.where(
+            or_(
+                Publication.approved_at < at,
+                (Publication.approved_at == at) & (Publication.case_id < last),
+            )
+        )
+    query = query.order_by(Publication.approved_at.desc(), Publication.case_id.desc()).limit(
+        limit + 1
+    )
+    rows = list((await ctx.session.execute(query)).scalars())
+    result = page(rows, limit, lambda p: [p.approved_at.isoformat(), p.case_id])
+    result["items"] = [public_view(p) for p in result["items"]]
+    return result
