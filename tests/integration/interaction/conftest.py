@@ -36,12 +36,13 @@ def settings_for(database_url: str, **overrides: Any) -> InteractionSettings:
 async def app(database_url: str, clock: FixedClock) -> AsyncIterator[FastAPI]:
     app = create_app(settings_for(database_url), clock=clock)
     async with LifespanManager(app) as manager:
-        yield manager.app  # type: ignore[misc]
+        app.state.asgi = manager.app  # carries the lifespan state into requests
+        yield app
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app.state.asgi)
     async with httpx.AsyncClient(transport=transport, base_url="http://interaction") as client:
         for code, name in (
             ("edu", "市教育局"),
