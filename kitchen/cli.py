@@ -11,10 +11,12 @@ import typer
 from common.db import Database
 from common.migrations import autogenerate_revision, upgrade_to_head
 from kitchen.registry import ALL_PROCESSES, migrations_dir
+from services.review.cli import audit_app
 
 app = typer.Typer(help="信息中央厨房 operator commands", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
 
 
 def _check_service(service: str) -> str:
