@@ -12,7 +12,6 @@ from tests.integration.interaction.conftest import (
     HANDLER,
     MESSAGE,
     OFFICE,
-    OFFICE2,
     OTHER_HANDLER,
     submit,
 )
