@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
 from common.service_app import ServiceSpec, create_service_app
+from services.ingest import models_intake  # noqa: F401  (tables on the shared metadata)
+from services.ingest.chinese import warm_up
 from services.ingest.consumers import HANDLERS
 from services.ingest.models import metadata, tables
 from services.ingest.routes import router
@@ -21,6 +24,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     async def start_site_catalog(app: FastAPI) -> None:
         client = httpx.AsyncClient(base_url=settings.distribute_url, timeout=5.0)
         app.state.sites = SiteCatalog(client, settings.site_cache_seconds)
+        # jieba and OpenCC load once per process, at start, not on the first request.
+        await asyncio.to_thread(warm_up)
 
     spec = ServiceSpec(
         name="ingest",

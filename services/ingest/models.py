@@ -1,15 +1,20 @@
-"""The library's tables: items, their immutable versions, and the outbox/inbox."""
+"""The library's tables: items, immutable versions, sources, relations, search rows, blobs.
+
+Intake bookkeeping (webhooks, idempotency, crawl sources and runs) lives in `models_intake.py`
+on the same metadata.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from common.db import new_metadata
-from common.messaging import Outbox, messaging_tables
+from common.messaging import BigIntId, Outbox, messaging_tables
 
 metadata = new_metadata()
 tables = messaging_tables(metadata)
@@ -20,8 +25,16 @@ class IngestTable(SQLModel, registry=registry(metadata=metadata)):
     """Base of the ingest service's tables (its own metadata, its own database)."""
 
 
+def _json() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+def _stamp(index: bool = False) -> Any:
+    return Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=index))
+
+
 class ContentItem(IngestTable, table=True):
-    """An item of the library; its text lives in `ContentVersion` rows."""
+    """An item of the library: the current version's metadata; text lives in versions."""
 
     __tablename__ = "content_item"
 
@@ -31,19 +44,36 @@ class ContentItem(IngestTable, table=True):
     title: str
     kind: str = Field(index=True, max_length=30)
     site: str = Field(index=True, max_length=60)
-    columns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    columns: list[str] = _json()
     publisher: str = Field(index=True)
     doc_number: str | None = Field(default=None, index=True)
     content_hash: str = Field(max_length=64)
     author: str = Field(max_length=100)
     urgent: bool = False
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
-    )
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp(index=True)
     approved_version: int | None = None
     published_version: int | None = None
     status_reason: str | None = None
+    written_at: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    published_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    index_no: str | None = Field(default=None, unique=True, max_length=80)
+    topic: str = Field(default="其他", index=True, max_length=40)
+    keywords: list[str] = _json()
+    summary: str = ""
+    script: str = Field(default="simplified", max_length=20)
+    disclosure: str = Field(default="主动公开", max_length=20)
+    validity: str = Field(default="effective", max_length=20)
+    is_reprint: bool = False
+    quarantine: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    exact_key: str = Field(default="", index=True, max_length=64)
+    simhash: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    band0: int = Field(default=0, index=True)
+    band1: int = Field(default=0, index=True)
+    band2: int = Field(default=0, index=True)
+    band3: int = Field(default=0, index=True)
 
 
 class ContentVersion(IngestTable, table=True):
@@ -60,12 +90,21 @@ class ContentVersion(IngestTable, table=True):
     body_text: str = Field(sa_column=Column(Text, nullable=False))
     kind: str
     site: str
-    columns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    columns: list[str] = _json()
     publisher: str
     doc_number: str | None = None
     content_hash: str = Field(max_length=64, index=True)
     author: str
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = _stamp()
+    raw_sha256: str | None = Field(default=None, max_length=64)
+    cleaning: list[dict[str, Any]] = _json()
+    diff: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    written_at: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    summary: str = ""
+    keywords: list[str] = _json()
+    topic: str = "其他"
+    script: str = "simplified"
+    attachments: list[dict[str, Any]] = _json()
 
 
 class StatusChange(IngestTable, table=True):
@@ -78,7 +117,7 @@ class StatusChange(IngestTable, table=True):
     version: int
     status: str
     detail: str = ""
-    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    at: datetime = _stamp()
 
 
 class ContentTarget(IngestTable, table=True):
@@ -89,3 +128,69 @@ class ContentTarget(IngestTable, table=True):
     content_id: str = Field(foreign_key="content_item.id", primary_key=True, max_length=40)
     site: str = Field(primary_key=True, max_length=60)
     column: str = Field(primary_key=True, max_length=60, index=True)
+
+
+class ItemSource(IngestTable, table=True):
+    """Every way an item came in: channel (rest, webhook, crawl, feed, import, event, reprint)."""
+
+    __tablename__ = "item_source"
+
+    id: int | None = Field(default=None, primary_key=True)
+    content_id: str = Field(foreign_key="content_item.id", index=True, max_length=40)
+    channel: str = Field(max_length=20)
+    name: str = Field(default="", max_length=200)
+    url: str | None = None
+    external_id: str | None = Field(default=None, index=True, max_length=300)
+    raw_sha256: str | None = Field(default=None, max_length=64)
+    actor: str = Field(default="", max_length=100)
+    outcome: str = Field(default="created", max_length=20)
+    similarity: float | None = None
+    received_at: datetime = _stamp()
+
+
+class Relation(IngestTable, table=True):
+    """A typed link from an item: cites / interprets / reprint_of / duplicate_of / repeals / amends.
+
+    A citation by 文号 keeps the 文号 and resolves to an item when one carries it.
+    """
+
+    __tablename__ = "relation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    content_id: str = Field(foreign_key="content_item.id", index=True, max_length=40)
+    kind: str = Field(max_length=20, index=True)
+    target_id: str | None = Field(default=None, index=True, max_length=40)
+    target_doc_number: str | None = Field(default=None, index=True)
+
+
+class Blob(IngestTable, table=True):
+    """Content-addressed bytes: raw inputs exactly as received, and attachments."""
+
+    __tablename__ = "blob"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    media_type: str = Field(max_length=120)
+    size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _stamp()
+
+
+class IndexCounter(IngestTable, table=True):
+    """The next 索引号 serial per publisher and year; only ever increases, never reused."""
+
+    __tablename__ = "index_counter"
+
+    publisher: str = Field(primary_key=True, max_length=200)
+    year: int = Field(primary_key=True)
+    next_serial: int = 1
+
+
+class SearchDoc(IngestTable, table=True):
+    """The search row of an item (integer id = FTS5 rowid; PostgreSQL adds a tsvector column)."""
+
+    __tablename__ = "search_doc"
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntId, primary_key=True))
+    content_id: str = Field(foreign_key="content_item.id", unique=True, max_length=40)
+    doc_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True, index=True))
+    folded_title: str = ""

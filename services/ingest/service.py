@@ -1,118 +1,28 @@
-"""Library operations; no HTTP or Kafka here — the caller commits."""
+"""Library reads and state changes besides ingest itself; no HTTP or Kafka, the caller commits."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.errors import NotFound
-from common.events import ContentIngested, utcnow
-from common.identity import Actor
+from common.errors import Conflict, NotFound, Unprocessable
+from common.events import utcnow
 from common.pagination import decode_cursor, page
-from services.ingest.cleaning import content_hash, html_to_text, sanitize_html, text_to_html
 from services.ingest.models import (
-    OUTBOX,
+    Blob,
     ContentItem,
     ContentTarget,
     ContentVersion,
+    ItemSource,
+    Relation,
     StatusChange,
 )
-from services.ingest.schemas import ContentSubmission
-
-
-def new_content_id() -> str:
-    return uuid.uuid4().hex
-
-
-def material_fields(version: ContentVersion) -> dict[str, object]:
-    return {
-        "title": version.title,
-        "body_html": version.body_html,
-        "kind": version.kind,
-        "site": version.site,
-        "columns": version.columns,
-        "publisher": version.publisher,
-        "doc_number": version.doc_number,
-    }
-
-
-def build_version(
-    content_id: str, number: int, submission: ContentSubmission, author: str
-) -> ContentVersion:
-    body_html = sanitize_html(submission.body_html or text_to_html(submission.body_text or ""))
-    version = ContentVersion(
-        content_id=content_id,
-        version=number,
-        title=submission.title,
-        body_html=body_html,
-        body_text=html_to_text(body_html),
-        kind=submission.kind,
-        site=submission.site,
-        columns=list(submission.columns),
-        publisher=submission.publisher,
-        doc_number=submission.doc_number,
-        content_hash="",
-        author=author,
-        created_at=utcnow(),
-    )
-    version.content_hash = content_hash(material_fields(version))
-    return version
-
-
-async def submit_content(
-    session: AsyncSession, submission: ContentSubmission, actor: Actor
-) -> ContentItem:
-    """Store a new item (先入库) and announce `content.ingested` in the same transaction."""
-    now = utcnow()
-    item_id = new_content_id()
-    version = build_version(item_id, 1, submission, actor.id)
-    item = ContentItem(
-        id=item_id,
-        version=1,
-        status="ingested",
-        title=version.title,
-        kind=version.kind,
-        site=version.site,
-        columns=version.columns,
-        publisher=version.publisher,
-        doc_number=version.doc_number,
-        content_hash=version.content_hash,
-        author=actor.id,
-        urgent=submission.urgent,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(item)
-    await session.flush()
-    session.add(version)
-    for column in version.columns:
-        session.add(ContentTarget(content_id=item_id, site=version.site, column=column))
-    session.add(StatusChange(content_id=item_id, version=1, status="ingested", at=now))
-    await OUTBOX.add(session, ingested_event(item, version))
-    return item
-
-
-def ingested_event(item: ContentItem, version: ContentVersion) -> ContentIngested:
-    return ContentIngested(
-        content_id=item.id,
-        version=version.version,
-        content_hash=version.content_hash,
-        title=version.title,
-        body_html=version.body_html,
-        body_text=version.body_text,
-        kind=version.kind,
-        site=version.site,
-        columns=version.columns,
-        publisher=version.publisher,
-        doc_number=version.doc_number,
-        author=version.author,
-        urgent=item.urgent,
-        submitted_at=version.created_at,
-    )
+from services.ingest.pipeline import announce
+from services.ingest.schemas import ContentOut, ContentSummary, Relations, StatusEntry
 
 
 async def get_item(session: AsyncSession, content_id: str) -> ContentItem:
@@ -132,11 +42,109 @@ async def get_version(session: AsyncSession, content_id: str, number: int) -> Co
     return version
 
 
+async def list_versions(session: AsyncSession, content_id: str) -> list[ContentVersion]:
+    query = (
+        select(ContentVersion)
+        .where(ContentVersion.content_id == content_id)
+        .order_by(ContentVersion.version)
+    )
+    return list((await session.execute(query)).scalars())
+
+
 async def status_history(session: AsyncSession, content_id: str) -> list[StatusChange]:
     query = (
         select(StatusChange).where(StatusChange.content_id == content_id).order_by(StatusChange.id)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def sources_of(session: AsyncSession, content_id: str) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        select(ItemSource).where(ItemSource.content_id == content_id).order_by(ItemSource.id)
+    )
+    return [
+        {
+            "channel": s.channel,
+            "name": s.name,
+            "url": s.url,
+            "external_id": s.external_id,
+            "actor": s.actor,
+            "outcome": s.outcome,
+            "similarity": s.similarity,
+            "raw_sha256": s.raw_sha256,
+            "received_at": s.received_at,
+        }
+        for s in rows.scalars()
+    ]
+
+
+async def _items_by_doc_number(session: AsyncSession, numbers: list[str]) -> dict[str, str]:
+    if not numbers:
+        return {}
+    rows = await session.execute(
+        select(ContentItem.doc_number, ContentItem.id)
+        .where(ContentItem.doc_number.in_(numbers))
+        .order_by(ContentItem.created_at)
+    )
+    found: dict[str, str] = {}
+    for number, item_id in rows.all():
+        found.setdefault(number, item_id)
+    return found
+
+
+async def relations_of(session: AsyncSession, item: ContentItem) -> Relations:
+    """Outgoing links resolved by 文号 where possible, and incoming links (both ways)."""
+    outgoing = list(
+        (await session.execute(select(Relation).where(Relation.content_id == item.id))).scalars()
+    )
+    numbers = [r.target_doc_number for r in outgoing if r.target_doc_number]
+    resolved = await _items_by_doc_number(session, numbers)
+    out = Relations()
+    for rel in outgoing:
+        target = rel.target_id or resolved.get(rel.target_doc_number or "")
+        entry = {"doc_number": rel.target_doc_number, "id": target}
+        if rel.kind in ("cites", "interprets", "repeals", "amends"):
+            getattr(out, rel.kind).append(entry)
+        elif rel.kind in ("reprint_of", "duplicate_of"):
+            setattr(out, rel.kind, target)
+    incoming_query = select(Relation.content_id, Relation.kind).where(
+        or_(
+            Relation.target_id == item.id,
+            (Relation.target_doc_number == item.doc_number) & (Relation.target_id.is_(None))
+            if item.doc_number
+            else False,
+        )
+    )
+    for source_id, kind in (await session.execute(incoming_query)).all():
+        bucket = {
+            "interprets": out.interpreted_by,
+            "cites": out.cited_by,
+            "reprint_of": out.reprinted_by,
+        }.get(kind)
+        if bucket is not None and source_id not in bucket:
+            bucket.append(source_id)
+    return out
+
+
+def summary_of(item: ContentItem) -> dict[str, Any]:
+    return ContentSummary.model_validate(item, from_attributes=True).model_dump(mode="json")
+
+
+async def item_out(session: AsyncSession, item: ContentItem) -> dict[str, Any]:
+    """The full JSON of an item: current version, sources, relations, cleaning, history."""
+    version = await get_version(session, item.id, item.version)
+    history = await status_history(session, item.id)
+    out = ContentOut(
+        **{k: getattr(item, k) for k in ContentOut.model_fields if hasattr(item, k)},
+        body_html=version.body_html,
+        body_text=version.body_text,
+        sources=await sources_of(session, item.id),
+        relations=await relations_of(session, item),
+        cleaning=version.cleaning,
+        attachments=version.attachments,
+        history=[StatusEntry.model_validate(h, from_attributes=True) for h in history],
+    )
+    return out.model_dump(mode="json")
 
 
 @dataclass
@@ -148,6 +156,7 @@ class ContentFilters:
     publisher: str | None = None
     doc_number: str | None = None
     author: str | None = None
+    topic: str | None = None
 
 
 async def list_items(
@@ -159,7 +168,7 @@ async def list_items(
 ) -> dict[str, object]:
     """Newest first by `updated_at`, keyset-paginated on (updated_at, id)."""
     query = select(ContentItem)
-    for name in ("status", "site", "kind", "publisher", "doc_number", "author"):
+    for name in ("status", "site", "kind", "publisher", "doc_number", "author", "topic"):
         value = getattr(filters, name)
         if value is not None:
             query = query.where(getattr(ContentItem, name) == value)
@@ -200,7 +209,42 @@ async def record_status(
         item.approved_version = version
     if status == "published":
         item.published_version = version
+        item.published_at = item.published_at or now
     session.add(item)
     session.add(
         StatusChange(content_id=content_id, version=version, status=status, detail=detail, at=now)
     )
+
+
+async def release(session: AsyncSession, item: ContentItem, editor: str, note: str) -> None:
+    """An editor releases a quarantined item to review: it is announced now, not before."""
+    if item.status != "quarantined":
+        raise Conflict(f"item is {item.status}, not quarantined", field="status")
+    now = utcnow()
+    item.status, item.status_reason, item.updated_at = "ingested", None, now
+    session.add(item)
+    detail = f"released by {editor}: {note}".strip()
+    session.add(
+        StatusChange(
+            content_id=item.id, version=item.version, status="ingested", detail=detail, at=now
+        )
+    )
+    await announce(session, item, await get_version(session, item.id, item.version))
+
+
+async def link(session: AsyncSession, item: ContentItem, kind: str, target_id: str) -> None:
+    """An editor links a 解读 to its policy (or a reprint to its original) by hand."""
+    if target_id == item.id:
+        raise Unprocessable("an item cannot link to itself", field="target_id")
+    await get_item(session, target_id)
+    session.add(Relation(content_id=item.id, kind=kind, target_id=target_id))
+    if kind == "reprint_of":
+        item.is_reprint = True
+        session.add(item)
+
+
+async def get_blob(session: AsyncSession, sha256: str | None) -> Blob:
+    blob = await session.get(Blob, sha256) if sha256 else None
+    if blob is None:
+        raise NotFound("no stored bytes", field="sha256")
+    return blob

@@ -1,0 +1,1 @@
+"""HTTP routes of the library: parse, authorise, call one domain function, return."""

@@ -1,0 +1,52 @@
+"""Search responses shared by staff (`/contents?q=`) and public (`/sites/{site}/search`) routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.ingest.models import ContentItem, ContentVersion
+from services.ingest.search.query import SearchFilters, search
+from services.ingest.search.snippets import highlight
+
+PUBLIC_FIELDS = (
+    "id", "title", "kind", "site", "columns", "publisher", "doc_number", "index_no", "topic",
+    "summary", "written_at", "published_at",
+)  # fmt: skip
+STAFF_FIELDS = (*PUBLIC_FIELDS, "status", "version", "updated_at")
+
+
+async def run_search(
+    session: AsyncSession,
+    q: str,
+    filters: SearchFilters,
+    order: str,
+    cursor: str | None,
+    limit: int,
+    public: bool = False,
+) -> dict[str, Any]:
+    """`{items: [... with snippet], facets, next_cursor}`; public hits show published text."""
+    page = await search(session, q, filters, order=order, cursor=cursor, limit=limit)
+    ids = [hit["id"] for hit in page.hits]
+    rows = await session.execute(
+        select(ContentItem, ContentVersion.body_text)
+        .join(
+            ContentVersion,
+            (ContentVersion.content_id == ContentItem.id)
+            & (ContentVersion.version == ContentItem.version),
+        )
+        .where(ContentItem.id.in_(ids))
+    )
+    found = {item.id: (item, body) for item, body in rows.all()}
+    fields = PUBLIC_FIELDS if public else STAFF_FIELDS
+    items = []
+    for hit in page.hits:
+        item, body = found[hit["id"]]
+        entry = {f: getattr(item, f) for f in fields}
+        entry["snippet"] = highlight(body, page.terms)
+        entry["title_highlighted"] = highlight(item.title, page.terms, window=200)
+        entry["score"] = hit["score"]
+        items.append(entry)
+    return {"items": items, "facets": page.facets, "next_cursor": page.next_cursor}

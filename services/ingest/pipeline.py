@@ -1,0 +1,419 @@
+"""The one pipeline every entry path ends in: clean → metadata → dedupe → store → announce.
+
+No HTTP or Kafka here; the caller (request, consumer, crawler job, CLI) owns the transaction
+and commits. `content.ingested` is written to the outbox in that same transaction — except for
+quarantined items, which wait for an editor's release.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.events import ContentIngested, utcnow
+from services.ingest import dedupe, indexno
+from services.ingest.cleaning import content_hash
+from services.ingest.metadata import load_taxonomy
+from services.ingest.models import (
+    OUTBOX,
+    Blob,
+    ContentItem,
+    ContentTarget,
+    ContentVersion,
+    ItemSource,
+    Relation,
+    SearchDoc,
+    StatusChange,
+)
+from services.ingest.prepare import Incoming, Prepared, prepare
+from services.ingest.search import index as search_index
+from services.ingest.settings import IngestSettings
+
+MAX_CANDIDATES = 50
+
+
+@dataclass
+class Outcome:
+    """What happened: `created`, `merged` (same document, other source), `reprint`, `duplicate`."""
+
+    item: ContentItem
+    outcome: str
+    related_to: str | None = None
+    similarity: float | None = None
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def material_fields(version: ContentVersion) -> dict[str, object]:
+    return {
+        "title": version.title,
+        "body_html": version.body_html,
+        "kind": version.kind,
+        "site": version.site,
+        "columns": version.columns,
+        "publisher": version.publisher,
+        "doc_number": version.doc_number,
+        "attachments": [a["sha256"] for a in version.attachments],
+    }
+
+
+async def store_blob(session: AsyncSession, data: bytes, media_type: str) -> str:
+    """Content-addressed: the same bytes are stored once, under their sha256."""
+    digest = hashlib.sha256(data).hexdigest()
+    if await session.get(Blob, digest) is None:
+        session.add(
+            Blob(
+                sha256=digest, media_type=media_type, size=len(data), data=data, created_at=utcnow()
+            )
+        )
+        await session.flush()
+    return digest
+
+
+async def find_duplicate(
+    session: AsyncSession, prepared: Prepared, threshold: float
+) -> tuple[ContentItem | None, float | None]:
+    """The oldest item with the same normalised text, else the most similar near duplicate."""
+    if not prepared.normalised:
+        return None, None
+    exact = await session.execute(
+        select(ContentItem)
+        .where(ContentItem.exact_key == prepared.exact_key)
+        .order_by(ContentItem.created_at)
+        .limit(1)
+    )
+    if (item := exact.scalar_one_or_none()) is not None:
+        return item, 1.0
+    if len(prepared.normalised) < dedupe.NEAR_MIN_CHARS:
+        return None, None
+    bands = dedupe.bands(prepared.simhash)
+    near = [getattr(ContentItem, f"band{i}") == band for i, band in enumerate(bands)]
+    if prepared.meta.doc_number:
+        near.append(ContentItem.doc_number == prepared.meta.doc_number)
+    rows = await session.execute(
+        select(ContentItem, ContentVersion.body_text)
+        .join(
+            ContentVersion,
+            (ContentVersion.content_id == ContentItem.id)
+            & (ContentVersion.version == ContentItem.version),
+        )
+        .where(or_(*near))
+        .order_by(ContentItem.created_at)
+        .limit(MAX_CANDIDATES)
+    )
+    best: tuple[ContentItem | None, float | None] = (None, None)
+    for item, body_text in rows.all():
+        score = dedupe.jaccard(prepared.normalised, dedupe.normalise(body_text))
+        if score >= threshold and (best[1] is None or score > best[1]):
+            best = (item, score)
+    return best
+
+
+async def add_source(
+    session: AsyncSession,
+    item_id: str,
+    incoming: Incoming,
+    raw_sha: str | None,
+    outcome: str,
+    similarity: float | None = None,
+) -> None:
+    session.add(
+        ItemSource(
+            content_id=item_id,
+            channel=incoming.channel,
+            name=incoming.source_name,
+            url=incoming.url,
+            external_id=incoming.external_id,
+            raw_sha256=raw_sha,
+            actor=incoming.actor,
+            outcome=outcome,
+            similarity=similarity,
+            received_at=utcnow(),
+        )
+    )
+
+
+async def ingest(session: AsyncSession, incoming: Incoming, settings: IngestSettings) -> Outcome:
+    """Put one incoming document into the library, or attach it to the item it duplicates."""
+    prepared = prepare(incoming, load_taxonomy(settings.taxonomy_path or None))
+    raw_sha = (
+        await store_blob(session, incoming.raw, incoming.raw_media_type) if incoming.raw else None
+    )
+    original, similarity = await find_duplicate(
+        session, prepared, settings.near_duplicate_threshold
+    )
+    if original is not None:
+        same_place = original.site == incoming.site and not incoming.is_reprint
+        if same_place and not prepared.quarantined:
+            await add_source(session, original.id, incoming, raw_sha, "merged", similarity)
+            return Outcome(original, "merged", original.id, similarity)
+        kind = "reprint_of" if incoming.is_reprint else "duplicate_of"
+        item = await create_item(session, prepared, settings, raw_sha, (kind, original.id))
+        outcome = "reprint" if incoming.is_reprint else "duplicate"
+        return Outcome(item, outcome, original.id, similarity)
+    explicit = ("reprint_of", incoming.reprint_of) if incoming.reprint_of else None
+    item = await create_item(session, prepared, settings, raw_sha, explicit)
+    return Outcome(item, "reprint" if explicit else "created", incoming.reprint_of)
+
+
+def build_version(
+    prepared: Prepared, item_id: str, number: int, raw_sha: str | None, now: datetime
+) -> ContentVersion:
+    incoming, meta, cleaned = prepared.incoming, prepared.meta, prepared.cleaned
+    version = ContentVersion(
+        content_id=item_id,
+        version=number,
+        title=cleaned.title,
+        body_html=cleaned.body_html,
+        body_text=cleaned.body_text,
+        kind=incoming.kind,
+        site=incoming.site,
+        columns=list(incoming.columns),
+        publisher=prepared.publisher,
+        doc_number=meta.doc_number,
+        content_hash="",
+        author=incoming.actor,
+        created_at=now,
+        raw_sha256=raw_sha,
+        cleaning=cleaned.steps,
+        written_at=meta.written_at,
+        summary=meta.summary,
+        keywords=meta.keywords,
+        topic=meta.topic,
+        script=prepared.script,
+        attachments=list(incoming.attachments),
+    )
+    version.content_hash = content_hash(material_fields(version))
+    return version
+
+
+def apply_version(item: ContentItem, version: ContentVersion, prepared: Prepared) -> None:
+    """Copy the version's metadata onto the item (the item shows its current version)."""
+    item.version = version.version
+    item.title, item.kind, item.site = version.title, version.kind, version.site
+    item.columns, item.publisher = version.columns, version.publisher
+    item.doc_number, item.content_hash = version.doc_number, version.content_hash
+    item.written_at, item.summary = version.written_at, version.summary
+    item.keywords, item.topic, item.script = version.keywords, version.topic, version.script
+    item.disclosure = prepared.meta.disclosure
+    item.published_at = prepared.incoming.published_at or item.published_at
+    item.quarantine = prepared.quarantine()
+    item.status = "quarantined" if prepared.quarantined else "ingested"
+    item.status_reason = item.quarantine["reason"] if item.quarantine else None
+    item.exact_key, item.simhash = prepared.exact_key, dedupe.to_signed(prepared.simhash)
+    item.band0, item.band1, item.band2, item.band3 = dedupe.bands(prepared.simhash)
+    item.updated_at = version.created_at
+
+
+async def create_item(
+    session: AsyncSession,
+    prepared: Prepared,
+    settings: IngestSettings,
+    raw_sha: str | None,
+    relation: tuple[str, str] | None = None,
+) -> ContentItem:
+    now = utcnow()
+    item_id = new_id()
+    version = build_version(prepared, item_id, 1, raw_sha, now)
+    incoming = prepared.incoming
+    index_no = await indexno.allocate(
+        session,
+        prepared.publisher,
+        (prepared.meta.written_at or now.date()).year,
+        settings.index_patterns,
+        settings.index_pattern_default,
+        settings.org_codes,
+    )
+    item = ContentItem(
+        id=item_id,
+        version=1,
+        status="ingested",
+        title=version.title,
+        kind=version.kind,
+        site=version.site,
+        columns=version.columns,
+        publisher=version.publisher,
+        content_hash=version.content_hash,
+        author=incoming.actor,
+        urgent=incoming.urgent,
+        created_at=now,
+        updated_at=now,
+        index_no=index_no,
+        is_reprint=incoming.is_reprint or bool(relation and relation[0] == "reprint_of"),
+    )
+    apply_version(item, version, prepared)
+    session.add(item)
+    await session.flush()
+    session.add(version)
+    for column in version.columns:
+        session.add(ContentTarget(content_id=item_id, site=version.site, column=column))
+    session.add(StatusChange(content_id=item_id, version=1, status=item.status, at=now))
+    await add_source(session, item_id, incoming, raw_sha, "created")
+    if relation:
+        session.add(Relation(content_id=item_id, kind=relation[0], target_id=relation[1]))
+    await derive_relations(session, item, prepared)
+    await index_for_search(session, item, prepared)
+    await announce(session, item, version)
+    return item
+
+
+async def revise(
+    session: AsyncSession, item: ContentItem, incoming: Incoming, settings: IngestSettings
+) -> ContentVersion:
+    """An edit: a new immutable version with its diff and author, announced for review."""
+    prepared = prepare(incoming, load_taxonomy(settings.taxonomy_path or None))
+    previous = (
+        await session.execute(
+            select(ContentVersion).where(
+                ContentVersion.content_id == item.id, ContentVersion.version == item.version
+            )
+        )
+    ).scalar_one()
+    raw_sha = (
+        await store_blob(session, incoming.raw, incoming.raw_media_type) if incoming.raw else None
+    )
+    now = utcnow()
+    version = build_version(prepared, item.id, item.version + 1, raw_sha, now)
+    version.diff = unified_diff(previous, version)
+    apply_version(item, version, prepared)
+    session.add(item)
+    session.add(version)
+    await session.flush()
+    await replace_targets(session, item)
+    session.add(
+        StatusChange(content_id=item.id, version=version.version, status=item.status, at=now)
+    )
+    await session.execute(
+        Relation.__table__.delete().where(
+            Relation.content_id == item.id, Relation.kind.in_(("cites", "repeals", "amends"))
+        )
+    )
+    await derive_relations(session, item, prepared)
+    await index_for_search(session, item, prepared)
+    await announce(session, item, version)
+    return version
+
+
+async def replace_targets(session: AsyncSession, item: ContentItem) -> None:
+    await session.execute(
+        ContentTarget.__table__.delete().where(ContentTarget.content_id == item.id)
+    )
+    for column in item.columns:
+        session.add(ContentTarget(content_id=item.id, site=item.site, column=column))
+
+
+def unified_diff(old: ContentVersion, new: ContentVersion) -> str:
+    before = [f"# {old.title}", *old.body_text.split("\n")]
+    after = [f"# {new.title}", *new.body_text.split("\n")]
+    lines = difflib.unified_diff(
+        before, after, f"v{old.version}", f"v{new.version}", lineterm="", n=1
+    )
+    return "\n".join(lines)
+
+
+async def derive_relations(session: AsyncSession, item: ContentItem, prepared: Prepared) -> None:
+    """Citations by 文号, repeal/amend effects, and a 解读's link to its policy."""
+    meta = prepared.meta
+    for kind, numbers in (
+        ("cites", meta.cites),
+        ("repeals", meta.repeals),
+        ("amends", meta.amends),
+    ):
+        for number in numbers:
+            session.add(Relation(content_id=item.id, kind=kind, target_doc_number=number))
+    for kind, validity in (("repeals", "repealed"), ("amends", "amended")):
+        numbers = getattr(meta, kind)
+        if numbers:
+            await session.execute(
+                update(ContentItem)
+                .where(ContentItem.doc_number.in_(numbers))
+                .values(validity=validity)
+            )
+    if item.doc_number:
+        await inherit_validity(session, item)
+    if item.kind == "interpretation":
+        await link_interpretation(session, item, prepared)
+
+
+async def inherit_validity(session: AsyncSession, item: ContentItem) -> None:
+    """A document that arrives after the one repealing it is born repealed."""
+    rows = await session.execute(
+        select(Relation.kind).where(
+            Relation.target_doc_number == item.doc_number, Relation.kind.in_(("repeals", "amends"))
+        )
+    )
+    kinds = set(rows.scalars())
+    if kinds:
+        item.validity = "repealed" if "repeals" in kinds else "amended"
+
+
+async def link_interpretation(session: AsyncSession, item: ContentItem, prepared: Prepared) -> None:
+    """A 解读 interprets the policy it names by title, or else the first 文号 it cites."""
+    from services.ingest.chinese import fold
+
+    target_id: str | None = None
+    if prepared.meta.interprets_title:
+        row = await session.execute(
+            select(SearchDoc.content_id).where(
+                SearchDoc.folded_title == fold(prepared.meta.interprets_title)
+            )
+        )
+        target_id = row.scalars().first()
+    number = prepared.meta.cites[0] if prepared.meta.cites else None
+    if target_id is None and number is None:
+        return
+    session.add(
+        Relation(
+            content_id=item.id, kind="interprets", target_id=target_id, target_doc_number=number
+        )
+    )
+
+
+async def index_for_search(session: AsyncSession, item: ContentItem, prepared: Prepared) -> None:
+    await search_index.upsert(
+        session,
+        item.id,
+        prepared.doc_date(item.created_at.date()),
+        prepared.folded_title,
+        prepared.grams_title,
+        prepared.grams_body,
+        prepared.words,
+    )
+
+
+async def announce(session: AsyncSession, item: ContentItem, version: ContentVersion) -> None:
+    """`content.ingested` for review — not while quarantined (it must not reach review)."""
+    if item.status != "quarantined":
+        await OUTBOX.add(session, ingested_event(item, version))
+
+
+def ingested_event(item: ContentItem, version: ContentVersion) -> ContentIngested:
+    return ContentIngested(
+        content_id=item.id,
+        version=version.version,
+        content_hash=version.content_hash,
+        title=version.title,
+        body_html=version.body_html,
+        body_text=version.body_text,
+        kind=version.kind,
+        site=version.site,
+        columns=version.columns,
+        publisher=version.publisher,
+        doc_number=version.doc_number,
+        author=version.author,
+        urgent=item.urgent,
+        is_reprint=item.is_reprint,
+        written_at=version.written_at.isoformat() if version.written_at else None,
+        published_at=item.published_at.isoformat() if item.published_at else None,
+        summary=version.summary,
+        index_no=item.index_no,
+        submitted_at=version.created_at,
+    )

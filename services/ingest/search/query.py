@@ -1,0 +1,190 @@
+"""Running a search: the same query semantics on FTS5 (SQLite) and tsvector (PostgreSQL).
+
+Matching: every whitespace-separated term must occur as a substring (after folding to Simplified)
+of the title or body — expressed as a phrase of bigram tokens. Ranking: bm25 (SQLite) or ts_rank
+(PostgreSQL), with title hits and whole-word (jieba) hits weighted up. Filters narrow by item
+columns; facets count the matches by site, kind, publisher, topic, status and year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.errors import Unprocessable
+from common.pagination import decode_cursor, encode_cursor
+from services.ingest.search.index import WORD_PREFIX, is_sqlite
+from services.ingest.search.tokens import Term, query_terms
+
+FACETS = ("site", "kind", "publisher", "topic", "status")
+
+
+@dataclass
+class SearchFilters:
+    site: str | None = None
+    column: str | None = None
+    kind: str | None = None
+    publisher: str | None = None
+    doc_number: str | None = None
+    status: str | None = None
+    topic: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sites: list[str] | None = None  # the caller's site scope (None = all)
+    statuses: list[str] | None = None  # e.g. public search: published only
+
+
+@dataclass
+class SearchPage:
+    hits: list[dict[str, Any]]
+    next_cursor: str | None
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    terms: list[Term] = field(default_factory=list)
+
+
+def fts5_query(terms: list[Term]) -> str:
+    """`({title grams}: "g1 g2" OR words: "word") AND …` — tokens are [a-z0-9] or hanzi only."""
+    parts = []
+    for term in terms:
+        phrase = '"' + " ".join(term.grams) + '"' + ("*" if term.prefix else "")
+        alternatives = [f"{{title grams}} : {phrase}"]
+        if len(term.grams) > 1 or not term.prefix:
+            alternatives.append(f'words : "{term.text}"')
+        parts.append("(" + " OR ".join(alternatives) + ")")
+    return " AND ".join(parts)
+
+
+def tsquery(terms: list[Term]) -> str:
+    """`('g1' <-> 'g2' | 'w_word') & …` as a tsquery literal."""
+    parts = []
+    for term in terms:
+        grams = [f"'{g}'" for g in term.grams]
+        if term.prefix:
+            grams[-1] += ":*"
+        phrase = " <-> ".join(grams)
+        alternatives = [f"({phrase})"]
+        if len(term.grams) > 1 or not term.prefix:
+            alternatives.append(f"'{WORD_PREFIX}{term.text}'")
+        parts.append("(" + " | ".join(alternatives) + ")")
+    return " & ".join(parts)
+
+
+def filter_sql(filters: SearchFilters, params: dict[str, Any]) -> str:
+    clauses = []
+    for name in ("site", "kind", "publisher", "doc_number", "status", "topic"):
+        value = getattr(filters, name)
+        if value is not None:
+            clauses.append(f"ci.{name} = :f_{name}")
+            params[f"f_{name}"] = value
+    if filters.column is not None:
+        clauses.append(
+            'ci.id IN (SELECT content_id FROM content_target WHERE "column" = :f_column)'
+        )
+        params["f_column"] = filters.column
+    if filters.date_from is not None:
+        clauses.append("sd.doc_date >= :f_from")
+        params["f_from"] = filters.date_from
+    if filters.date_to is not None:
+        clauses.append("sd.doc_date <= :f_to")
+        params["f_to"] = filters.date_to
+    for name, values in (("site", filters.sites), ("status", filters.statuses)):
+        if values is not None:
+            keys = [f"f_{name}_in_{i}" for i in range(len(values))]
+            params.update(dict(zip(keys, values, strict=True)))
+            clauses.append(f"ci.{name} IN ({', '.join(':' + k for k in keys)})" if keys else "1=0")
+    return "".join(f" AND {c}" for c in clauses)
+
+
+def match_sql(sqlite: bool) -> tuple[str, str]:
+    """(FROM … WHERE match, score expression) per dialect; lower score = better on both."""
+    if sqlite:
+        return (
+            "FROM content_fts JOIN search_doc sd ON sd.id = content_fts.rowid "
+            "JOIN content_item ci ON ci.id = sd.content_id WHERE content_fts MATCH :q",
+            "bm25(content_fts, 5.0, 1.0, 2.0)",
+        )
+    return (
+        "FROM search_doc sd JOIN content_item ci ON ci.id = sd.content_id "
+        "WHERE sd.tsv @@ CAST(:q AS tsquery)",
+        "-ts_rank(sd.tsv, CAST(:q AS tsquery))",
+    )
+
+
+async def search(
+    session: AsyncSession,
+    query: str,
+    filters: SearchFilters,
+    *,
+    order: str = "relevance",
+    cursor: str | None = None,
+    limit: int = 20,
+    with_facets: bool = True,
+) -> SearchPage:
+    """One page of hits (item ids with score and date), plus facet counts on the first page."""
+    terms = query_terms(query)
+    if not terms:
+        raise Unprocessable("the query has no searchable characters", field="q")
+    sqlite = is_sqlite(session)
+    params: dict[str, Any] = {"q": fts5_query(terms) if sqlite else tsquery(terms)}
+    source, score = match_sql(sqlite)
+    where = source + filter_sql(filters, params)
+    position = decode_cursor(cursor) or {}
+    if order == "date":
+        sql, params = _date_page(where, params, position, limit)
+    else:
+        params["offset"] = int(position.get("offset", 0)) if isinstance(position, dict) else 0
+        sql = (
+            f"SELECT ci.id, sd.doc_date, {score} AS score {where} "
+            "ORDER BY score, ci.id LIMIT :limit OFFSET :offset"
+        )
+    params["limit"] = limit + 1
+    rows = (await session.execute(text(sql), params)).all()
+    hits = [{"id": r[0], "doc_date": r[1], "score": float(r[2])} for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(
+            {"date": str(last[1]), "id": last[0]}
+            if order == "date"
+            else {"offset": params["offset"] + limit}
+        )
+    facets = await facet_counts(session, where, params) if with_facets and not cursor else {}
+    return SearchPage(hits, next_cursor, facets, terms)
+
+
+def _date_page(
+    where: str, params: dict[str, Any], position: Any, limit: int
+) -> tuple[str, dict[str, Any]]:
+    if isinstance(position, dict) and "date" in position:
+        where += " AND (sd.doc_date < :c_date OR (sd.doc_date = :c_date AND ci.id < :c_id))"
+        params["c_date"] = date.fromisoformat(position["date"])
+        params["c_id"] = position["id"]
+    sql = (
+        f"SELECT ci.id, sd.doc_date, 0 AS score {where} "
+        "ORDER BY sd.doc_date DESC, ci.id DESC LIMIT :limit"
+    )
+    return sql, params
+
+
+async def facet_counts(
+    session: AsyncSession, where: str, params: dict[str, Any]
+) -> dict[str, dict[str, int]]:
+    base = {k: v for k, v in params.items() if k not in ("limit", "offset", "c_date", "c_id")}
+    where = where.split(" AND (sd.doc_date < :c_date")[0]
+    facets: dict[str, dict[str, int]] = {}
+    for name in FACETS:
+        rows = await session.execute(
+            text(f"SELECT ci.{name}, COUNT(*) {where} GROUP BY ci.{name} ORDER BY COUNT(*) DESC"),
+            base,
+        )
+        facets[name] = {str(value): int(count) for value, count in rows.all()}
+    year = "substr(CAST(sd.doc_date AS TEXT), 1, 4)"
+    rows = await session.execute(
+        text(f"SELECT {year} AS y, COUNT(*) {where} GROUP BY y ORDER BY y DESC"), base
+    )
+    facets["year"] = {str(value): int(count) for value, count in rows.all() if value}
+    return facets
