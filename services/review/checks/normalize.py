@@ -29,7 +29,8 @@ _SKIPPABLE = re.compile(
     r"[\s\u200b-\u200f\u2060\ufeff"
     r"!-/:-@\[-`{-~"
     r"\u00a1-\u00bf\u00d7\u00f7"
-    r"\u2000-\u206f\u2190-\u2604\u2607-\u2bff\u3001-\u3003\u3008-\u3020\u30fb\ufe30-\ufe6f\uff64-\uff65"
+    r"\u2000-\u206f\u2190-\u2604\u2607-\u2bff\u3000-\u3003\u3008-\u3020\u30fb\ufe30-\ufe6f"
+    r"\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
     r"]"
 )
 
@@ -50,9 +51,18 @@ def to_simplified(text: str) -> str:
     return "".join(c if len(s := convert(c)) != 1 else s for c in text)
 
 
+# Only letters and digits need translating: full-width punctuation is skipped anyway, and
+# `str.translate` over a whole CJK text costs more than the automaton scan (see bench/review.py).
+_NEEDS_TRANSLATION = re.compile(r"[A-Z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
+
+
+def _translate(match: re.Match[str]) -> str:
+    return match.group().translate(_WIDTH_AND_CASE)
+
+
 def fold_chars(text: str) -> str:
     """Width, case and script folding; one output character per input character."""
-    return to_simplified(text.translate(_WIDTH_AND_CASE))
+    return to_simplified(_NEEDS_TRANSLATION.sub(_translate, text))
 
 
 @dataclass(frozen=True)
