@@ -1,7 +1,8 @@
 """Exact and near-duplicate fingerprints of a document's text.
 
 - `exact_key`: sha256 of the folded title and text with every space and punctuation mark
-  removed, so the same document in either script, with other punctuation or line breaks, has one key.
+  removed, so the same document in either script, with other punctuation or line breaks,
+  has one key.
 - `simhash`: a 64-bit SimHash over character 3-shingles; stored as four 16-bit bands so the
   library finds candidates with an index lookup (any equal band ⇒ Hamming distance ≤ 3 is
   guaranteed to share one, by pigeonhole).

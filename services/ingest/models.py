@@ -194,3 +194,14 @@ class SearchDoc(IngestTable, table=True):
     content_id: str = Field(foreign_key="content_item.id", unique=True, max_length=40)
     doc_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True, index=True))
     folded_title: str = ""
+
+
+class ContentAttachment(IngestTable, table=True):
+    """An attachment of one version (the bytes are a `Blob`, shared by every version using them)."""
+
+    __tablename__ = "content_attachment"
+
+    content_id: str = Field(foreign_key="content_item.id", primary_key=True, max_length=40)
+    version: int = Field(primary_key=True)
+    sha256: str = Field(primary_key=True, max_length=64, index=True)
+    filename: str = Field(max_length=300)

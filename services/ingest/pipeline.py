@@ -23,6 +23,7 @@ from services.ingest.metadata import load_taxonomy
 from services.ingest.models import (
     OUTBOX,
     Blob,
+    ContentAttachment,
     ContentItem,
     ContentTarget,
     ContentVersion,
@@ -253,6 +254,7 @@ async def create_item(
     session.add(item)
     await session.flush()
     session.add(version)
+    add_attachments(session, version)
     for column in version.columns:
         session.add(ContentTarget(content_id=item_id, site=version.site, column=column))
     session.add(StatusChange(content_id=item_id, version=1, status=item.status, at=now))
@@ -286,6 +288,7 @@ async def revise(
     apply_version(item, version, prepared)
     session.add(item)
     session.add(version)
+    add_attachments(session, version)
     await session.flush()
     await replace_targets(session, item)
     session.add(
@@ -300,6 +303,18 @@ async def revise(
     await index_for_search(session, item, prepared)
     await announce(session, item, version)
     return version
+
+
+def add_attachments(session: AsyncSession, version: ContentVersion) -> None:
+    for attachment in {a["sha256"]: a for a in version.attachments}.values():
+        session.add(
+            ContentAttachment(
+                content_id=version.content_id,
+                version=version.version,
+                sha256=attachment["sha256"],
+                filename=attachment["filename"][:300],
+            )
+        )
 
 
 async def replace_targets(session: AsyncSession, item: ContentItem) -> None:

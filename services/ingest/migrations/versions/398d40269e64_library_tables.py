@@ -1,8 +1,8 @@
 """library tables
 
-Revision ID: e34855b28fa6
+Revision ID: 398d40269e64
 Revises: 
-Create Date: 2026-11-25 18:56:00.189855
+Create Date: 2026-11-25 18:59:01.957524
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = 'e34855b28fa6'
+revision: str = '398d40269e64'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -180,6 +180,17 @@ def upgrade() -> None:
     with op.batch_alter_table('webhook_secret', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_secret_source'), ['source'], unique=False)
 
+    op.create_table('content_attachment',
+    sa.Column('content_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['content_id'], ['content_item.id'], name=op.f('fk_content_attachment_content_id_content_item')),
+    sa.PrimaryKeyConstraint('content_id', 'version', 'sha256', name=op.f('pk_content_attachment'))
+    )
+    with op.batch_alter_table('content_attachment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_content_attachment_sha256'), ['sha256'], unique=False)
+
     op.create_table('content_target',
     sa.Column('content_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('site', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
@@ -322,6 +333,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_content_target_column'))
 
     op.drop_table('content_target')
+    with op.batch_alter_table('content_attachment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_content_attachment_sha256'))
+
+    op.drop_table('content_attachment')
     with op.batch_alter_table('webhook_secret', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_webhook_secret_source'))
 

@@ -1,0 +1,165 @@
+"""Signed webhooks, multipart attachments, Idempotency-Key and undecodable bytes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import orjson
+from standardwebhooks import Webhook
+
+from common.testing import staff
+from tests.integration.ingest.helpers import ADMIN, EDITOR, outbox_events, traditional
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def signed(secret: str, body: bytes, msg_id: str, at: datetime | None = None) -> dict[str, str]:
+    """Headers exactly as an integrator using the `standardwebhooks` package sends them."""
+    at = at or datetime.now(UTC)
+    signature = Webhook(secret).sign(msg_id, at, body.decode())
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+    }
+
+
+async def new_secret(client: httpx.AsyncClient, source: str = "oa-system") -> str:
+    response = await client.post(f"/api/v1/webhooks/{source}/secrets", headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()["secret"]
+
+
+async def test_signed_webhook_is_ingested_once_and_forgeries_change_nothing(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    old, new = await new_secret(ingest_client), await new_secret(ingest_client)
+    body = orjson.dumps(traditional(external_id="OA-2019-0064"))
+    url = "/api/v1/webhooks/oa-system"
+    refusals = [
+        ({"content-type": "application/json"}, "missing"),
+        (signed(new, body + b" ", "msg_1"), "body changed after signing"),
+        (signed(new, body, "msg_1", datetime.now(UTC) - timedelta(minutes=10)), "too old"),
+        (signed(new, body, "msg_1", datetime.now(UTC) + timedelta(minutes=10)), "too new"),
+        (signed("whsec_" + "QUJD" * 11, body, "msg_1"), "unknown secret"),
+    ]
+    for headers, why in refusals:
+        response = await ingest_client.post(url, content=body, headers=headers)
+        assert response.status_code == 401, why
+        assert response.headers["content-type"] == "application/problem+json"
+    assert await outbox_events(database_url) == []
+    first = await ingest_client.post(url, content=body, headers=signed(old, body, "msg_1"))
+    assert first.status_code == 202, first.text
+    # A redelivery with the same webhook-id (even re-signed later) is a no-op with the same answer.
+    again = await ingest_client.post(url, content=body, headers=signed(new, body, "msg_1"))
+    assert again.json() == first.json() and again.headers["webhook-replayed"] == "true"
+    assert len(await outbox_events(database_url)) == 1
+    item = (
+        await ingest_client.get(f"/api/v1/contents/{first.json()['id']}", headers=EDITOR)
+    ).json()
+    [source] = item["sources"]
+    assert source["channel"] == "webhook" and source["name"] == "oa-system"
+    assert source["external_id"] == "OA-2019-0064"
+    # Rotation: revoke the old secret; deliveries signed with it alone are refused.
+    listed = (await ingest_client.get("/api/v1/webhooks/oa-system/secrets", headers=ADMIN)).json()
+    assert all("secret" not in s for s in listed["items"]) and len(listed["items"]) == 2
+    old_id = listed["items"][0]["id"]
+    revoked = await ingest_client.delete(
+        f"/api/v1/webhooks/oa-system/secrets/{old_id}", headers=ADMIN
+    )
+    assert revoked.status_code == 204
+    other = orjson.dumps(
+        traditional(title="另一份通知", body_text="各单位：请按时报送网站年度报表。")
+    )
+    refused = await ingest_client.post(url, content=other, headers=signed(old, other, "msg_2"))
+    assert refused.status_code == 401
+    accepted = await ingest_client.post(url, content=other, headers=signed(new, other, "msg_2"))
+    assert accepted.status_code == 202
+
+
+async def test_webhook_secrets_are_admin_only_and_bad_payloads_refused(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    assert (await ingest_client.post("/api/v1/webhooks/x/secrets")).status_code == 401
+    assert (
+        await ingest_client.post("/api/v1/webhooks/x/secrets", headers=EDITOR)
+    ).status_code == 403
+    secret = await new_secret(ingest_client, "x")
+    bad = orjson.dumps({**traditional(), "surprise": True})
+    response = await ingest_client.post(
+        "/api/v1/webhooks/x", content=bad, headers=signed(secret, bad, "m1")
+    )
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.surprise"
+    assert await outbox_events(database_url) == []
+
+
+async def test_multipart_attachments_are_content_addressed_and_served_with_their_type(
+    ingest_client: httpx.AsyncClient,
+) -> None:
+    files = [
+        ("attachments", ("附件1：网站年度报表.pdf", PDF, "application/octet-stream")),
+        ("attachments", ("图片.png", PNG, "text/plain")),  # the client's type is not trusted
+    ]
+    data = {"submission": orjson.dumps(traditional()).decode()}
+    response = await ingest_client.post("/api/v1/contents", data=data, files=files, headers=EDITOR)
+    assert response.status_code == 202, response.text
+    item = (
+        await ingest_client.get(f"/api/v1/contents/{response.json()['id']}", headers=EDITOR)
+    ).json()
+    kinds = {a["filename"]: a["media_type"] for a in item["attachments"]}
+    assert kinds == {"附件1：网站年度报表.pdf": "application/pdf", "图片.png": "image/png"}
+    pdf = next(a for a in item["attachments"] if a["media_type"] == "application/pdf")
+    served = await ingest_client.get(f"/api/v1/attachments/{pdf['sha256']}", headers=EDITOR)
+    assert served.content == PDF and served.headers["content-type"] == "application/pdf"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    # Unpublished: not for the public.
+    assert (await ingest_client.get(f"/api/v1/attachments/{pdf['sha256']}")).status_code == 401
+
+
+async def test_oversize_and_refused_attachments_and_undecodable_bytes(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    data = {"submission": orjson.dumps(traditional()).decode()}
+    big = [("attachments", ("大.pdf", b"%PDF-" + b"0" * (6 * 1024 * 1024), "application/pdf"))]
+    response = await ingest_client.post("/api/v1/contents", data=data, files=big, headers=EDITOR)
+    assert response.status_code == 413 and response.json()["errors"][0]["field"] == "attachments[0]"
+    exe = [("attachments", ("setup.pdf", b"MZ\x90\x00" + b"\x00" * 64, "application/pdf"))]
+    response = await ingest_client.post("/api/v1/contents", data=data, files=exe, headers=EDITOR)
+    assert response.status_code == 422 and "executable" in response.json()["detail"]
+    gbk = orjson.dumps(traditional(body_text="PLACEHOLDER")).replace(
+        b"PLACEHOLDER", "政府网站".encode("gbk")
+    )
+    response = await ingest_client.post(
+        "/api/v1/contents",
+        content=gbk,
+        headers={**EDITOR, "content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "body"
+    assert "not UTF-8 at byte" in response.json()["detail"]
+    assert await outbox_events(database_url) == []
+
+
+async def test_idempotency_key_replays_the_first_answer(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    headers = {**EDITOR, "Idempotency-Key": "submit-2019-64"}
+    first = await ingest_client.post("/api/v1/contents", json=traditional(), headers=headers)
+    again = await ingest_client.post("/api/v1/contents", json=traditional(), headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert len(await outbox_events(database_url)) == 1
+    other = await ingest_client.post(
+        "/api/v1/contents", json=traditional(title="别的标题"), headers=headers
+    )
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"
+    # Keys are per caller: another officer's same key is a different request.
+    theirs = await ingest_client.post(
+        "/api/v1/contents",
+        json=traditional(),
+        headers={**staff("editor2", ("editor",)), "Idempotency-Key": "submit-2019-64"},
+    )
+    assert theirs.status_code == 200 and theirs.json()["outcome"] == "merged"
