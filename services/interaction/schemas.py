@@ -202,3 +202,13 @@ class Answer(Strict):
 
 class Transcript(Strict):
     text: str | None = Field(default=None, max_length=500_000)
+
+
+class ApiCaseSubmission(CaseSubmission):
+    """A case filed by a machine client (Open311): the API key stands behind it, no phone needed."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> ApiCaseSubmission:
+        if self.kind == "correction" and not (self.page_url or self.content_id):
+            raise ValueError("纠错须注明页面地址 page_url 或内容编号 content_id")
+        return self

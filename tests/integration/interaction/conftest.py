@@ -29,7 +29,7 @@ def clock() -> FixedClock:
 
 
 def settings_for(database_url: str, **overrides: Any) -> InteractionSettings:
-    return InteractionSettings(database_url=database_url, process_role="api", **overrides)
+    return InteractionSettings(**{"database_url": database_url, "process_role": "api", **overrides})
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Cases through the API: the whole staff workflow, events for every transition, the citizen's view."""
+"""Cases through the API: the staff workflow, an event per transition, the citizen's view."""
 
 from __future__ import annotations
 
