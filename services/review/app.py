@@ -17,24 +17,21 @@ from services.review.checks.links import LinkChecker
 from services.review.consumers import build_handlers
 from services.review.models import metadata, tables
 from services.review.queue import send_reminders
-from services.review.routes import admin_router, router
+from services.review.routes import admin_router, checks_router, router
 from services.review.seed import seed_lexicons
 from services.review.settings import ReviewSettings
 
 log = logging.getLogger(__name__)
 
 
-def build_checks(settings: ReviewSettings) -> MachineChecks:
-    links = None
-    if settings.link_check_enabled:
-        client = httpx.AsyncClient(headers={"user-agent": "kitchen-review-linkcheck/1"})
-        links = LinkChecker(
-            client,
-            settings.link_concurrency,
-            settings.link_timeout_seconds,
-            settings.link_cache_seconds,
-        )
-    return MachineChecks(settings.link_allowlist, links)
+def link_checker(settings: ReviewSettings) -> LinkChecker | None:
+    if not settings.link_check_enabled:
+        return None
+    client = httpx.AsyncClient(headers={"user-agent": "kitchen-review-linkcheck/1"})
+    return LinkChecker(
+        client, settings.link_concurrency, settings.link_timeout_seconds,
+        settings.link_cache_seconds,
+    )  # fmt: skip
 
 
 def reminder_job(settings: ReviewSettings):  # type: ignore[no-untyped-def]
@@ -56,9 +53,12 @@ def create_app(
 ) -> FastAPI:
     """The review app; `checks` lets tests swap the link checker's HTTP transport."""
     settings = settings or ReviewSettings()
-    checks = checks or build_checks(settings)
+    checks = checks or MachineChecks(settings.link_allowlist, links=None)
 
     async def on_start(app: FastAPI) -> None:
+        # The HTTP client is created in the lifespan, not at import or factory time.
+        if checks.links is None:
+            checks.links = link_checker(settings)
         app.state.checks = checks
         async with app.state.db.sessions() as session:
             if settings.seed_lexicons:
@@ -72,7 +72,7 @@ def create_app(
         metadata=metadata,
         tables=tables,
         migrations_dir=Path(__file__).parent / "migrations",
-        routers=[router, admin_router],
+        routers=[router, admin_router, checks_router],
         handlers=build_handlers(checks),
         jobs=[reminder_job(settings)],
         on_startup=[on_start],

@@ -10,6 +10,7 @@ from services.review.checks.links import LinkChecker
 from services.review.checks.metadata import ItemMeta
 from services.review.checks.types import Finding
 from services.review.lexicons import MatcherCache
+from services.review.schemas import CheckRequest
 
 
 class MachineChecks:
@@ -20,7 +21,10 @@ class MachineChecks:
         self.links = links
         self.matchers = MatcherCache()
 
-    async def check(self, session: AsyncSession, data: ContentIngested) -> list[Finding]:
+    async def check(
+        self, session: AsyncSession, data: ContentIngested | CheckRequest, links: bool = True
+    ) -> list[Finding]:
+        """Every machine check of one version (or draft) with the current lexicons."""
         matcher = await self.matchers.current(session)
         item = CheckInput(
             title=data.title,
@@ -32,10 +36,11 @@ class MachineChecks:
                 doc_number=data.doc_number,
                 written_at=data.written_at,
                 published_at=data.published_at,
-                summary=data.summary,
+                summary=getattr(data, "summary", None),
             ),
         )
-        return await run_checks(item, matcher, self.allowlist, utcnow(), self.links)
+        checker = self.links if links else None
+        return await run_checks(item, matcher, self.allowlist, utcnow(), checker)
 
     async def aclose(self) -> None:
         if self.links is not None:

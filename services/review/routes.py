@@ -15,10 +15,12 @@ from services.review import audit, lexicons, policies, queue, service
 from services.review.checks.lexicon import DEFAULT_SEVERITY, PAIR_KINDS
 from services.review.schemas import (
     AttestationIn,
+    CheckRequest,
     DecisionIn,
     LexiconIn,
     LexiconPatch,
     PolicyIn,
+    finding_dict,
     lexicon_out,
     policy_out,
     task_detail,
@@ -27,6 +29,7 @@ from services.review.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 admin_router = APIRouter(prefix="/api/v1", tags=["review administration"])
+checks_router = APIRouter(prefix="/api/v1", tags=["machine checks"])
 
 READ_ROLES = ("reviewer", "confidentiality", "override", "editor", "admin", "reader")
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
@@ -288,3 +291,14 @@ async def audit_verify(session: SessionDep, actor: ActorDep) -> Response:
     """Walk the chain; `first_bad_seq` names the first entry altered or removed."""
     actor.require_role("admin")
     return json_response((await audit.verify(session)).as_dict())
+
+
+@checks_router.post("/checks")
+async def check_draft(
+    body: CheckRequest, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    """Run the machine checks on a draft; nothing is stored."""
+    actor.require_role("editor", "reviewer", "admin", "integrator")
+    findings = await request.app.state.checks.check(session, body, links=body.check_links)
+    blocking = sum(f.severity == "block" for f in findings)
+    return json_response({"findings": [finding_dict(f) for f in findings], "blocking": blocking})

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.review.checks.types import Finding
 from services.review.models import Decision, FindingRow, Lexicon, ReviewPolicy, ReviewTask
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,59}$"
@@ -29,6 +30,22 @@ class AttestationIn(BaseModel):
 
     result: Literal["cleared", "classified"]
     comment: str = Field(default="", max_length=5000)
+
+
+class CheckRequest(BaseModel):
+    """A draft to check without opening a review (what an editor sees before submitting)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(default="", max_length=300)
+    body_text: str = Field(default="", max_length=1_000_000)
+    body_html: str = Field(default="", max_length=1_000_000)
+    kind: str = Field(default="news", max_length=30)
+    publisher: str | None = Field(default=None, max_length=200)
+    doc_number: str | None = Field(default=None, max_length=100)
+    written_at: str | None = Field(default=None, max_length=40)
+    published_at: str | None = Field(default=None, max_length=40)
+    check_links: bool = False
 
 
 class LexiconIn(BaseModel):
@@ -105,6 +122,10 @@ def finding_out(row: FindingRow) -> dict[str, Any]:
         "suggestion": row.suggestion,
         "field": row.field,
     }
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    return finding.as_dict()
 
 
 def decision_out(row: Decision) -> dict[str, Any]:

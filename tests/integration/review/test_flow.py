@@ -124,3 +124,15 @@ async def test_unauthenticated_and_unknown(review: ReviewHarness) -> None:
     assert (await review.client.get("/api/v1/reviews", headers=forged)).status_code == 401
     nobody = staff("someone", ("handler",))
     assert (await review.client.get("/api/v1/reviews", headers=nobody)).status_code == 403
+
+
+async def test_factory_defaults_build_link_checker_in_lifespan(database_url: str) -> None:
+    from asgi_lifespan import LifespanManager
+
+    from services.review.app import create_app
+    from tests.integration.review.conftest import make_settings
+
+    app = create_app(make_settings(database_url))
+    async with LifespanManager(app):
+        assert app.state.checks.links is not None
+        await app.state.checks.aclose()

@@ -132,3 +132,15 @@ async def test_demo_checks_on_a_dirty_item(review: ReviewHarness) -> None:
             assert body[f["start"] : f["end"]] == f["text"]
     assert task["confidentiality_required"] is True
     assert task["blocking_findings"] == sum(f["severity"] == "block" for f in task["findings"])
+
+
+async def test_draft_check_stores_nothing(review: ReviewHarness) -> None:
+    draft = {"title": "通知", "body_text": "请勿参与網上博彩，见 http://dead.gov.cn/x"}
+    draft |= {"publisher": "办公厅", "check_links": True}
+    response = await review.client.post("/api/v1/checks", json=draft, headers=EDITOR)
+    assert response.status_code == 200, response.text
+    rules = [f["rule"] for f in response.json()["findings"]]
+    assert rules == ["sensitive:gambling", "link.broken"] and response.json()["blocking"] == 1
+    assert await review.outbox() == []
+    refused = await review.client.post("/api/v1/checks", json={"bogus": 1}, headers=EDITOR)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.bogus"
