@@ -12,6 +12,7 @@ from common.service_app import ServiceSpec, create_service_app
 from services.ingest import models_intake  # noqa: F401  (tables on the shared metadata)
 from services.ingest.chinese import warm_up
 from services.ingest.consumers import HANDLERS
+from services.ingest.crawler.run import scheduler
 from services.ingest.models import metadata, tables
 from services.ingest.routes import router
 from services.ingest.settings import IngestSettings
@@ -37,5 +38,6 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         routers=[router],
         handlers=HANDLERS,
         on_startup=[start_site_catalog],
+        jobs=[scheduler(settings)],
     )
     return create_service_app(spec)

@@ -5,8 +5,17 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.consumer import Handler
-from common.events import CloudEvent, ContentPublished, ReviewDecided, ReviewStarted
+from common.events import (
+    CloudEvent,
+    ContentPublished,
+    ContentSubmitted,
+    ReviewDecided,
+    ReviewStarted,
+)
+from services.ingest import pipeline
+from services.ingest.prepare import Incoming
 from services.ingest.service import record_status
+from services.ingest.settings import IngestSettings
 
 
 async def on_review_started(session: AsyncSession, event: CloudEvent) -> None:
@@ -24,8 +33,39 @@ async def on_content_published(session: AsyncSession, event: CloudEvent) -> None
     await record_status(session, data.content_id, data.version, "published")
 
 
+async def on_content_submitted(session: AsyncSession, event: CloudEvent) -> None:
+    """Another service (e.g. interaction's interview transcripts) hands a document in."""
+    data = ContentSubmitted.model_validate(event.data)
+    incoming = Incoming(
+        title=data.title,
+        kind=data.kind,
+        site=data.site,
+        columns=list(data.columns),
+        publisher=data.publisher,
+        channel="event",
+        actor=data.author,
+        body_html=data.body_html or None,
+        body_text=data.body_text or None,
+        source_name=data.source,
+        external_id=data.submission_id,
+        raw=event.to_bytes(),
+        raw_media_type="application/cloudevents+json",
+    )
+    await pipeline.ingest(session, incoming, _settings())
+
+
+def _settings() -> IngestSettings:
+    global _SETTINGS
+    if _SETTINGS is None:
+        _SETTINGS = IngestSettings()
+    return _SETTINGS
+
+
+_SETTINGS: IngestSettings | None = None
+
 HANDLERS: dict[str, Handler] = {
     ReviewStarted.TOPIC: on_review_started,
     ReviewDecided.TOPIC: on_review_decided,
     ContentPublished.TOPIC: on_content_published,
+    ContentSubmitted.TOPIC: on_content_submitted,
 }

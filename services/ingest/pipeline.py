@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -205,7 +205,8 @@ def apply_version(item: ContentItem, version: ContentVersion, prepared: Prepared
     item.written_at, item.summary = version.written_at, version.summary
     item.keywords, item.topic, item.script = version.keywords, version.topic, version.script
     item.disclosure = prepared.meta.disclosure
-    item.published_at = prepared.incoming.published_at or item.published_at
+    published = prepared.incoming.published_at
+    item.published_at = published.astimezone(UTC) if published else item.published_at
     item.quarantine = prepared.quarantine()
     item.status = "quarantined" if prepared.quarantined else "ingested"
     item.status_reason = item.quarantine["reason"] if item.quarantine else None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.ingest.api import contents, files, hooks, public
+from services.ingest.api import contents, crawling, files, hooks, public
 
 router = APIRouter()
-for module in (contents, public, hooks, files):
+for module in (contents, public, hooks, files, crawling):
     router.include_router(module.router)

@@ -34,4 +34,5 @@ async def ingest_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         app.state.sites = SiteCatalog(directory, ttl_seconds=60)
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+            client.app = app  # type: ignore[attr-defined]  # for tests that drive jobs directly
             yield client

@@ -187,3 +187,35 @@ async def test_policy_and_interpretation_are_linked_both_ways_and_repeal_marks_v
     interp_id = (await submit(ingest_client, interpretation)).json()["id"]
     assert (await get(ingest_client, interp_id))["relations"]["interprets"][0]["id"] == policy_id
     assert (await get(ingest_client, policy_id))["relations"]["interpreted_by"] == [interp_id]
+
+
+async def test_interaction_hands_an_interview_transcript_in_through_an_event(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    from common.db import Database
+    from common.events import ContentSubmitted
+    from services.ingest.consumers import on_content_submitted
+
+    data = ContentSubmitted(
+        submission_id="interview-2019-07",
+        title="在线访谈：解读政府网站建设新要求",
+        body_text="主持人：各位网友好。\n嘉宾：政府网站是政府联系群众的重要桥梁，今年要提升信息发布水平。",
+        kind="interview",
+        site="province",
+        columns=["news"],
+        publisher="省政府办公厅",
+        author="interaction",
+        source="interaction:interview:42",
+    )
+    database = Database(database_url)
+    try:
+        async with database.sessions() as session:
+            await on_content_submitted(session, data.to_event("/kitchen/interaction"))
+            await session.commit()
+    finally:
+        await database.dispose()
+    [item] = (await ingest_client.get("/api/v1/contents", headers=EDITOR)).json()["items"]
+    full = await get(ingest_client, item["id"])
+    assert full["kind"] == "interview" and full["sources"][0]["channel"] == "event"
+    assert full["sources"][0]["external_id"] == "interview-2019-07"
+    assert [e["topic"] for e in await outbox_events(database_url)] == ["content.ingested"]

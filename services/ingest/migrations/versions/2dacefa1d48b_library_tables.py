@@ -1,8 +1,8 @@
 """library tables
 
-Revision ID: 398d40269e64
+Revision ID: 2dacefa1d48b
 Revises: 
-Create Date: 2026-11-25 18:59:01.957524
+Create Date: 2026-11-25 19:02:34.393272
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '398d40269e64'
+revision: str = '2dacefa1d48b'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
