@@ -1,0 +1,31 @@
+"""Event handlers: snapshots from the library, approvals to deliver, takedowns to spread."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.consumer import Handler
+from common.events import CloudEvent, ContentIngested, ContentRetractionRequested, ReviewDecided
+from services.distribute.library import VersionFetcher, store_snapshot
+from services.distribute.publishing import handle_decision, resume_release
+from services.distribute.retraction import handle_retraction
+
+
+def build_handlers(fetcher: VersionFetcher) -> dict[str, Handler]:
+    """The handler table; `fetcher` reads versions from ingest when an approval overtakes them."""
+
+    async def on_content_ingested(session: AsyncSession, event: CloudEvent) -> None:
+        snapshot = await store_snapshot(session, ContentIngested.model_validate(event.data))
+        await resume_release(session, snapshot)
+
+    async def on_review_decided(session: AsyncSession, event: CloudEvent) -> None:
+        await handle_decision(session, ReviewDecided.model_validate(event.data), fetcher)
+
+    async def on_retraction_requested(session: AsyncSession, event: CloudEvent) -> None:
+        await handle_retraction(session, ContentRetractionRequested.model_validate(event.data))
+
+    return {
+        ContentIngested.TOPIC: on_content_ingested,
+        ReviewDecided.TOPIC: on_review_decided,
+        ContentRetractionRequested.TOPIC: on_retraction_requested,
+    }

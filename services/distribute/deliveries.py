@@ -1,0 +1,100 @@
+"""The delivery log as staff read it; the caller commits (nothing here writes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.errors import BadRequest, NotFound
+from common.pagination import decode_cursor, page
+from services.distribute.models import Delivery, DeliveryAttempt
+from services.distribute.pagetags import as_utc, iso
+
+
+def delivery_out(delivery: Delivery) -> dict[str, Any]:
+    def when(moment: datetime | None) -> str | None:
+        return iso(moment) if moment else None
+
+    return {
+        "id": delivery.id,
+        "content_id": delivery.content_id,
+        "version": delivery.version,
+        "content_hash": delivery.content_hash,
+        "action": delivery.action,
+        "target": delivery.target,
+        "channel": delivery.channel,
+        "endpoint_id": delivery.endpoint_id,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
+        "next_attempt_at": when(delivery.next_attempt_at if delivery.state == "pending" else None),
+        "created_at": iso(delivery.created_at),
+        "updated_at": iso(delivery.updated_at),
+        "delivered_at": when(delivery.delivered_at),
+    }
+
+
+def attempt_out(attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {
+        "number": attempt.number,
+        "outcome": attempt.outcome,
+        "status_code": attempt.status_code,
+        "error": attempt.error,
+        "duration_ms": attempt.duration_ms,
+        "at": iso(attempt.at),
+    }
+
+
+def _position(cursor: str | None) -> tuple[datetime, str] | None:
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(position[0])), str(position[1])
+    except (TypeError, ValueError, IndexError, KeyError) as error:
+        raise BadRequest("invalid cursor", field="cursor") from error
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    content_id: str | None,
+    state: str | None,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """Oldest first (the order things happened to the item), keyset on (created_at, id)."""
+    query = select(Delivery)
+    if content_id is not None:
+        query = query.where(Delivery.content_id == content_id)
+    if state is not None:
+        query = query.where(Delivery.state == state)
+    position = _position(cursor)
+    if position is not None:
+        query = query.where(
+            or_(
+                Delivery.created_at > position[0],
+                and_(Delivery.created_at == position[0], Delivery.id > position[1]),
+            )
+        )
+    query = query.order_by(Delivery.created_at, Delivery.id).limit(limit + 1)
+    rows = list((await session.execute(query)).scalars())
+    result = page(rows, limit, lambda d: [as_utc(d.created_at).isoformat(), d.id])
+    result["items"] = [delivery_out(d) for d in result["items"]]
+    return result
+
+
+async def get_delivery(session: AsyncSession, delivery_id: str) -> dict[str, Any]:
+    """One delivery with its attempt log."""
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}", field="id")
+    query = (
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id == delivery_id)
+        .order_by(DeliveryAttempt.id)
+    )
+    attempts = [attempt_out(a) for a in (await session.execute(query)).scalars()]
+    return {**delivery_out(delivery), "log": attempts}

@@ -1,0 +1,195 @@
+"""The webhook dispatcher: a periodic job that sends due deliveries and records every outcome.
+
+Exactly once, as far as a receiver can tell: a delivery is marked `sending` (attempts + 1, a
+lease) and committed *before* the request goes out, and settled in a second transaction after.
+A process killed in between leaves a `sending` row whose lease expires; it is sent again with the
+same `webhook-id`, which Standard Webhooks receivers use to drop duplicates. On PostgreSQL,
+`FOR UPDATE SKIP LOCKED` lets several workers share the queue without claiming a row twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import and_, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.db import Database
+from common.events import utcnow
+from services.distribute.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from services.distribute.publishing import announce, settle_release
+from services.distribute.settings import DistributeSettings
+from services.distribute.webhooks import SendResult, WebhookSender, retry_delay
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one attempt needs, read while the row was claimed."""
+
+    delivery_id: str
+    attempt: int
+    url: str
+    secret: str
+    payload: bytes
+
+
+class WebhookDispatcher:
+    def __init__(self, settings: DistributeSettings, sender: WebhookSender) -> None:
+        self.settings = settings
+        self.sender = sender
+        self.inflight: set[asyncio.Task[None]] = set()
+
+    def due_query(self, now: datetime, limit: int):  # type: ignore[no-untyped-def]
+        return (
+            select(Delivery)
+            .where(
+                Delivery.channel == "webhook",
+                or_(
+                    and_(Delivery.state == "pending", Delivery.next_attempt_at <= now),
+                    and_(Delivery.state == "sending", Delivery.lease_until <= now),
+                ),
+            )
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit)
+        )
+
+    async def claim(self, database: Database, limit: int) -> list[Claim]:
+        """Mark up to `limit` due deliveries as sending and commit before anything is sent."""
+        now = utcnow()
+        query = self.due_query(now, limit)
+        if not database.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
+        claims: list[Claim] = []
+        async with database.sessions() as session:
+            for delivery in list((await session.execute(query)).scalars()):
+                endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
+                if endpoint is None or not endpoint.active or delivery.payload is None:
+                    await self._cancel(session, delivery, "webhook endpoint deleted")
+                    continue
+                delivery.state, delivery.attempts = "sending", delivery.attempts + 1
+                delivery.lease_until, delivery.updated_at = lease, now
+                session.add(delivery)
+                claims.append(
+                    Claim(
+                        delivery.id,
+                        delivery.attempts,
+                        endpoint.url,
+                        endpoint.secret,
+                        delivery.payload,
+                    )
+                )
+            await session.commit()
+        return claims
+
+    async def _cancel(self, session: AsyncSession, delivery: Delivery, reason: str) -> None:
+        delivery.state, delivery.last_error, delivery.updated_at = "cancelled", reason, utcnow()
+        session.add(delivery)
+        await announce(session, delivery)
+        if delivery.action == "publish":
+            await session.flush()
+            await settle_release(session, delivery.content_id, delivery.version)
+
+    async def attempt(self, database: Database, claim: Claim) -> None:
+        result = await self.sender.send(claim.url, claim.secret, claim.delivery_id, claim.payload)
+        async with database.sessions() as session:
+            await self.settle(session, claim, result)
+            await session.commit()
+
+    async def settle(self, session: AsyncSession, claim: Claim, result: SendResult) -> None:
+        """Record the attempt and the delivery's next state; a row that changed meanwhile (an
+        expired lease re-claimed it) keeps the newer claim's state, only the log gets the row."""
+        now = utcnow()
+        outcome = result.outcome
+        delay = retry_delay(claim.attempt, self.settings.webhook_retry_schedule)
+        if outcome == "retry" and delay is None:
+            outcome = "failed"
+        session.add(
+            DeliveryAttempt(
+                delivery_id=claim.delivery_id,
+                number=claim.attempt,
+                outcome=outcome,
+                status_code=result.status_code,
+                error=result.error,
+                duration_ms=result.duration_ms,
+                at=now,
+            )
+        )
+        query = select(Delivery).where(Delivery.id == claim.delivery_id).with_for_update()
+        delivery = (await session.execute(query)).scalar_one_or_none()
+        if delivery is None or delivery.state != "sending" or delivery.attempts != claim.attempt:
+            return
+        delivery.last_error, delivery.updated_at, delivery.lease_until = result.error, now, None
+        if outcome == "retry":
+            delivery.state = "pending"
+            delivery.next_attempt_at = now + timedelta(seconds=delay or 0)
+            session.add(delivery)
+            return  # still pending: not a state change worth an event
+        delivery.state = outcome
+        delivery.delivered_at = now if outcome == "delivered" else None
+        delivery.next_attempt_at = None
+        session.add(delivery)
+        await announce(session, delivery)
+        if delivery.action == "publish":
+            await session.flush()
+            await settle_release(session, delivery.content_id, delivery.version)
+
+    async def run_once(self, database: Database) -> int:
+        """Claim what capacity allows and start sending; returns how many were started."""
+        room = self.settings.webhook_batch_size - len(self.inflight)
+        if room <= 0:
+            return 0
+        claims = await self.claim(database, room)
+        for claim in claims:
+            task = asyncio.create_task(self._attempt_logged(database, claim))
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
+        return len(claims)
+
+    async def _attempt_logged(self, database: Database, claim: Claim) -> None:
+        try:
+            await self.attempt(database, claim)
+        except Exception:  # the lease expires and the delivery is retried with the same id
+            log.exception("settling delivery %s failed", claim.delivery_id)
+
+    async def drain(self) -> None:
+        await asyncio.gather(*self.inflight, return_exceptions=True)
+
+    async def run(self, database: Database) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                started = await self.run_once(database)
+                backoff = 0.5
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("webhook dispatcher failed; retrying in %.1fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if not started:
+                await asyncio.sleep(self.settings.webhook_poll_seconds)
+
+
+def webhook_job(settings: DistributeSettings):  # type: ignore[no-untyped-def]
+    """The `ServiceSpec.jobs` entry: owns its HTTP client for as long as the worker runs."""
+
+    async def job(database: Database) -> None:
+        timeout = httpx.Timeout(settings.webhook_timeout_seconds)
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            dispatcher = WebhookDispatcher(settings, WebhookSender(client))
+            try:
+                await dispatcher.run(database)
+            finally:
+                for task in dispatcher.inflight:
+                    task.cancel()
+                await dispatcher.drain()
+
+    return job

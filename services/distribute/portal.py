@@ -1,0 +1,176 @@
+"""Portal publication: render once, store the bytes public reads serve, log the change feed.
+
+Runs inside the consumer's transaction, so the portal output, the delivery rows and the events
+announcing them commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.distribute.models import (
+    Article,
+    Change,
+    ColumnEntry,
+    ContentSnapshot,
+    Site,
+    SiteColumn,
+)
+from services.distribute.pagetags import as_utc, iso, render_article, render_entry
+from services.distribute.sites import column_info, site_info
+
+
+@dataclass
+class PortalPlan:
+    """Where a version goes on its site: the columns that exist and the ones that do not."""
+
+    site_slug: str
+    site: Site | None
+    columns: list[SiteColumn]
+    missing: list[str]
+
+
+def portal_target(site: str, column: str) -> str:
+    return f"portal:{site}/{column}"
+
+
+async def plan_portal(session: AsyncSession, snapshot: ContentSnapshot) -> PortalPlan:
+    site = await session.get(Site, snapshot.site)
+    if site is None:
+        return PortalPlan(snapshot.site, None, [], list(snapshot.columns))
+    query = select(SiteColumn).where(
+        SiteColumn.site == site.slug, SiteColumn.slug.in_(snapshot.columns)
+    )
+    found = {c.slug: c for c in (await session.execute(query)).scalars()}
+    columns = [found[slug] for slug in snapshot.columns if slug in found]
+    missing = [slug for slug in snapshot.columns if slug not in found]
+    return PortalPlan(site.slug, site, columns, missing)
+
+
+def micros(moment: datetime) -> int:
+    return int(as_utc(moment).timestamp() * 1_000_000)
+
+
+async def publish_to_portal(
+    session: AsyncSession, snapshot: ContentSnapshot, plan: PortalPlan, now: datetime
+) -> dict[str, Any]:
+    """Store the article and its column entries; returns the article JSON.
+
+    A new version of an item already on the site keeps its first publish time and its place in
+    the lists; columns it no longer targets lose it.
+    """
+    assert plan.site is not None and plan.columns
+    site = site_info(plan.site)
+    existing = await session.get(Article, (site.slug, snapshot.content_id))
+    first_published = now if existing is None or existing.retracted_at else existing.published_at
+    article = render_article(
+        site, [column_info(c) for c in plan.columns], snapshot, first_published
+    )
+    article["updated_at"] = iso(now)
+    body = orjson.dumps(article)
+    if existing is None:
+        existing = Article(site=site.slug, content_id=snapshot.content_id, published_at=now)
+    existing.version = snapshot.version
+    existing.content_hash = snapshot.content_hash
+    existing.body = body
+    existing.published_at = first_published
+    existing.retracted_at = None
+    session.add(existing)
+    await _replace_entries(session, snapshot, plan, article, micros(first_published))
+    op = "published" if first_published == now else "updated"
+    session.add(change_row(site.slug, snapshot.content_id, snapshot.version, op, article, now))
+    await session.flush()
+    return article
+
+
+async def _replace_entries(
+    session: AsyncSession,
+    snapshot: ContentSnapshot,
+    plan: PortalPlan,
+    article: dict[str, Any],
+    position: int,
+) -> None:
+    assert plan.site is not None
+    await session.execute(
+        delete(ColumnEntry).where(
+            ColumnEntry.site == plan.site.slug, ColumnEntry.content_id == snapshot.content_id
+        )
+    )
+    info = site_info(plan.site)
+    for column in plan.columns:
+        entry = render_entry(article, column_info(column), info)
+        session.add(
+            ColumnEntry(
+                site=info.slug,
+                column=column.slug,
+                content_id=snapshot.content_id,
+                version=snapshot.version,
+                position=position,
+                entry=orjson.dumps(entry),
+            )
+        )
+
+
+def change_row(
+    site: str, content_id: str, version: int, op: str, article: dict[str, Any] | None, now: datetime
+) -> Change:
+    """One change-feed record; a retraction (`article` None) is a tombstone without content."""
+    payload: dict[str, Any] = {
+        "op": op,
+        "site": site,
+        "content_id": content_id,
+        "version": version,
+        "at": iso(now),
+        "href": f"/api/v1/sites/{site}/items/{content_id}",
+    }
+    if article is not None:
+        payload |= {
+            "content_hash": article["content_hash"],
+            "title": article["title"],
+            "columns": [c["slug"] for c in article["columns"]],
+            "url": article["url"],
+            "published_at": article["published_at"],
+        }
+    return Change(
+        site=site,
+        content_id=content_id,
+        version=version,
+        op=op,
+        payload=orjson.dumps(payload),
+        at=now,
+    )
+
+
+async def retract_from_portal(
+    session: AsyncSession, content_id: str, reason: str, now: datetime
+) -> list[tuple[Article, list[str]]]:
+    """Take the item off every site: entries go, the article answers 410, a tombstone is logged.
+
+    Returns each retracted article with the columns it was listed in.
+    """
+    query = select(Article).where(Article.content_id == content_id, Article.retracted_at.is_(None))
+    retracted = []
+    for article in (await session.execute(query)).scalars():
+        entries = select(ColumnEntry.column).where(
+            ColumnEntry.site == article.site, ColumnEntry.content_id == content_id
+        )
+        columns = list((await session.execute(entries)).scalars())
+        await session.execute(
+            delete(ColumnEntry).where(
+                ColumnEntry.site == article.site, ColumnEntry.content_id == content_id
+            )
+        )
+        article.retracted_at = now
+        session.add(article)
+        tombstone = change_row(article.site, content_id, article.version, "retracted", None, now)
+        tombstone.payload = orjson.dumps({**orjson.loads(tombstone.payload), "reason": reason})
+        session.add(tombstone)
+        retracted.append((article, columns))
+    await session.flush()
+    return retracted

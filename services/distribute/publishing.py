@@ -1,0 +1,307 @@
+"""Releases and deliveries: an approved version goes to every target exactly once.
+
+Portal targets are delivered inside the caller's transaction; webhook targets are queued as
+pending deliveries for the dispatcher. Every state change writes `delivery.updated` to the outbox
+in the same transaction, and the change that completes a release writes `content.published`.
+The caller commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.errors import Conflict, NotFound, ServiceUnavailable
+from common.events import ContentPublished, DeliveryUpdated, ReviewDecided, utcnow
+from services.distribute.library import VersionFetcher, load_snapshot
+from services.distribute.models import (
+    OUTBOX,
+    Article,
+    ContentSnapshot,
+    Delivery,
+    Release,
+    Retraction,
+    WebhookEndpoint,
+)
+from services.distribute.portal import plan_portal, portal_target, publish_to_portal
+from services.distribute.webhooks import webhook_payload
+
+OPEN_STATES = ("pending", "sending")
+
+
+def new_delivery_id() -> str:
+    """Also the Standard Webhooks `webhook-id` of every attempt of the delivery."""
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def webhook_target(endpoint_id: str) -> str:
+    return f"webhook:{endpoint_id}"
+
+
+def event_state(delivery: Delivery) -> str:
+    """The state `delivery.updated` reports; retraction deliveries say so in the state name."""
+    if delivery.action == "publish":
+        return delivery.state
+    return {"delivered": "retracted", "pending": "retraction_pending"}.get(
+        delivery.state, f"retraction_{delivery.state}"
+    )
+
+
+async def announce(session: AsyncSession, delivery: Delivery) -> None:
+    await OUTBOX.add(
+        session,
+        DeliveryUpdated(
+            content_id=delivery.content_id,
+            version=delivery.version,
+            content_hash=delivery.content_hash,
+            target=delivery.target,
+            state=event_state(delivery),
+            detail=delivery.last_error,
+        ),
+    )
+
+
+def new_delivery(
+    snapshot_key: tuple[str, int, str],
+    target: str,
+    state: str,
+    now: datetime,
+    *,
+    action: str = "publish",
+    endpoint: WebhookEndpoint | None = None,
+    payload: bytes | None = None,
+    error: str = "",
+) -> Delivery:
+    content_id, version, content_hash = snapshot_key
+    return Delivery(
+        id=new_delivery_id(),
+        content_id=content_id,
+        version=version,
+        content_hash=content_hash,
+        action=action,
+        target=target,
+        channel="webhook" if endpoint else "portal",
+        endpoint_id=endpoint.id if endpoint else None,
+        state=state,
+        attempts=1 if state == "delivered" else 0,
+        last_error=error,
+        payload=payload,
+        next_attempt_at=now if state == "pending" else None,
+        created_at=now,
+        updated_at=now,
+        delivered_at=now if state == "delivered" else None,
+    )
+
+
+async def endpoints_for(session: AsyncSession, event_type: str, site: str) -> list[WebhookEndpoint]:
+    query = select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
+    endpoints = (await session.execute(query.order_by(WebhookEndpoint.id))).scalars()
+    return [e for e in endpoints if event_type in e.events and e.site in (None, site)]
+
+
+async def handle_decision(
+    session: AsyncSession, decision: ReviewDecided, fetcher: VersionFetcher
+) -> Release | None:
+    """Deliver an approved version to every target; other decisions change nothing here.
+
+    A second approval of the same version (a redelivered or repeated event) finds the release
+    and does nothing: the release row is the idempotency key of the whole fan-out. When the
+    version's text is not here yet (topics are not ordered relative to each other) and ingest
+    cannot be asked, the release waits for `content.ingested` or the next `resume_waiting` pass.
+    """
+    if decision.decision != "approved":
+        return None
+    key = (decision.content_id, decision.version)
+    if await session.get(Release, key) is not None:
+        return None
+    release = Release(
+        content_id=decision.content_id,
+        version=decision.version,
+        content_hash=decision.content_hash,
+        site="",
+        state="awaiting_content",
+        approved_at=utcnow(),
+    )
+    session.add(release)
+    try:
+        snapshot = await load_snapshot(session, fetcher, *key)
+    except ServiceUnavailable as error:
+        release.detail = error.detail[:500]
+        await session.flush()
+        return release
+    await proceed(session, release, snapshot)
+    return release
+
+
+async def resume_release(session: AsyncSession, snapshot: ContentSnapshot) -> None:
+    """Deliver a release that was waiting for this version's text."""
+    query = select(Release).where(
+        Release.content_id == snapshot.content_id,
+        Release.version == snapshot.version,
+        Release.state == "awaiting_content",
+    )
+    release = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    if release is not None:
+        await proceed(session, release, snapshot)
+
+
+async def waiting_releases(session: AsyncSession, limit: int = 50) -> list[Release]:
+    query = select(Release).where(Release.state == "awaiting_content").limit(limit)
+    return list((await session.execute(query.with_for_update(skip_locked=True))).scalars())
+
+
+async def proceed(
+    session: AsyncSession, release: Release, snapshot: ContentSnapshot | None
+) -> None:
+    """Check the approved hash against the text, then deliver everywhere or fail everywhere."""
+    now = utcnow()
+    release.state, release.detail = "delivering", ""
+    release.site = snapshot.site if snapshot else ""
+    refusal = await refusal_reason(session, release, snapshot)
+    if refusal is not None or snapshot is None:
+        await _fail_everywhere(session, release, snapshot, refusal or "unknown version", now)
+        return
+    await _deliver(session, release, snapshot, now)
+
+
+async def refusal_reason(
+    session: AsyncSession, release: Release, snapshot: ContentSnapshot | None
+) -> str | None:
+    """Why this approval must not be published, or None. What is published is what was approved:
+    the library's text must carry exactly the approved hash."""
+    if snapshot is None:
+        return f"version {release.version} of {release.content_id} unknown to the library"
+    if snapshot.content_hash != release.content_hash:
+        return (
+            f"content hash mismatch: approved {release.content_hash}, "
+            f"library has {snapshot.content_hash}"
+        )
+    retraction = await session.get(Retraction, release.content_id)
+    if retraction is not None and release.version <= retraction.up_to_version:
+        return f"item was retracted: {retraction.reason}"
+    article = await session.get(Article, (snapshot.site, snapshot.content_id))
+    if article is not None and article.version > snapshot.version:
+        return f"superseded by version {article.version}"
+    return None
+
+
+async def _fail_everywhere(
+    session: AsyncSession,
+    release: Release,
+    snapshot: ContentSnapshot | None,
+    reason: str,
+    now: datetime,
+) -> None:
+    release.state, release.detail = "failed", reason
+    key = (release.content_id, release.version, release.content_hash)
+    targets = [portal_target(snapshot.site, c) for c in snapshot.columns] if snapshot else []
+    if snapshot is not None:
+        endpoints = await endpoints_for(session, "content.published", snapshot.site)
+        targets += [webhook_target(e.id) for e in endpoints]
+    for target in targets or ["portal"]:  # version unknown: no site to name
+        delivery = new_delivery(key, target, "failed", now, error=reason)
+        session.add(delivery)
+        await announce(session, delivery)
+    session.add(release)
+    await session.flush()
+
+
+async def _deliver(
+    session: AsyncSession, release: Release, snapshot: ContentSnapshot, now: datetime
+) -> None:
+    key = (snapshot.content_id, snapshot.version, snapshot.content_hash)
+    plan = await plan_portal(session, snapshot)
+    for column in plan.missing:
+        reason = f"no column {column!r} on site {plan.site_slug!r}"
+        delivery = new_delivery(
+            key, portal_target(plan.site_slug, column), "failed", now, error=reason
+        )
+        session.add(delivery)
+        await announce(session, delivery)
+    article = await publish_to_portal(session, snapshot, plan, now) if plan.columns else None
+    for target in (portal_target(plan.site_slug, c.slug) for c in plan.columns):
+        delivery = new_delivery(key, target, "delivered", now)
+        session.add(delivery)
+        await announce(session, delivery)
+    if article is not None:
+        for endpoint in await endpoints_for(session, "content.published", snapshot.site):
+            payload = webhook_payload("content.published", article, now)
+            delivery = new_delivery(
+                key, webhook_target(endpoint.id), "pending", now, endpoint=endpoint, payload=payload
+            )
+            session.add(delivery)
+            await announce(session, delivery)
+    await session.flush()
+    await settle_release(session, release.content_id, release.version)
+
+
+async def settle_release(session: AsyncSession, content_id: str, version: int) -> None:
+    """Decide, once, whether every target of the version is delivered.
+
+    The release row is locked first (PostgreSQL), so two deliveries finishing at the same time
+    cannot both miss — or both announce — the moment the last one lands.
+    """
+    query = select(Release).where(Release.content_id == content_id, Release.version == version)
+    release = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    if release is None or release.state not in ("delivering", "failed"):
+        return
+    deliveries = await publish_deliveries(session, content_id, version)
+    states = {d.state for d in deliveries}
+    if any(s in OPEN_STATES for s in states):
+        release.state = "delivering"
+    elif deliveries and states == {"delivered"}:
+        now = utcnow()
+        release.state, release.published_at = "published", now
+        await OUTBOX.add(
+            session,
+            ContentPublished(
+                content_id=content_id,
+                version=version,
+                content_hash=release.content_hash,
+                targets=[d.target for d in deliveries],
+                published_at=now,
+            ),
+        )
+    else:
+        release.state = "failed"
+    session.add(release)
+    await session.flush()
+
+
+async def publish_deliveries(
+    session: AsyncSession, content_id: str, version: int
+) -> list[Delivery]:
+    query = select(Delivery).where(
+        Delivery.content_id == content_id,
+        Delivery.version == version,
+        Delivery.action == "publish",
+    )
+    return list((await session.execute(query.order_by(Delivery.target))).scalars())
+
+
+async def replay_delivery(session: AsyncSession, delivery_id: str) -> Delivery:
+    """Send a webhook delivery again, with the same `webhook-id` (receivers that already have it
+    drop the repeat). Portal deliveries are transactional and have nothing to replay."""
+    query = select(Delivery).where(Delivery.id == delivery_id).with_for_update()
+    delivery = (await session.execute(query)).scalar_one_or_none()
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}", field="id")
+    if delivery.channel != "webhook":
+        raise Conflict("portal deliveries are applied in one transaction; nothing to replay")
+    if delivery.state in OPEN_STATES:
+        raise Conflict(f"delivery is {delivery.state}; it will be attempted anyway")
+    endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
+    if endpoint is None or not endpoint.active:
+        raise Conflict("the webhook endpoint was deleted", field="endpoint_id")
+    now = utcnow()
+    delivery.state, delivery.attempts, delivery.last_error = "pending", 0, ""
+    delivery.next_attempt_at, delivery.updated_at = now, now
+    session.add(delivery)
+    await announce(session, delivery)
+    await session.flush()
+    if delivery.action == "publish":
+        await settle_release(session, delivery.content_id, delivery.version)
+    return delivery

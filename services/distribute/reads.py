@@ -1,0 +1,184 @@
+"""Hot public reads: stored bytes out of one indexed query, no ORM objects per request.
+
+Everything a portal reads was rendered at publish time (PERF.md: the ORM costs 4–5× per read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from common.errors import BadRequest, NotFound, ProblemError
+from common.pagination import decode_cursor, encode_cursor
+from services.distribute.feeds import FeedFormat, render_feed
+from services.distribute.models import Article, Change, ColumnEntry, Site, SiteColumn
+from services.distribute.pagetags import ColumnInfo, SiteInfo
+
+
+class Gone(ProblemError):
+    status, code, title = 410, "gone", "Retracted"
+
+
+async def require_column(
+    conn: AsyncConnection, site: str, column: str
+) -> tuple[SiteInfo, ColumnInfo]:
+    """The site and column, or a 404 naming which of the two is unknown."""
+    query = (
+        select(
+            Site.slug, Site.name, Site.domain, Site.site_id_code, SiteColumn.name, SiteColumn.type
+        )
+        .join(SiteColumn, SiteColumn.site == Site.slug)
+        .where(Site.slug == site, SiteColumn.slug == column)
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        await require_site(conn, site)
+        raise NotFound(f"no column {column!r} on site {site!r}", field="column")
+    return SiteInfo(row[0], row[1], row[2], row[3]), ColumnInfo(column, row[4], row[5])
+
+
+async def require_site(conn: AsyncConnection, site: str) -> None:
+    if (await conn.execute(select(Site.slug).where(Site.slug == site))).first() is None:
+        raise NotFound(f"no site {site!r}", field="site")
+
+
+def _entry_position(cursor: str | None) -> tuple[int, str] | None:
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    if (
+        not isinstance(position, list)
+        or len(position) != 2
+        or not isinstance(position[0], int)
+        or not isinstance(position[1], str)
+    ):
+        raise BadRequest("invalid cursor", field="cursor")
+    return position[0], position[1]
+
+
+async def column_items(
+    conn: AsyncConnection, site: str, column: str, cursor: str | None, limit: int
+) -> bytes:
+    """`{"items": [...], "next_cursor": ...}` of a column, newest first, as response bytes."""
+    position = _entry_position(cursor)
+    query = select(ColumnEntry.entry, ColumnEntry.position, ColumnEntry.content_id).where(
+        ColumnEntry.site == site, ColumnEntry.column == column
+    )
+    if position is not None:
+        query = query.where(
+            or_(
+                ColumnEntry.position < position[0],
+                and_(ColumnEntry.position == position[0], ColumnEntry.content_id < position[1]),
+            )
+        )
+    query = query.order_by(ColumnEntry.position.desc(), ColumnEntry.content_id.desc())
+    rows = (await conn.execute(query.limit(limit + 1))).all()
+    if not rows:
+        await require_column(conn, site, column)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor([rows[-1][1], rows[-1][2]]) if more else None
+    return (
+        b'{"items":['
+        + b",".join(r[0] for r in rows)
+        + b'],"next_cursor":'
+        + orjson.dumps(next_cursor)
+        + b"}"
+    )
+
+
+async def article(conn: AsyncConnection, site: str, content_id: str) -> bytes:
+    """The article JSON; 404 if it never was on the site, 410 once retracted."""
+    query = select(Article.body, Article.retracted_at).where(
+        Article.site == site, Article.content_id == content_id
+    )
+    row = (await conn.execute(query)).first()
+    if row is None:
+        await require_site(conn, site)
+        raise NotFound(f"no published item {content_id!r} on site {site!r}", field="content_id")
+    if row[1] is not None:
+        raise Gone(f"item {content_id!r} was retracted", field="content_id")
+    return bytes(row[0])
+
+
+@dataclass
+class FeedCache:
+    """Rendered feeds by (site, column, format), valid while the newest entries are unchanged."""
+
+    rendered: dict[tuple[str, str, str], tuple[str, bytes]]
+
+    @classmethod
+    def empty(cls) -> FeedCache:
+        return cls({})
+
+
+async def feed(
+    conn: AsyncConnection,
+    cache: FeedCache,
+    site: str,
+    column: str,
+    fmt: FeedFormat,
+    size: int,
+    self_url: str,
+) -> bytes:
+    """A column feed; re-rendered only when its newest entries or the site's names change."""
+    site_info, column_info = await require_column(conn, site, column)
+    newest = (
+        select(ColumnEntry.content_id, ColumnEntry.version)
+        .where(ColumnEntry.site == site, ColumnEntry.column == column)
+        .order_by(ColumnEntry.position.desc(), ColumnEntry.content_id.desc())
+        .limit(size)
+    )
+    listed = (await conn.execute(newest)).all()
+    fingerprint = hashlib.sha256(
+        repr((site_info, column_info, self_url, [tuple(r) for r in listed])).encode()
+    ).hexdigest()
+    cached = cache.rendered.get((site, column, fmt))
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    articles = await _articles(conn, site, [r[0] for r in listed])
+    body = render_feed(fmt, site_info, column_info, articles, self_url)
+    cache.rendered[(site, column, fmt)] = (fingerprint, body)
+    return body
+
+
+async def _articles(conn: AsyncConnection, site: str, ids: list[str]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    query = select(Article.content_id, Article.body).where(
+        Article.site == site, Article.content_id.in_(ids)
+    )
+    bodies = {row[0]: orjson.loads(row[1]) for row in await conn.execute(query)}
+    return [bodies[i] for i in ids if i in bodies]
+
+
+def _change_position(cursor: str | None) -> int:
+    position = decode_cursor(cursor)
+    if position is None:
+        return 0
+    if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+        raise BadRequest("invalid cursor", field="cursor")
+    return position
+
+
+async def changes(conn: AsyncConnection, cursor: str | None, site: str | None, limit: int) -> bytes:
+    """Changes after the cursor, oldest first. `next_cursor` is always set: keep it and ask again
+    later to catch up; `has_more` says whether to ask right away."""
+    after = _change_position(cursor)
+    if site is not None:
+        await require_site(conn, site)
+    query = select(Change.seq, Change.payload).where(Change.seq > after)
+    if site is not None:
+        query = query.where(Change.site == site)
+    rows = (await conn.execute(query.order_by(Change.seq).limit(limit + 1))).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1][0] if rows else after
+    items = b",".join(b'{"seq":' + str(r[0]).encode() + b"," + bytes(r[1])[1:] for r in rows)
+    tail = orjson.dumps({"next_cursor": encode_cursor(last), "has_more": more})
+    return b'{"items":[' + items + b"]," + tail[1:]

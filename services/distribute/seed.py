@@ -1,0 +1,57 @@
+"""The demo site tree `make run` starts with: a provincial portal, a city site, a county site."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.events import utcnow
+from services.distribute.models import Site, SiteColumn
+
+DEMO_SITES = (
+    ("province", "四川省人民政府", "www.sc.gov.cn", "5100000001", None),
+    ("city", "成都市人民政府", "www.chengdu.gov.cn", "5101000001", "province"),
+    ("county", "大邑县人民政府", "www.dayi.gov.cn", "5101290001", "city"),
+)
+# slug, name, type: the columns DOMAIN.md names, in display order.
+DEMO_COLUMNS = (
+    ("news", "要闻动态", "news"),
+    ("notices", "通知公告", "notice"),
+    ("policies", "政策文件", "policy"),
+    ("interpretations", "政策解读", "interpretation"),
+    ("interviews", "在线访谈", "interview"),
+)
+
+
+async def seed_demo_sites(session: AsyncSession) -> bool:
+    """Create the demo tree when there are no sites at all; False when sites already exist."""
+    if (await session.execute(select(func.count()).select_from(Site))).scalar_one():
+        return False
+    now = utcnow()
+    for slug, name, domain, code, parent in DEMO_SITES:
+        session.add(
+            Site(
+                slug=slug,
+                name=name,
+                domain=domain,
+                site_id_code=code,
+                parent=parent,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.flush()  # parents before children (foreign key)
+        for position, (column, column_name, kind) in enumerate(DEMO_COLUMNS):
+            session.add(
+                SiteColumn(
+                    site=slug,
+                    slug=column,
+                    name=column_name,
+                    type=kind,
+                    position=position,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    await session.flush()
+    return True

@@ -1,0 +1,31 @@
+"""Distribute settings (`KITCHEN_*` environment variables)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from common.settings import ServiceSettings
+
+# Standard Webhooks' suggested schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (≈ 27 h in all).
+DEFAULT_RETRY_SCHEDULE = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+
+
+class DistributeSettings(ServiceSettings):
+    ingest_url: str = "http://127.0.0.1:8101"
+    # Create the demo site tree on start when the sites table is empty (`make run` turns it on).
+    seed_demo: bool = False
+    # How often to retry fetching the text of an approval that overtook `content.ingested`
+    # while ingest was unreachable.
+    waiting_retry_seconds: float = 5.0
+    public_max_age: int = 30
+    feed_size: int = Field(default=20, ge=1, le=200)
+    # Seconds to wait before each retry of a webhook delivery; its length is the retry budget.
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE)
+    )
+    webhook_timeout_seconds: float = 10.0
+    webhook_poll_seconds: float = 0.1
+    webhook_batch_size: int = 50
+    # A delivery claimed but not settled within this many seconds (process died mid-send) is an
+    # unknown outcome and is sent again with the same `webhook-id`, the receiver's dedupe key.
+    webhook_lease_seconds: float = 60.0

@@ -1,0 +1,70 @@
+"""Registered webhook receivers; the caller commits."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.errors import NotFound, Unprocessable
+from common.events import utcnow
+from services.distribute.models import Site, WebhookEndpoint
+from services.distribute.pagetags import iso
+from services.distribute.schemas import WebhookEndpointCreate
+from services.distribute.webhooks import new_secret
+
+
+def endpoint_out(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
+    """The endpoint as the API shows it; the secret only in the reply that created it."""
+    out: dict[str, Any] = {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "site": endpoint.site,
+        "description": endpoint.description,
+        "active": endpoint.active,
+        "created_at": iso(endpoint.created_at),
+    }
+    if with_secret:
+        out["secret"] = endpoint.secret
+    return out
+
+
+async def create_endpoint(session: AsyncSession, data: WebhookEndpointCreate) -> WebhookEndpoint:
+    if data.site is not None and await session.get(Site, data.site) is None:
+        raise Unprocessable(f"unknown site {data.site!r}", field="site")
+    endpoint = WebhookEndpoint(
+        id=f"ep_{uuid.uuid4().hex}",
+        url=str(data.url),
+        secret=data.secret or new_secret(),
+        events=sorted(set(data.events)),
+        site=data.site,
+        description=data.description,
+        created_at=utcnow(),
+    )
+    session.add(endpoint)
+    await session.flush()
+    return endpoint
+
+
+async def list_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
+    query = select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
+    return list((await session.execute(query.order_by(WebhookEndpoint.created_at))).scalars())
+
+
+async def get_endpoint(session: AsyncSession, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = await session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or not endpoint.active:
+        raise NotFound(f"no webhook endpoint {endpoint_id}", field="id")
+    return endpoint
+
+
+async def delete_endpoint(session: AsyncSession, endpoint_id: str) -> None:
+    """Stop sending to it; kept (inactive) so the delivery log still says where things went.
+    Its pending deliveries are cancelled by the dispatcher when they come due."""
+    endpoint = await get_endpoint(session, endpoint_id)
+    endpoint.active, endpoint.deleted_at = False, utcnow()
+    session.add(endpoint)
+    await session.flush()
