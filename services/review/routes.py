@@ -21,6 +21,7 @@ from services.review.schemas import (
     LexiconPatch,
     PolicyIn,
     finding_dict,
+    finding_out,
     lexicon_out,
     policy_out,
     task_detail,
@@ -66,7 +67,11 @@ async def list_reviews(
     result = await queue.list_tasks(session, actor, filters, cursor, limit)
     tasks = result["items"]
     decisions = await service.decisions_of(session, [t.id for t in tasks])  # type: ignore[attr-defined]
-    result["items"] = [task_summary(t, decisions[t.id]) for t in tasks]  # type: ignore[attr-defined]
+    findings = await service.findings_for(session, tasks)  # type: ignore[arg-type]
+    result["items"] = [  # type: ignore[attr-defined]
+        {**task_summary(t, decisions[t.id]), "findings": [finding_out(f) for f in findings[t.id]]}
+        for t in tasks  # type: ignore[attr-defined]
+    ]
     return json_response(result)
 
 

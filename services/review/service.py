@@ -180,6 +180,26 @@ async def findings_of(session: AsyncSession, content_id: str, version: int) -> l
     return list((await session.execute(query)).scalars())
 
 
+async def findings_for(
+    session: AsyncSession, tasks: list[ReviewTask]
+) -> dict[str, list[FindingRow]]:
+    """The findings of each task's version, for a page of tasks (one query)."""
+    result: dict[str, list[FindingRow]] = {t.id: [] for t in tasks}
+    if not tasks:
+        return result
+    wanted = {(t.content_id, t.version): t.id for t in tasks}
+    query = (
+        select(FindingRow)
+        .where(FindingRow.content_id.in_({t.content_id for t in tasks}))
+        .order_by(FindingRow.ordinal)
+    )
+    for row in (await session.execute(query)).scalars():
+        task_id = wanted.get((row.content_id, row.version))
+        if task_id is not None:
+            result[task_id].append(row)
+    return result
+
+
 async def decisions_of(session: AsyncSession, task_ids: list[str]) -> dict[str, list[Decision]]:
     result: dict[str, list[Decision]] = {t: [] for t in task_ids}
     if task_ids:

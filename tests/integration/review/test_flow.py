@@ -50,6 +50,7 @@ async def test_three_stages_approve_and_announce(review: ReviewHarness) -> None:
         "/api/v1/reviews", params={"content_id": data.content_id}, headers=EDITOR
     )
     assert [len(t["decisions"]) for t in listed.json()["items"]] == [3]
+    assert listed.json()["items"][0]["findings"] == []
 
 
 async def test_refusals_change_nothing(review: ReviewHarness) -> None:
