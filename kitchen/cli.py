@@ -78,6 +78,53 @@ def create_topics(bootstrap: str = typer.Option("127.0.0.1:9092", help="Kafka bo
     typer.echo("topics ready")
 
 
+@app.command("import")
+def import_documents(
+    path: Path = typer.Argument(..., exists=True, help="a file, a folder or a .zip of HTML/text"),
+    site: str = typer.Option(..., help="target site slug"),
+    column: list[str] = typer.Option(..., "--column", help="target column slug (repeatable)"),
+    publisher: str = typer.Option(None, help="issuing agency (else taken from each document)"),
+    kind: str = typer.Option("news", help="news, policy, interpretation, notice, …"),
+    url: str = typer.Option("", help="ingest database URL (default: the service's own)"),
+) -> None:
+    """Bulk-import documents into the library, with a progress bar and a summary."""
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from services.ingest.bulk import ImportOptions, count, import_path
+    from services.ingest.settings import IngestSettings
+
+    settings = IngestSettings(database_url=url) if url else IngestSettings()
+    options = ImportOptions(site=site, columns=column, publisher=publisher, kind=kind)
+    console = Console()
+
+    async def run() -> object:
+        database = Database(settings.database_url_for("ingest"))
+        try:
+            await upgrade_to_head(database, migrations_dir("ingest"))
+            with Progress(console=console) as progress:
+                task = progress.add_task("导入 importing", total=count(path))
+                return await import_path(
+                    database, path, options, settings, lambda *_: progress.advance(task)
+                )
+        finally:
+            await database.dispose()
+
+    summary = asyncio.run(run())
+    table = Table(title="Import summary")
+    for column_name in ("outcome", "document", "item / reason"):
+        table.add_column(column_name)
+    for outcome in ("added", "merged", "rejected"):
+        for name, detail in getattr(summary, outcome):
+            table.add_row(outcome, name, detail)
+    console.print(table)
+    console.print(
+        f"added {len(summary.added)}, merged {len(summary.merged)}, "  # type: ignore[attr-defined]
+        f"rejected {len(summary.rejected)}"  # type: ignore[attr-defined]
+    )
+
+
 def _import_models(service: str) -> None:
     module = "gateway.models" if service == "gateway" else f"services.{service}.models"
     __import__(module)

@@ -51,19 +51,27 @@ def shingles(normalised: str) -> set[str]:
     return {normalised[i : i + SHINGLE] for i in range(len(normalised) - SHINGLE + 1)}
 
 
-def _hash64(values: list[str]) -> np.ndarray:
-    digests = b"".join(hashlib.blake2b(v.encode(), digest_size=8).digest() for v in values)
-    return np.frombuffer(digests, dtype=">u8").astype(np.uint64)
+def _shingle_hashes(normalised: str) -> np.ndarray:
+    """A stable 64-bit hash of every distinct 3-shingle, vectorised (splitmix64 finaliser over
+    the three code points) — the per-shingle Python loop it replaces was a third of ingest."""
+    points = np.frombuffer(normalised.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(points) < SHINGLE:
+        points = np.pad(points, (0, SHINGLE - len(points)))
+    with np.errstate(over="ignore"):
+        h = (points[:-2] << np.uint64(42)) ^ (points[1:-1] << np.uint64(21)) ^ points[2:]
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        h = h ^ (h >> np.uint64(31))
+    return np.unique(h)
 
 
 def simhash(normalised: str) -> int:
     """64-bit SimHash of the 3-shingle set (unweighted); 0 for an empty text."""
-    grams = sorted(shingles(normalised))
-    if not grams:
+    if not normalised:
         return 0
-    hashes = _hash64(grams)
+    hashes = _shingle_hashes(normalised)
     bits = np.unpackbits(hashes.astype(">u8").view(np.uint8).reshape(-1, 8), axis=1)
-    votes = bits.sum(axis=0, dtype=np.int64) * 2 - len(grams)
+    votes = bits.sum(axis=0, dtype=np.int64) * 2 - len(hashes)
     return int((votes > 0).astype(np.uint64) @ _BIT_WEIGHTS)
 
 
