@@ -131,7 +131,8 @@ async def fill(database: Database, count: int, seed: int) -> float:
             "id": uuid.uuid4().hex, "site": rng.choice(("province", "city", "county")),
             "kind": rng.choice(("news", "notice", "policy")),
             "status": rng.choice(("published", "ingested")),
-            "publisher": rng.choice(("省政府办公厅", "市政府办公室", "县政府办")), "topic": "政务公开",
+            "publisher": rng.choice(("省政府办公厅", "市政府办公室", "县政府办")),
+            "topic": "政务公开",
             "doc_date": date(2010, 1, 1) + timedelta(days=n % 4000), "now": now,
         }  # fmt: skip
         row = {"id": n + 1, "cid": item["id"], "d": item["doc_date"], "t": " ".join(title),

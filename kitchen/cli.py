@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -80,9 +81,11 @@ def create_topics(bootstrap: str = typer.Option("127.0.0.1:9092", help="Kafka bo
 
 @app.command("import")
 def import_documents(
-    path: Path = typer.Argument(..., exists=True, help="a file, a folder or a .zip of HTML/text"),
+    path: Annotated[
+        Path, typer.Argument(exists=True, help="a file, a folder or a .zip of HTML/text")
+    ],
+    column: Annotated[list[str], typer.Option("--column", help="target column (repeatable)")],
     site: str = typer.Option(..., help="target site slug"),
-    column: list[str] = typer.Option(..., "--column", help="target column slug (repeatable)"),
     publisher: str = typer.Option(None, help="issuing agency (else taken from each document)"),
     kind: str = typer.Option("news", help="news, policy, interpretation, notice, …"),
     url: str = typer.Option("", help="ingest database URL (default: the service's own)"),
