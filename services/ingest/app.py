@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from common.service_app import ServiceSpec, create_service_app
 from services.ingest import models_intake  # noqa: F401  (tables on the shared metadata)
 from services.ingest.chinese import warm_up
-from services.ingest.consumers import HANDLERS
+from services.ingest.consumers import handlers
 from services.ingest.crawler.run import scheduler
 from services.ingest.models import metadata, tables
 from services.ingest.routes import router
@@ -36,7 +36,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         tables=tables,
         migrations_dir=Path(__file__).parent / "migrations",
         routers=[router],
-        handlers=HANDLERS,
+        handlers=handlers(settings),
         on_startup=[start_site_catalog],
         jobs=[scheduler(settings)],
     )

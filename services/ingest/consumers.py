@@ -33,39 +33,36 @@ async def on_content_published(session: AsyncSession, event: CloudEvent) -> None
     await record_status(session, data.content_id, data.version, "published")
 
 
-async def on_content_submitted(session: AsyncSession, event: CloudEvent) -> None:
+def content_submitted_handler(settings: IngestSettings) -> Handler:
     """Another service (e.g. interaction's interview transcripts) hands a document in."""
-    data = ContentSubmitted.model_validate(event.data)
-    incoming = Incoming(
-        title=data.title,
-        kind=data.kind,
-        site=data.site,
-        columns=list(data.columns),
-        publisher=data.publisher,
-        channel="event",
-        actor=data.author,
-        body_html=data.body_html or None,
-        body_text=data.body_text or None,
-        source_name=data.source,
-        external_id=data.submission_id,
-        raw=event.to_bytes(),
-        raw_media_type="application/cloudevents+json",
-    )
-    await pipeline.ingest(session, incoming, _settings())
+
+    async def on_content_submitted(session: AsyncSession, event: CloudEvent) -> None:
+        data = ContentSubmitted.model_validate(event.data)
+        incoming = Incoming(
+            title=data.title,
+            kind=data.kind,
+            site=data.site,
+            columns=list(data.columns),
+            publisher=data.publisher,
+            channel="event",
+            actor=data.author,
+            body_html=data.body_html or None,
+            body_text=data.body_text or None,
+            source_name=data.source,
+            external_id=data.submission_id,
+            raw=event.to_bytes(),
+            raw_media_type="application/cloudevents+json",
+        )
+        await pipeline.ingest(session, incoming, settings)
+
+    return on_content_submitted
 
 
-def _settings() -> IngestSettings:
-    global _SETTINGS
-    if _SETTINGS is None:
-        _SETTINGS = IngestSettings()
-    return _SETTINGS
-
-
-_SETTINGS: IngestSettings | None = None
-
-HANDLERS: dict[str, Handler] = {
-    ReviewStarted.TOPIC: on_review_started,
-    ReviewDecided.TOPIC: on_review_decided,
-    ContentPublished.TOPIC: on_content_published,
-    ContentSubmitted.TOPIC: on_content_submitted,
-}
+def handlers(settings: IngestSettings) -> dict[str, Handler]:
+    """The explicit handler table of the ingest worker."""
+    return {
+        ReviewStarted.TOPIC: on_review_started,
+        ReviewDecided.TOPIC: on_review_decided,
+        ContentPublished.TOPIC: on_content_published,
+        ContentSubmitted.TOPIC: content_submitted_handler(settings),
+    }

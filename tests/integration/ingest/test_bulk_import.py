@@ -14,7 +14,11 @@ from kitchen.cli import app
 from services.ingest.models import ContentItem, ItemSource
 from tests.integration.ingest.helpers import fixture
 
-NOTICE_TXT = "关于开展政府网站普查工作的通知\n各县（区、市）人民政府：\n根据国务院办公厅部署，现开展政府网站普查工作，请于6月底前完成自查。\n市人民政府办公厅\n2015年5月30日\n"
+NOTICE_TXT = (
+    "关于开展政府网站普查工作的通知\n各县（区、市）人民政府：\n"
+    "根据国务院办公厅部署，现开展政府网站普查工作，请于6月底前完成自查。\n"
+    "市人民政府办公厅\n2015年5月30日\n"
+)
 
 
 def make_corpus(root: Path) -> Path:
@@ -46,7 +50,16 @@ def test_import_a_folder_with_a_zip(tmp_path: Path, database_url: str) -> None:
     folder = make_corpus(tmp_path)
     result = CliRunner().invoke(
         app,
-        ["import", str(folder), "--site", "province", "--column", "policies", "--url", database_url],
+        [
+            "import",
+            str(folder),
+            "--site",
+            "province",
+            "--column",
+            "policies",
+            "--url",
+            database_url,
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "added 3, merged 1, rejected 2" in result.output

@@ -194,7 +194,8 @@ async def test_interaction_hands_an_interview_transcript_in_through_an_event(
 ) -> None:
     from common.db import Database
     from common.events import ContentSubmitted
-    from services.ingest.consumers import on_content_submitted
+    from services.ingest.consumers import content_submitted_handler
+    from services.ingest.settings import IngestSettings
 
     data = ContentSubmitted(
         submission_id="interview-2019-07",
@@ -210,7 +211,8 @@ async def test_interaction_hands_an_interview_transcript_in_through_an_event(
     database = Database(database_url)
     try:
         async with database.sessions() as session:
-            await on_content_submitted(session, data.to_event("/kitchen/interaction"))
+            handler = content_submitted_handler(IngestSettings(database_url=database_url))
+            await handler(session, data.to_event("/kitchen/interaction"))
             await session.commit()
     finally:
         await database.dispose()
