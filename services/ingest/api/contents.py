@@ -51,8 +51,11 @@ async def submit_content(
     """Submit an item (JSON, or multipart with attachments); a known document answers its id."""
     actor.require_role("editor", "integrator")
     settings = request.app.state.settings
-    raw_request = await request.body()
-    digest = idempotency.request_hash(raw_request, request.url.path)
+    submission, raw, media_type, attachments = await read_request(request, session, settings)
+    # The digest covers what was submitted, not the multipart framing (a retry gets a new boundary).
+    digest = idempotency.request_hash(
+        raw + b"".join(a["sha256"].encode() for a in attachments), request.url.path
+    )
     if idempotency_key:
         replay = await idempotency.lookup(session, actor.id, idempotency_key, digest)
         if replay is not None:
@@ -62,7 +65,6 @@ async def submit_content(
                 media_type="application/json",
                 headers={"Idempotent-Replayed": "true"},
             )
-    submission, raw, media_type, attachments = await read_request(request, session, settings)
     actor.require_site(submission.site)
     await request.app.state.sites.require_targets(submission.site, submission.columns)
     incoming = incoming_from(submission, actor, "rest", raw, media_type, attachments)

@@ -117,6 +117,11 @@ async def test_multipart_attachments_are_content_addressed_and_served_with_their
     assert served.headers["x-content-type-options"] == "nosniff"
     # Unpublished: not for the public.
     assert (await ingest_client.get(f"/api/v1/attachments/{pdf['sha256']}")).status_code == 401
+    # A retried multipart upload (new boundary) with the same Idempotency-Key is a replay.
+    keyed = {**EDITOR, "Idempotency-Key": "upload-1"}
+    one = await ingest_client.post("/api/v1/contents", data=data, files=files, headers=keyed)
+    two = await ingest_client.post("/api/v1/contents", data=data, files=files, headers=keyed)
+    assert two.headers.get("idempotent-replayed") == "true" and two.json() == one.json()
 
 
 async def test_oversize_and_refused_attachments_and_undecodable_bytes(
