@@ -161,6 +161,8 @@ class Relation(IngestTable, table=True):
     kind: str = Field(max_length=20, index=True)
     target_id: str | None = Field(default=None, index=True, max_length=40)
     target_doc_number: str | None = Field(default=None, index=True)
+    # A 解读 names its policy by title; kept (folded) so a policy arriving later links up.
+    target_title: str | None = Field(default=None, index=True, max_length=300)
 
 
 class Blob(IngestTable, table=True):

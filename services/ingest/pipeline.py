@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentIngested, utcnow
 from services.ingest import dedupe, indexno
+from services.ingest.chinese import fold
 from services.ingest.cleaning import content_hash
 from services.ingest.metadata import load_taxonomy
 from services.ingest.models import (
@@ -357,6 +358,8 @@ async def derive_relations(session: AsyncSession, item: ContentItem, prepared: P
         await inherit_validity(session, item)
     if item.kind == "interpretation":
         await link_interpretation(session, item, prepared)
+    else:
+        await adopt_interpretations(session, item, prepared)
 
 
 async def inherit_validity(session: AsyncSession, item: ContentItem) -> None:
@@ -373,23 +376,39 @@ async def inherit_validity(session: AsyncSession, item: ContentItem) -> None:
 
 async def link_interpretation(session: AsyncSession, item: ContentItem, prepared: Prepared) -> None:
     """A 解读 interprets the policy it names by title, or else the first 文号 it cites."""
-    from services.ingest.chinese import fold
-
+    title = fold(prepared.meta.interprets_title)[:300] if prepared.meta.interprets_title else None
     target_id: str | None = None
-    if prepared.meta.interprets_title:
+    if title:
         row = await session.execute(
-            select(SearchDoc.content_id).where(
-                SearchDoc.folded_title == fold(prepared.meta.interprets_title)
-            )
+            select(SearchDoc.content_id).where(SearchDoc.folded_title == title)
         )
         target_id = row.scalars().first()
     number = prepared.meta.cites[0] if prepared.meta.cites else None
-    if target_id is None and number is None:
+    if target_id is None and number is None and title is None:
         return
     session.add(
         Relation(
-            content_id=item.id, kind="interprets", target_id=target_id, target_doc_number=number
+            content_id=item.id,
+            kind="interprets",
+            target_id=target_id,
+            target_doc_number=number,
+            target_title=title,
         )
+    )
+
+
+async def adopt_interpretations(
+    session: AsyncSession, item: ContentItem, prepared: Prepared
+) -> None:
+    """A policy arriving after its 解读: link the 解读s that named it by title."""
+    await session.execute(
+        update(Relation)
+        .where(
+            Relation.kind == "interprets",
+            Relation.target_id.is_(None),
+            Relation.target_title == prepared.folded_title[:300],
+        )
+        .values(target_id=item.id)
     )
 
 

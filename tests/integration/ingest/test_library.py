@@ -221,3 +221,19 @@ async def test_interaction_hands_an_interview_transcript_in_through_an_event(
     assert full["kind"] == "interview" and full["sources"][0]["channel"] == "event"
     assert full["sources"][0]["external_id"] == "interview-2019-07"
     assert [e["topic"] for e in await outbox_events(database_url)] == ["content.ingested"]
+
+
+async def test_an_interpretation_arriving_first_links_to_its_policy_later(
+    ingest_client: httpx.AsyncClient,
+) -> None:
+    interpretation = policy(
+        title="《省政府办公厅关于进一步加强政府网站信息内容建设的实施意见》政策解读",
+        body_html="<p>一、出台背景。为提升全省政府网站信息发布水平，省政府办公厅制定了实施意见。</p>",
+        kind="interpretation",
+        columns=["interpretations"],
+    )
+    interp_id = (await submit(ingest_client, interpretation)).json()["id"]
+    assert (await get(ingest_client, interp_id))["relations"]["interprets"][0]["id"] is None
+    policy_id = (await submit(ingest_client, policy())).json()["id"]
+    assert (await get(ingest_client, interp_id))["relations"]["interprets"][0]["id"] == policy_id
+    assert (await get(ingest_client, policy_id))["relations"]["interpreted_by"] == [interp_id]

@@ -1,8 +1,8 @@
 """library tables
 
-Revision ID: 2dacefa1d48b
+Revision ID: 0be39a3ba8c6
 Revises: 
-Create Date: 2026-11-25 19:02:34.393272
+Create Date: 2026-11-25 19:07:39.974844
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '2dacefa1d48b'
+revision: str = '0be39a3ba8c6'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -275,6 +275,7 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('target_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
     sa.Column('target_doc_number', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('target_title', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
     sa.ForeignKeyConstraint(['content_id'], ['content_item.id'], name=op.f('fk_relation_content_id_content_item')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_relation'))
     )
@@ -283,6 +284,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_relation_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_relation_target_doc_number'), ['target_doc_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_relation_target_id'), ['target_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_relation_target_title'), ['target_title'], unique=False)
 
     op.create_table('search_doc',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -308,6 +310,7 @@ def downgrade() -> None:
 
     op.drop_table('search_doc')
     with op.batch_alter_table('relation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_relation_target_title'))
         batch_op.drop_index(batch_op.f('ix_relation_target_id'))
         batch_op.drop_index(batch_op.f('ix_relation_target_doc_number'))
         batch_op.drop_index(batch_op.f('ix_relation_kind'))
