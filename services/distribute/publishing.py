@@ -228,7 +228,8 @@ async def _deliver(
         await announce(session, delivery)
     if article is not None:
         for endpoint in await endpoints_for(session, "content.published", snapshot.site):
-            payload = webhook_payload("content.published", article, now)
+            data = {"content_id": snapshot.content_id, **article}
+            payload = webhook_payload("content.published", data, now)
             delivery = new_delivery(
                 key, webhook_target(endpoint.id), "pending", now, endpoint=endpoint, payload=payload
             )
@@ -248,7 +249,10 @@ async def settle_release(session: AsyncSession, content_id: str, version: int) -
     release = (await session.execute(query.with_for_update())).scalar_one_or_none()
     if release is None or release.state not in ("delivering", "failed"):
         return
-    deliveries = await publish_deliveries(session, content_id, version)
+    # a cancelled delivery (its endpoint was deleted) is no longer a target
+    deliveries = [
+        d for d in await publish_deliveries(session, content_id, version) if d.state != "cancelled"
+    ]
     states = {d.state for d in deliveries}
     if any(s in OPEN_STATES for s in states):
         release.state = "delivering"

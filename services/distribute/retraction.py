@@ -96,7 +96,7 @@ async def _tell_endpoint(
     if endpoint is None or not endpoint.active or "content.retracted" not in endpoint.events:
         return 0
     data = {
-        "id": published.content_id,
+        "content_id": published.content_id,
         "version": published.version,
         "content_hash": published.content_hash,
         "reason": request.reason,

@@ -35,9 +35,10 @@ async def wait_for(check, seconds: float = 30.0):  # type: ignore[no-untyped-def
         await asyncio.sleep(0.05)
 
 
-async def read_topic(bootstrap: str, topic: str, content_id: str, count: int) -> list[dict]:
+async def read_topics(bootstrap: str, topics: list[str], content_id: str, count: int) -> list[dict]:
+    """The first `count` events about `content_id` on `topics`, read by a fresh consumer group."""
     consumer = new_consumer(
-        ServiceSettings(kafka_bootstrap=bootstrap), f"test-{uuid.uuid4().hex}", [topic]
+        ServiceSettings(kafka_bootstrap=bootstrap), f"test-{uuid.uuid4().hex}", topics
     )
     await consumer.start()
     found: list[dict] = []
@@ -49,7 +50,7 @@ async def read_topic(bootstrap: str, topic: str, content_id: str, count: int) ->
                 for record in records:
                     event = orjson.loads(record.value)
                     if event["data"].get("content_id") == content_id:
-                        found.append(event)
+                        found.append({"topic": record.topic, **event["data"]})
     finally:
         await consumer.stop()
     return found
@@ -106,11 +107,11 @@ async def test_events_in_deliveries_and_events_out(
                     f"webhook:{registered.json()['id']}",
                 ]
             )
-            assert [r["payload"]["data"]["id"] for r in receiver.accepted()] == [content_id]
+            assert [r["payload"]["data"]["content_id"] for r in receiver.accepted()] == [content_id]
 
-    published = await read_topic(kafka_bootstrap, ContentPublished.TOPIC, content_id, 1)
-    assert published[0]["data"]["content_hash"] == item.content_hash
-    assert len(published[0]["data"]["targets"]) == 3
-    updates = await read_topic(kafka_bootstrap, DeliveryUpdated.TOPIC, content_id, 4)
-    states = sorted(u["data"]["state"] for u in updates)
+    topics = [ContentPublished.TOPIC, DeliveryUpdated.TOPIC]
+    events = await read_topics(kafka_bootstrap, topics, content_id, 5)
+    [published] = [e for e in events if e["topic"] == ContentPublished.TOPIC]
+    assert published["content_hash"] == item.content_hash and len(published["targets"]) == 3
+    states = sorted(e["state"] for e in events if e["topic"] == DeliveryUpdated.TOPIC)
     assert states == ["delivered", "delivered", "delivered", "pending"]

@@ -1,0 +1,207 @@
+"""Outbound webhooks: endpoints, signed deliveries to a real receiver, retries, replay, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from services.distribute.dispatch import WebhookDispatcher
+from services.distribute.models import DeliveryAttempt, WebhookEndpoint
+from tests.integration.distribute.conftest import (
+    ADMIN,
+    EDITOR,
+    SECRET,
+    Distribute,
+    Receiver,
+    ingested,
+)
+
+
+async def register(distribute: Distribute, url: str, **extra: object) -> dict:
+    body = {"url": url, "secret": SECRET, **extra}
+    response = await distribute.client.post("/api/v1/webhook-endpoints", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def deliveries(distribute: Distribute, content_id: str) -> list[dict]:
+    response = await distribute.client.get(
+        f"/api/v1/deliveries?content_id={content_id}", headers=EDITOR
+    )
+    return response.json()["items"]
+
+
+def webhook_of(items: list[dict]) -> dict:
+    return next(d for d in items if d["channel"] == "webhook")
+
+
+async def test_endpoint_secret_is_shown_once(distribute: Distribute) -> None:
+    body = {"url": "https://hooks.example.gov.cn/kitchen", "events": ["content.published"]}
+    created = await distribute.client.post("/api/v1/webhook-endpoints", json=body, headers=ADMIN)
+    assert created.status_code == 201
+    endpoint = created.json()
+    assert endpoint["secret"].startswith("whsec_") and endpoint["events"] == ["content.published"]
+    listed = (await distribute.client.get("/api/v1/webhook-endpoints", headers=ADMIN)).json()
+    assert [e["id"] for e in listed["items"]] == [endpoint["id"]]
+    assert "secret" not in listed["items"][0]
+    one = await distribute.client.get(f"/api/v1/webhook-endpoints/{endpoint['id']}", headers=ADMIN)
+    assert "secret" not in one.json()
+    deleted = await distribute.client.delete(
+        f"/api/v1/webhook-endpoints/{endpoint['id']}", headers=ADMIN
+    )
+    assert deleted.status_code == 204
+    gone = await distribute.client.get(f"/api/v1/webhook-endpoints/{endpoint['id']}", headers=ADMIN)
+    assert gone.status_code == 404
+
+
+async def test_bad_endpoints_are_refused_and_write_nothing(distribute: Distribute) -> None:
+    cases = [
+        ({"url": "not a url"}, ADMIN, 422, "body.url"),
+        ({"url": "ftp://files.example.org/"}, ADMIN, 422, "body.url"),
+        (
+            {"url": "https://h.example.org/", "events": ["content.eaten"]},
+            ADMIN,
+            422,
+            "body.events.0",
+        ),
+        ({"url": "https://h.example.org/", "events": []}, ADMIN, 422, "body.events"),
+        ({"url": "https://h.example.org/", "secret": "whsec_!!"}, ADMIN, 422, "body.secret"),
+        ({"url": "https://h.example.org/", "site": "nowhere"}, ADMIN, 422, "site"),
+        ({"url": 42}, ADMIN, 422, "body.url"),
+        ({"url": "https://h.example.org/"}, EDITOR, 403, None),
+        ({"url": "https://h.example.org/"}, {}, 401, None),
+    ]
+    for body, headers, status, field in cases:
+        response = await distribute.client.post(
+            "/api/v1/webhook-endpoints", json=body, headers=headers
+        )
+        assert response.status_code == status, (body, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        if field:
+            assert field in [e["field"] for e in response.json()["errors"]], response.text
+    async with distribute.app.state.db.sessions() as session:
+        count = (await session.execute(select(func.count()).select_from(WebhookEndpoint))).scalar()
+    assert count == 0
+
+
+async def test_delivery_is_signed_and_completes_the_release(
+    distribute: Distribute, receiver: Receiver
+) -> None:
+    endpoint = await register(distribute, receiver.url)
+    await register(distribute, receiver.url + "?elsewhere", site="city")  # other site: not sent
+    item = ingested("c1")
+    await distribute.publish(item)
+    pending = webhook_of(await deliveries(distribute, "c1"))
+    assert pending["state"] == "pending" and pending["target"] == f"webhook:{endpoint['id']}"
+    assert await distribute.outbox("content.published") == []  # the webhook is a target too
+
+    assert await distribute.dispatch() == 1
+    [got] = receiver.received
+    assert got["id"] == pending["id"] and got["payload"]["type"] == "content.published"
+    data = got["payload"]["data"]
+    assert data["content_id"] == "c1" and data["content_hash"] == item.content_hash
+    assert data["page_tags"]["SiteIDCode"] == "5100000001"
+    assert webhook_of(await deliveries(distribute, "c1"))["state"] == "delivered"
+    [published] = await distribute.outbox("content.published")
+    assert len(published["targets"]) == 2
+    assert await distribute.dispatch() == 0 and len(receiver.received) == 1
+
+
+async def test_retries_keep_the_webhook_id_and_log_attempts(
+    distribute: Distribute, receiver: Receiver
+) -> None:
+    await register(distribute, receiver.url)
+    receiver.statuses = [500, 429]
+    await distribute.publish(ingested("c1"))
+    dispatcher = distribute.dispatcher()
+    for _ in range(3):
+        await distribute.dispatch(dispatcher)
+        await asyncio.sleep(0.08)  # the test schedule waits 50 ms between attempts
+    assert [r["status"] for r in receiver.received] == [500, 429, 204]
+    assert len({r["id"] for r in receiver.received}) == 1
+    delivery = webhook_of(await deliveries(distribute, "c1"))
+    assert delivery["state"] == "delivered" and delivery["attempts"] == 3
+    detail = (
+        await distribute.client.get(f"/api/v1/deliveries/{delivery['id']}", headers=EDITOR)
+    ).json()
+    assert [a["outcome"] for a in detail["log"]] == ["retry", "retry", "delivered"]
+    assert [a["status_code"] for a in detail["log"]] == [500, 429, 204]
+    states = [u["state"] for u in await distribute.outbox("delivery.updated")]
+    assert states == ["delivered", "pending", "delivered"]  # portal, then the webhook
+
+
+async def test_client_error_fails_at_once_and_replay_recovers(
+    distribute: Distribute, receiver: Receiver
+) -> None:
+    await register(distribute, receiver.url)
+    receiver.statuses = [400]
+    await distribute.publish(ingested("c1"))
+    await distribute.dispatch()
+    delivery = webhook_of(await deliveries(distribute, "c1"))
+    assert delivery["state"] == "failed" and delivery["last_error"].startswith("HTTP 400")
+    assert await distribute.dispatch() == 0  # no retry after a 4xx
+    assert await distribute.outbox("content.published") == []
+
+    path = f"/api/v1/deliveries/{delivery['id']}/replay"
+    assert (await distribute.client.post(path, headers=EDITOR)).status_code == 403
+    replayed = await distribute.client.post(path, headers=ADMIN)
+    assert replayed.status_code == 202 and replayed.json()["state"] == "pending"
+    await distribute.dispatch()
+    assert [r["id"] for r in receiver.received] == [delivery["id"]] * 2
+    assert webhook_of(await deliveries(distribute, "c1"))["state"] == "delivered"
+    assert len(await distribute.outbox("content.published")) == 1
+
+    portal = next(d for d in await deliveries(distribute, "c1") if d["channel"] == "portal")
+    conflict = await distribute.client.post(
+        f"/api/v1/deliveries/{portal['id']}/replay", headers=ADMIN
+    )
+    assert conflict.status_code == 409
+    missing = await distribute.client.post("/api/v1/deliveries/nope/replay", headers=ADMIN)
+    assert missing.status_code == 404
+
+
+async def test_retry_budget_runs_out(distribute: Distribute, receiver: Receiver) -> None:
+    await register(distribute, receiver.url)
+    receiver.statuses = [503] * 10
+    await distribute.publish(ingested("c1"))
+    dispatcher = distribute.dispatcher()
+    for _ in range(5):
+        await distribute.dispatch(dispatcher)
+        await asyncio.sleep(0.08)
+    assert len(receiver.received) == 4  # first attempt + three scheduled retries
+    delivery = webhook_of(await deliveries(distribute, "c1"))
+    assert delivery["state"] == "failed" and delivery["attempts"] == 4
+
+
+async def test_unknown_outcome_after_a_crash_resends_with_the_same_id(
+    distribute: Distribute, receiver: Receiver
+) -> None:
+    await register(distribute, receiver.url)
+    await distribute.publish(ingested("c1"))
+    short_lease = distribute.settings.model_copy(update={"webhook_lease_seconds": 0.05})
+    crashed = WebhookDispatcher(short_lease, distribute.dispatcher().sender)
+    [claim] = await crashed.claim(distribute.app.state.db, 10)
+    # the process dies after sending, before recording the outcome
+    await crashed.sender.send(claim.url, claim.secret, claim.delivery_id, claim.payload)
+    assert await distribute.dispatch() == 0  # leased: nobody else takes it meanwhile
+    await asyncio.sleep(0.1)
+    assert await distribute.dispatch(WebhookDispatcher(short_lease, crashed.sender)) == 1
+    assert [r["id"] for r in receiver.received] == [claim.delivery_id] * 2  # receiver dedupes
+    delivery = webhook_of(await deliveries(distribute, "c1"))
+    assert delivery["state"] == "delivered" and delivery["attempts"] == 2
+    async with distribute.app.state.db.sessions() as session:
+        logged = (await session.execute(select(func.count()).select_from(DeliveryAttempt))).scalar()
+    assert logged == 1  # the lost attempt left no log row; the delivery counts it
+    assert len(await distribute.outbox("content.published")) == 1
+
+
+async def test_deleted_endpoint_gets_nothing(distribute: Distribute, receiver: Receiver) -> None:
+    endpoint = await register(distribute, receiver.url)
+    await distribute.publish(ingested("c1"))
+    await distribute.client.delete(f"/api/v1/webhook-endpoints/{endpoint['id']}", headers=ADMIN)
+    assert await distribute.dispatch() == 0
+    assert receiver.received == []
+    assert webhook_of(await deliveries(distribute, "c1"))["state"] == "cancelled"
+    [published] = await distribute.outbox("content.published")  # no longer waits for it
+    assert published["targets"] == ["portal:province/notices"]
