@@ -41,7 +41,11 @@ async def check_flow(hub: HubClient) -> None:
         task = await hub.task_for(content_id, "reviewer1")
         assert task["content_id"] == content_id and task["version"] == 1
         assert task["stage"] == "初审" and isinstance(task["findings"], list)
-        assert (await hub.content(content_id))["status"] == "in_review"
+
+        async def in_review() -> bool:  # ingest learns it from review.started, a hop later
+            return (await hub.content(content_id))["status"] == "in_review"
+
+        await wait_for(in_review, within=30)
 
         # the author never approves; no one signs two stages
         assert (await hub.decide(task["id"], "editor")).status_code == 403
