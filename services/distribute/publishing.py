@@ -214,29 +214,30 @@ async def _deliver(
 ) -> None:
     key = (snapshot.content_id, snapshot.version, snapshot.content_hash)
     plan = await plan_portal(session, snapshot)
+    created: list[Delivery] = []
     for column in plan.missing:
         reason = f"no column {column!r} on site {plan.site_slug!r}"
-        delivery = new_delivery(
-            key, portal_target(plan.site_slug, column), "failed", now, error=reason
-        )
-        session.add(delivery)
-        await announce(session, delivery)
+        target = portal_target(plan.site_slug, column)
+        created.append(new_delivery(key, target, "failed", now, error=reason))
     article = await publish_to_portal(session, snapshot, plan, now) if plan.columns else None
     for target in (portal_target(plan.site_slug, c.slug) for c in plan.columns):
-        delivery = new_delivery(key, target, "delivered", now)
-        session.add(delivery)
-        await announce(session, delivery)
+        created.append(new_delivery(key, target, "delivered", now))
     if article is not None:
         for endpoint in await endpoints_for(session, "content.published", snapshot.site):
             data = {"content_id": snapshot.content_id, **article}
             payload = webhook_payload("content.published", data, now)
-            delivery = new_delivery(
-                key, webhook_target(endpoint.id), "pending", now, endpoint=endpoint, payload=payload
+            target = webhook_target(endpoint.id)
+            created.append(
+                new_delivery(key, target, "pending", now, endpoint=endpoint, payload=payload)
             )
+    # one flush for the lot: the outbox inserts would otherwise flush the session each time
+    with session.no_autoflush:
+        for delivery in created:
             session.add(delivery)
             await announce(session, delivery)
+        # the release row was inserted by this transaction: nobody else can hold it
+        await _settle(session, release, created)
     await session.flush()
-    await settle_release(session, release.content_id, release.version)
 
 
 async def settle_release(session: AsyncSession, content_id: str, version: int) -> None:
@@ -247,12 +248,18 @@ async def settle_release(session: AsyncSession, content_id: str, version: int) -
     """
     query = select(Release).where(Release.content_id == content_id, Release.version == version)
     release = (await session.execute(query.with_for_update())).scalar_one_or_none()
-    if release is None or release.state not in ("delivering", "failed"):
+    if release is None:
+        return
+    await _settle(session, release, await publish_deliveries(session, content_id, version))
+    await session.flush()
+
+
+async def _settle(session: AsyncSession, release: Release, deliveries: list[Delivery]) -> None:
+    """Move the (locked) release on from the states of its publish deliveries."""
+    if release.state not in ("delivering", "failed"):
         return
     # a cancelled delivery (its endpoint was deleted) is no longer a target
-    deliveries = [
-        d for d in await publish_deliveries(session, content_id, version) if d.state != "cancelled"
-    ]
+    deliveries = [d for d in deliveries if d.state != "cancelled"]
     states = {d.state for d in deliveries}
     if any(s in OPEN_STATES for s in states):
         release.state = "delivering"
@@ -262,17 +269,16 @@ async def settle_release(session: AsyncSession, content_id: str, version: int) -
         await OUTBOX.add(
             session,
             ContentPublished(
-                content_id=content_id,
-                version=version,
+                content_id=release.content_id,
+                version=release.version,
                 content_hash=release.content_hash,
-                targets=[d.target for d in deliveries],
+                targets=sorted(d.target for d in deliveries),
                 published_at=now,
             ),
         )
     else:
         release.state = "failed"
     session.add(release)
-    await session.flush()
 
 
 async def publish_deliveries(

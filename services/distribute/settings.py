@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from common.settings import ServiceSettings
 
@@ -28,4 +28,11 @@ class DistributeSettings(ServiceSettings):
     webhook_batch_size: int = 50
     # A delivery claimed but not settled within this many seconds (process died mid-send) is an
     # unknown outcome and is sent again with the same `webhook-id`, the receiver's dedupe key.
-    webhook_lease_seconds: float = 60.0
+    webhook_lease_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_send(self) -> DistributeSettings:
+        # a lease shorter than a send would let a second worker resend a live attempt
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError("KITCHEN_WEBHOOK_LEASE_SECONDS must exceed the webhook timeout")
+        return self

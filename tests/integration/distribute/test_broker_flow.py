@@ -9,6 +9,7 @@ import feedparser
 import httpx
 import orjson
 from asgi_lifespan import LifespanManager
+from sqlalchemy import text
 
 from common.bus import new_consumer, new_producer
 from common.events import ContentPublished, DeliveryUpdated
@@ -25,14 +26,23 @@ from tests.integration.distribute.conftest import (
 )
 
 
-async def wait_for(check, seconds: float = 30.0):  # type: ignore[no-untyped-def]
+async def wait_for(check, app, seconds: float = 45.0):  # type: ignore[no-untyped-def]
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
         result = await check()
         if result:
             return result
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        assert asyncio.get_running_loop().time() < deadline, await diagnose(app)
         await asyncio.sleep(0.05)
+
+
+async def diagnose(app) -> str:  # type: ignore[no-untyped-def]
+    """What the service had done when a wait timed out."""
+    async with app.state.db.engine.connect() as conn:
+        inbox = (await conn.execute(text("SELECT topic FROM inbox"))).all()
+        releases = (await conn.execute(text("SELECT state, detail FROM release"))).all()
+        deliveries = (await conn.execute(text("SELECT target, state FROM delivery"))).all()
+    return f"timed out; ready={app.state.worker.ready()} {inbox=} {releases=} {deliveries=}"
 
 
 async def read_topics(bootstrap: str, topics: list[str], content_id: str, count: int) -> list[dict]:
@@ -88,7 +98,7 @@ async def test_events_in_deliveries_and_events_out(
                 items = (await client.get(path)).json()["items"]
                 return any(i["id"] == content_id for i in items)
 
-            await wait_for(listed)
+            await wait_for(listed, app)
             feed = feedparser.parse((await client.get("/feeds/province/news.atom")).content)
             assert not feed.bozo and feed.entries[0].title == item.title
 
@@ -99,7 +109,7 @@ async def test_events_in_deliveries_and_events_out(
                 items = response.json()["items"]
                 return items if {d["state"] for d in items} == {"delivered"} else None
 
-            deliveries = await wait_for(all_delivered)
+            deliveries = await wait_for(all_delivered, app)
             assert sorted(d["target"] for d in deliveries) == sorted(
                 [
                     "portal:province/news",
@@ -108,6 +118,13 @@ async def test_events_in_deliveries_and_events_out(
                 ]
             )
             assert [r["payload"]["data"]["content_id"] for r in receiver.accepted()] == [content_id]
+
+            async def relayed() -> bool:  # leave only once the outbox went out to the broker
+                async with app.state.db.engine.connect() as conn:
+                    query = text("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+                    return (await conn.execute(query)).scalar() == 0
+
+            await wait_for(relayed, app)
 
     topics = [ContentPublished.TOPIC, DeliveryUpdated.TOPIC]
     events = await read_topics(kafka_bootstrap, topics, content_id, 5)

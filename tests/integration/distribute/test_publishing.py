@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 from sqlalchemy import func, select
 
 from common.pagination import encode_cursor
@@ -196,3 +197,30 @@ async def test_item_reads_404_and_etag(distribute: Distribute) -> None:
 
 async def test_deliveries_need_a_staff_actor(distribute: Distribute) -> None:
     assert (await distribute.client.get("/api/v1/deliveries?content_id=x")).status_code == 401
+
+
+async def test_older_version_approved_late_is_superseded(distribute: Distribute) -> None:
+    first, second = ingested("c1", title="第一版"), ingested("c1", version=2, title="第二版")
+    await distribute.handle(first)
+    await distribute.publish(second)
+    await distribute.handle(approved(first))
+    article = (await distribute.client.get("/api/v1/sites/province/items/c1")).json()
+    assert article["version"] == 2
+    async with distribute.app.state.db.sessions() as session:
+        query = select(Delivery).where(Delivery.version == 1)
+        [stale] = (await session.execute(query)).scalars().all()
+    assert stale.state == "failed" and stale.last_error == "superseded by version 2"
+
+
+async def test_no_demo_tree_unless_asked(database_url: str) -> None:
+    from asgi_lifespan import LifespanManager
+
+    from services.distribute.app import create_app
+    from tests.integration.distribute.conftest import make_settings
+
+    app = create_app(make_settings(database_url, seed_demo=False))
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://d") as client:
+            assert (await client.get("/api/v1/sites")).json()["items"] == []
+            assert (await client.get("/api/v1/sites/province/columns")).status_code == 404

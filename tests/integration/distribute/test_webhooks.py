@@ -179,13 +179,15 @@ async def test_unknown_outcome_after_a_crash_resends_with_the_same_id(
 ) -> None:
     await register(distribute, receiver.url)
     await distribute.publish(ingested("c1"))
-    short_lease = distribute.settings.model_copy(update={"webhook_lease_seconds": 0.05})
+    short_lease = distribute.settings.model_copy(
+        update={"webhook_lease_seconds": 1.0, "webhook_timeout_seconds": 0.5}
+    )
     crashed = WebhookDispatcher(short_lease, distribute.dispatcher().sender)
     [claim] = await crashed.claim(distribute.app.state.db, 10)
     # the process dies after sending, before recording the outcome
     await crashed.sender.send(claim.url, claim.secret, claim.delivery_id, claim.payload)
     assert await distribute.dispatch() == 0  # leased: nobody else takes it meanwhile
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(1.1)
     assert await distribute.dispatch(WebhookDispatcher(short_lease, crashed.sender)) == 1
     assert [r["id"] for r in receiver.received] == [claim.delivery_id] * 2  # receiver dedupes
     delivery = webhook_of(await deliveries(distribute, "c1"))

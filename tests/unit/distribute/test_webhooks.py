@@ -96,3 +96,13 @@ async def test_network_error_is_an_unknown_outcome_to_retry() -> None:
         result = await WebhookSender(client).send("http://hook/", new_secret(), "msg_y", b"{}")
     assert result.status_code is None and result.outcome == "retry"
     assert "ConnectError" in result.error
+
+
+def test_lease_must_outlast_a_send() -> None:
+    from pydantic import ValidationError
+
+    from services.distribute.settings import DistributeSettings
+
+    with pytest.raises(ValidationError):
+        DistributeSettings(webhook_lease_seconds=5, webhook_timeout_seconds=10)
+    assert DistributeSettings().webhook_lease_seconds > DistributeSettings().webhook_timeout_seconds
