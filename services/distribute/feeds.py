@@ -5,6 +5,7 @@ Pure functions: the caller passes the site, the column and the newest articles (
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -20,6 +21,12 @@ MEDIA_TYPES: dict[str, str] = {
     "json": "application/feed+json; charset=utf-8",
 }
 EPOCH = "1970-01-01T08:00:00+08:00"
+# Characters XML 1.0 forbids; dirty sources (old systems, copy-paste) do carry them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 
 def feed_path(site: SiteInfo, column: ColumnInfo, fmt: FeedFormat) -> str:
@@ -84,7 +91,7 @@ def _generator(
 ) -> FeedGenerator:
     generator = FeedGenerator()
     generator.id(f"urn:kitchen:feed:{site.slug}:{column.slug}")
-    generator.title(feed_title(site, column))
+    generator.title(xml_safe(feed_title(site, column)))
     generator.link(href=column_url(site, column.slug), rel="alternate")
     generator.link(href=self_url, rel="self")
     generator.description(f"{site.name}{column.name}栏目")
@@ -103,10 +110,10 @@ def _add_entry(generator: FeedGenerator, article: dict[str, Any]) -> None:
     published = datetime.fromisoformat(article["published_at"])
     entry.id(f"urn:kitchen:content:{article['id']}")
     entry.guid(f"urn:kitchen:content:{article['id']}", permalink=False)
-    entry.title(article["title"])
+    entry.title(xml_safe(article["title"]))
     entry.link(href=article["url"])
-    entry.summary(article["summary"] or article["title"])
-    entry.content(article["body_html"], type="html")
-    entry.author({"name": article["publisher"]})
+    entry.summary(xml_safe(article["summary"] or article["title"]))
+    entry.content(xml_safe(article["body_html"]), type="html")
+    entry.author({"name": xml_safe(article["publisher"])})
     entry.published(published)
     entry.updated(published)

@@ -94,3 +94,14 @@ def test_json_feed_1_1_fields() -> None:
     assert item["date_published"].endswith("+08:00") and item["authors"][0]["name"]
     assert item["image"] == "https://img.sc.gov.cn/a.png"
     assert {i["id"] for i in feed["items"]} == {"c0", "c1"}
+
+
+def test_control_characters_from_dirty_sources_do_not_break_xml() -> None:
+    dirty = [
+        render_article(
+            SITE, [COLUMN], snapshot(1, title="标题\x0b含控制符", body_html="<p>正文\x08</p>"), WHEN
+        )
+    ]
+    for fmt in ("rss", "atom"):
+        feed = feedparser.parse(render_feed(fmt, SITE, COLUMN, dirty, "https://x/f"))
+        assert not feed.bozo and feed.entries[0].title == "标题含控制符"
