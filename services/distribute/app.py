@@ -19,7 +19,7 @@ from services.distribute.reads import FeedCache
 from services.distribute.routes import router
 from services.distribute.seed import seed_demo_sites
 from services.distribute.settings import DistributeSettings
-from services.distribute.waiting import waiting_job
+from services.distribute.upkeep import upkeep_job
 
 
 def create_app(
@@ -51,7 +51,7 @@ def create_app(
         migrations_dir=Path(__file__).parent / "migrations",
         routers=[router, admin_router],
         handlers=build_handlers(fetcher),
-        jobs=[webhook_job(settings), waiting_job(fetcher, settings.waiting_retry_seconds)],
+        jobs=[webhook_job(settings), upkeep_job(fetcher, settings.upkeep_seconds)],
         on_startup=[prepare],
     )
     return create_service_app(spec)

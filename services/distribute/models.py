@@ -48,6 +48,9 @@ class Site(DistributeTable, table=True):
     site_id_code: str = Field(max_length=20)
     parent: str | None = Field(default=None, foreign_key="site.slug", max_length=60)
     description: str = ""
+    # Bumped by every change to the site or its columns; stored pages older than this are
+    # re-rendered by the upkeep job so their page tags follow.
+    render_rev: int = 1
     created_at: datetime = Field(sa_column=_at())
     updated_at: datetime = Field(sa_column=_at())
 
@@ -218,6 +221,7 @@ class Article(DistributeTable, table=True):
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     published_at: datetime = Field(sa_column=_at())
     retracted_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    render_rev: int = 1
 
 
 class Change(DistributeTable, table=True):

@@ -81,12 +81,37 @@ async def publish_to_portal(
     existing.body = body
     existing.published_at = first_published
     existing.retracted_at = None
+    existing.render_rev = plan.site.render_rev
     session.add(existing)
     await _replace_entries(session, snapshot, plan, article, micros(first_published))
     op = "published" if first_published == now else "updated"
     session.add(change_row(site.slug, snapshot.content_id, snapshot.version, op, article, now))
     await session.flush()
     return article
+
+
+async def stale_articles(session: AsyncSession, limit: int) -> list[Article]:
+    """Published articles rendered before their site or columns last changed."""
+    query = (
+        select(Article)
+        .join(Site, Site.slug == Article.site)
+        .where(Article.retracted_at.is_(None), Article.render_rev < Site.render_rev)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def rerender(session: AsyncSession, article: Article, now: datetime) -> None:
+    """Render a published article again from its snapshot with the site tree as it is now
+    (an `updated` change-feed row tells caches)."""
+    snapshot = await session.get(ContentSnapshot, (article.content_id, article.version))
+    plan = await plan_portal(session, snapshot) if snapshot else None
+    if snapshot is None or plan is None or plan.site is None or not plan.columns:
+        site = await session.get(Site, article.site)
+        article.render_rev = site.render_rev if site else article.render_rev
+        session.add(article)
+        return
+    await publish_to_portal(session, snapshot, plan, now)
 
 
 async def _replace_entries(

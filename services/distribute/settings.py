@@ -14,9 +14,9 @@ class DistributeSettings(ServiceSettings):
     ingest_url: str = "http://127.0.0.1:8101"
     # Create the demo site tree on start when the sites table is empty (`make run` turns it on).
     seed_demo: bool = False
-    # How often to retry fetching the text of an approval that overtook `content.ingested`
-    # while ingest was unreachable.
-    waiting_retry_seconds: float = 5.0
+    # How often the upkeep job retries fetching the text of an approval that overtook
+    # `content.ingested` while ingest was unreachable, and re-renders pages after site edits.
+    upkeep_seconds: float = 2.0
     public_max_age: int = 30
     feed_size: int = Field(default=20, ge=1, le=200)
     # Seconds to wait before each retry of a webhook delivery; its length is the retry budget.

@@ -111,6 +111,7 @@ async def update_site(session: AsyncSession, slug: str, data: SiteUpdate) -> Sit
     for name, value in changes.items():
         setattr(site, name, value)
     site.updated_at = utcnow()
+    site.render_rev += 1
     session.add(site)
     await session.flush()
     return site
@@ -137,5 +138,8 @@ async def update_column(
         setattr(column, name, value)
     column.updated_at = utcnow()
     session.add(column)
+    owner = await get_site(session, site)
+    owner.render_rev += 1
+    session.add(owner)
     await session.flush()
     return column

@@ -79,7 +79,7 @@ async def test_approval_before_ingest_event_reads_the_library(distribute: Distri
 
 
 async def test_approval_waits_for_text_while_ingest_is_down(distribute: Distribute) -> None:
-    from services.distribute.waiting import resume_waiting
+    from services.distribute.upkeep import resume_waiting
 
     distribute.ingest.down = True
     early, late = ingested("early"), ingested("late")

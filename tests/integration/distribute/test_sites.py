@@ -110,3 +110,28 @@ async def test_bad_admin_input_is_refused_and_writes_nothing(distribute: Distrib
         assert (await session.execute(select(func.count()).select_from(Site))).scalar() == 3
         columns = (await session.execute(select(func.count()).select_from(SiteColumn))).scalar()
     assert columns == 15
+
+
+async def test_site_edits_reach_published_pages(distribute: Distribute) -> None:
+    from services.distribute.upkeep import rerender_stale
+    from tests.integration.distribute.conftest import ingested
+
+    await distribute.publish(ingested("c1"))
+    fix = {"site_id_code": "5100000062", "name": "四川省人民政府门户网站"}
+    await distribute.client.patch("/api/v1/sites/province", json=fix, headers=ADMIN)
+    rename = {"name": "通知"}
+    await distribute.client.patch(
+        "/api/v1/sites/province/columns/notices", json=rename, headers=ADMIN
+    )
+    assert await rerender_stale(distribute.app.state.db) == 1
+    assert await rerender_stale(distribute.app.state.db) == 0
+    article = (await distribute.client.get("/api/v1/sites/province/items/c1")).json()
+    tags = article["page_tags"]
+    assert (tags["SiteIDCode"], tags["SiteName"], tags["ColumnName"]) == (
+        "5100000062",
+        "四川省人民政府门户网站",
+        "通知",
+    )
+    changes = (await distribute.client.get("/api/v1/changes")).json()["items"]
+    assert [c["op"] for c in changes] == ["published", "updated"]
+    assert changes[1]["published_at"] == changes[0]["published_at"]

@@ -1,4 +1,4 @@
-"""The job that finishes releases left waiting for their text when ingest could not be asked."""
+"""Upkeep: finish releases that waited for their text, re-render pages after site edits."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ import logging
 
 from common.db import Database
 from common.errors import ServiceUnavailable
+from common.events import utcnow
 from services.distribute.library import VersionFetcher, load_snapshot
+from services.distribute.portal import rerender, stale_articles
 from services.distribute.publishing import proceed, waiting_releases
 
 log = logging.getLogger(__name__)
+RERENDER_BATCH = 200
 
 
 async def resume_waiting(database: Database, fetcher: VersionFetcher) -> int:
-    """One pass: fetch each waiting version from ingest and deliver it; returns how many moved."""
+    """Fetch each version still awaited from ingest and deliver it; returns how many moved."""
     moved = 0
     async with database.sessions() as session:
         for release in await waiting_releases(session):
@@ -32,17 +35,31 @@ async def resume_waiting(database: Database, fetcher: VersionFetcher) -> int:
     return moved
 
 
-def waiting_job(fetcher: VersionFetcher, interval: float):  # type: ignore[no-untyped-def]
-    """The `ServiceSpec.jobs` entry."""
+async def rerender_stale(database: Database, batch: int = RERENDER_BATCH) -> int:
+    """Re-render one batch of pages whose site or columns changed; returns how many."""
+    async with database.sessions() as session:
+        articles = await stale_articles(session, batch)
+        now = utcnow()
+        for article in articles:
+            await rerender(session, article, now)
+        await session.commit()
+    return len(articles)
+
+
+def upkeep_job(fetcher: VersionFetcher, interval: float):  # type: ignore[no-untyped-def]
+    """The `ServiceSpec.jobs` entry: both passes every `interval` seconds (sooner while a
+    re-render backlog remains)."""
 
     async def job(database: Database) -> None:
         while True:
+            backlog = 0
             try:
                 await resume_waiting(database, fetcher)
+                backlog = await rerender_stale(database)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("resuming waiting releases failed")
-            await asyncio.sleep(interval)
+                log.exception("upkeep pass failed")
+            await asyncio.sleep(0 if backlog >= RERENDER_BATCH else interval)
 
     return job
