@@ -35,7 +35,7 @@ async def create_site(data: SiteCreate, session: SessionDep, actor: ActorDep) ->
 async def update_site(
     site: str, data: SiteUpdate, session: SessionDep, actor: ActorDep
 ) -> Response:
-    """Change a site's names or codes (admin); applies to items published from now on."""
+    """Change a site's names or codes (admin); published pages follow shortly."""
     actor.require_role("admin")
     return json_response(sites.site_out(await sites.update_site(session, site, data)))
 

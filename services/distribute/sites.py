@@ -97,7 +97,7 @@ async def create_site(session: AsyncSession, data: SiteCreate) -> Site:
 
 
 async def update_site(session: AsyncSession, slug: str, data: SiteUpdate) -> Site:
-    """Changes apply to items published from now on; already published pages keep their tags."""
+    """Change a site; the upkeep job re-renders its published pages (`render_rev`)."""
     site = await get_site(session, slug)
     # null clears only the parent; other fields keep their value when sent as null
     changes = {
