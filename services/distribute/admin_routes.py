@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from common.db import SessionDep
 from common.identity import ActorDep
@@ -120,8 +120,11 @@ async def get_delivery(delivery_id: str, session: SessionDep, actor: ActorDep) -
 
 
 @router.post("/deliveries/{delivery_id}/replay", status_code=202)
-async def replay_delivery(delivery_id: str, session: SessionDep, actor: ActorDep) -> Response:
+async def replay_delivery(
+    delivery_id: str, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
     """Send a webhook delivery again with the same webhook-id (admin)."""
     actor.require_role("admin")
     delivery = await publishing.replay_delivery(session, delivery_id)
+    request.app.state.doorbell.ring_after_commit(session)
     return json_response(deliveries.delivery_out(delivery), 202)

@@ -12,6 +12,7 @@ from common.service_app import ServiceSpec, create_service_app
 from services.distribute.admin_routes import router as admin_router
 from services.distribute.consumers import build_handlers
 from services.distribute.dispatch import webhook_job
+from services.distribute.doorbell import Doorbell
 from services.distribute.library import VersionFetcher
 from services.distribute.models import metadata, tables
 from services.distribute.pagetags import warm_up_keywords
@@ -28,6 +29,7 @@ def create_app(
 ) -> FastAPI:
     """`ingest_transport` lets tests stand in for ingest's version API."""
     settings = settings or DistributeSettings()
+    doorbell = Doorbell()
     fetcher = VersionFetcher(
         settings.ingest_url, settings.internal_secret, transport=ingest_transport
     )
@@ -35,6 +37,7 @@ def create_app(
     async def prepare(app: FastAPI) -> None:
         app.state.feed_cache = FeedCache.empty()
         app.state.fetcher = fetcher
+        app.state.doorbell = doorbell
         if settings.seed_demo:
             async with app.state.db.sessions() as session:
                 await seed_demo_sites(session)
@@ -50,8 +53,8 @@ def create_app(
         tables=tables,
         migrations_dir=Path(__file__).parent / "migrations",
         routers=[router, admin_router],
-        handlers=build_handlers(fetcher),
-        jobs=[webhook_job(settings), upkeep_job(fetcher, settings.upkeep_seconds)],
+        handlers=build_handlers(fetcher, doorbell),
+        jobs=[webhook_job(settings, doorbell), upkeep_job(fetcher, settings.upkeep_seconds)],
         on_startup=[prepare],
     )
     return create_service_app(spec)

@@ -6,23 +6,28 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.consumer import Handler
 from common.events import CloudEvent, ContentIngested, ContentRetractionRequested, ReviewDecided
+from services.distribute.doorbell import Doorbell
 from services.distribute.library import VersionFetcher, store_snapshot
 from services.distribute.publishing import handle_decision, resume_release
 from services.distribute.retraction import handle_retraction
 
 
-def build_handlers(fetcher: VersionFetcher) -> dict[str, Handler]:
-    """The handler table; `fetcher` reads versions from ingest when an approval overtakes them."""
+def build_handlers(fetcher: VersionFetcher, doorbell: Doorbell) -> dict[str, Handler]:
+    """The handler table; `fetcher` reads versions from ingest when an approval overtakes them,
+    `doorbell` wakes the webhook dispatcher once a handler's transaction commits."""
 
     async def on_content_ingested(session: AsyncSession, event: CloudEvent) -> None:
         snapshot = await store_snapshot(session, ContentIngested.model_validate(event.data))
-        await resume_release(session, snapshot)
+        if await resume_release(session, snapshot):
+            doorbell.ring_after_commit(session)
 
     async def on_review_decided(session: AsyncSession, event: CloudEvent) -> None:
         await handle_decision(session, ReviewDecided.model_validate(event.data), fetcher)
+        doorbell.ring_after_commit(session)
 
     async def on_retraction_requested(session: AsyncSession, event: CloudEvent) -> None:
         await handle_retraction(session, ContentRetractionRequested.model_validate(event.data))
+        doorbell.ring_after_commit(session)
 
     return {
         ContentIngested.TOPIC: on_content_ingested,

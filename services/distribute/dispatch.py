@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.db import Database
 from common.events import utcnow
+from services.distribute.doorbell import Doorbell
 from services.distribute.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from services.distribute.publishing import announce, settle_release
 from services.distribute.settings import DistributeSettings
@@ -40,9 +41,15 @@ class Claim:
 
 
 class WebhookDispatcher:
-    def __init__(self, settings: DistributeSettings, sender: WebhookSender) -> None:
+    def __init__(
+        self,
+        settings: DistributeSettings,
+        sender: WebhookSender,
+        doorbell: Doorbell | None = None,
+    ) -> None:
         self.settings = settings
         self.sender = sender
+        self.doorbell = doorbell or Doorbell()
         self.inflight: set[asyncio.Task[None]] = set()
 
     def due_query(self, now: datetime, limit: int):  # type: ignore[no-untyped-def]
@@ -175,16 +182,16 @@ class WebhookDispatcher:
                 backoff = min(backoff * 2, 10.0)
                 continue
             if not started:
-                await asyncio.sleep(self.settings.webhook_poll_seconds)
+                await self.doorbell.wait(self.settings.webhook_poll_seconds)
 
 
-def webhook_job(settings: DistributeSettings):  # type: ignore[no-untyped-def]
+def webhook_job(settings: DistributeSettings, doorbell: Doorbell):  # type: ignore[no-untyped-def]
     """The `ServiceSpec.jobs` entry: owns its HTTP client for as long as the worker runs."""
 
     async def job(database: Database) -> None:
         timeout = httpx.Timeout(settings.webhook_timeout_seconds)
         async with httpx.AsyncClient(timeout=timeout) as client:
-            dispatcher = WebhookDispatcher(settings, WebhookSender(client))
+            dispatcher = WebhookDispatcher(settings, WebhookSender(client), doorbell)
             try:
                 await dispatcher.run(database)
             finally:

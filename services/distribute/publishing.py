@@ -136,16 +136,18 @@ async def handle_decision(
     return release
 
 
-async def resume_release(session: AsyncSession, snapshot: ContentSnapshot) -> None:
-    """Deliver a release that was waiting for this version's text."""
+async def resume_release(session: AsyncSession, snapshot: ContentSnapshot) -> bool:
+    """Deliver a release that was waiting for this version's text; True if there was one."""
     query = select(Release).where(
         Release.content_id == snapshot.content_id,
         Release.version == snapshot.version,
         Release.state == "awaiting_content",
     )
     release = (await session.execute(query.with_for_update())).scalar_one_or_none()
-    if release is not None:
-        await proceed(session, release, snapshot)
+    if release is None:
+        return False
+    await proceed(session, release, snapshot)
+    return True
 
 
 async def waiting_releases(session: AsyncSession, limit: int = 50) -> list[Release]:
