@@ -11,7 +11,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.db import Database
@@ -48,14 +49,44 @@ class ConsumerRunner:
         self.assigned = asyncio.Event()
 
     async def run(self) -> None:
+        """Consume until cancelled; broker trouble (a lost group, a failed commit) is survived.
+
+        A failed offset commit only means a redelivery later, which the inbox makes harmless.
+        """
+        backoff = 0.5
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except KafkaError as error:
+                log.warning("consumer interrupted (%r); resuming in %.1fs", error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _consume(self) -> None:
         while True:
             batches = await self.consumer.getmany(timeout_ms=500, max_records=200)
             if self.consumer.assignment():
                 self.assigned.set()
-            for partition, records in batches.items():
-                for record in records:
-                    await self.process(record)
-                    await self.consumer.commit({partition: record.offset + 1})
+            # Per partition, the first offset not yet committed: where to rewind on trouble.
+            uncommitted = {tp: records[0].offset for tp, records in batches.items() if records}
+            try:
+                for partition, records in batches.items():
+                    for record in records:
+                        await self.process(record)
+                        await self.consumer.commit({partition: record.offset + 1})
+                        uncommitted[partition] = record.offset + 1
+            except KafkaError:
+                self._rewind(uncommitted)
+                raise
+
+    def _rewind(self, positions: dict[TopicPartition, int]) -> None:
+        """Fetched records past a failed commit would be skipped; fetch them again instead."""
+        assigned = self.consumer.assignment()
+        for partition, offset in positions.items():
+            if partition in assigned:
+                self.consumer.seek(partition, offset)
 
     async def process(self, record: ConsumerRecord) -> None:
         try:

@@ -68,6 +68,21 @@ class Stack:
         self.broker = start_broker(self.config.broker_port, self.log_path("broker"))
         run_prepare(self.config.bootstrap)
 
+    def restart_broker(self) -> None:
+        """Bring a stopped broker back with every topic in place before anyone reconnects.
+
+        tansu's memory storage forgets topics, and it accepts produce requests for a topic that
+        no longer exists and then drops them; real Kafka keeps topics across restarts. So the
+        services are paused (SIGSTOP) while the topics are recreated, and resumed after.
+        """
+        for child in self.processes.values():
+            os.killpg(child.pid, signal.SIGSTOP)
+        try:
+            self.start_broker()
+        finally:
+            for child in self.processes.values():
+                os.killpg(child.pid, signal.SIGCONT)
+
     def stop_broker(self) -> None:
         if self.broker is not None:
             stop_process(self.broker)
