@@ -1,0 +1,204 @@
+"""Pipeline benchmark: submit → three review stages → delivered on every target.
+
+Prints items/s and p50/p99 latency from the last approval to `content.published` (emitted once
+every target is delivered), next to two ceilings measured in the same run on the same machine:
+a raw aiokafka produce→consume round trip on the same broker, and a bare FastAPI endpoint's
+requests/s with the same HTTP client. Ratios are the figures to compare across machines.
+
+    .venv/bin/python bench/pipeline.py --items 200 [--database postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common.events import CloudEvent, ContentPublished  # noqa: E402
+from common.testing import free_port  # noqa: E402
+from tests.e2e.hub import HubClient, notice, running_hub  # noqa: E402
+
+BARE_APP = """
+from fastapi import FastAPI, Response
+app = FastAPI()
+@app.get("/ping")
+async def ping() -> Response:
+    return Response(b'{"ok":true}', media_type="application/json")
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def kafka_round_trip(bootstrap: str, count: int = 300) -> list[float]:
+    """Produce→consume latency of single messages at a steady pace (ms)."""
+    topic = "bench.roundtrip"
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        fetch_max_wait_ms=20,
+        auto_offset_reset="latest",
+        group_id=f"bench-{time.time()}",
+    )
+    await consumer.start()
+    while not consumer.assignment():
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    latencies: list[float] = []
+    try:
+        for n in range(count):
+            sent = time.perf_counter()
+            await producer.send_and_wait(topic, str(n).encode())
+            while True:
+                batch = await consumer.getmany(timeout_ms=1000)
+                if any(r.value == str(n).encode() for rs in batch.values() for r in rs):
+                    break
+            latencies.append((time.perf_counter() - sent) * 1000)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return latencies
+
+
+async def bare_requests_per_second(seconds: float = 3.0, concurrency: int = 32) -> float:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "bare.py").write_text(BARE_APP)
+        server = subprocess.Popen(  # noqa: ASYNC220 - started once, before timing
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bare:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=scratch,
+        )
+        try:
+            return await hammer(f"http://127.0.0.1:{port}/ping", seconds, concurrency)
+        finally:
+            server.terminate()
+            server.wait()
+
+
+async def hammer(url: str, seconds: float, concurrency: int) -> float:
+    async with httpx.AsyncClient(timeout=10) as client:
+        for _ in range(50):
+            try:
+                await client.get(url)
+                break
+            except httpx.HTTPError:
+                await asyncio.sleep(0.1)
+        done = 0
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                await client.get(url)
+                done += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.perf_counter() - started)
+
+
+async def watch_published(bootstrap: str, seen: dict[str, float], ready: asyncio.Event) -> None:
+    consumer = AIOKafkaConsumer(
+        ContentPublished.TOPIC,
+        bootstrap_servers=bootstrap,
+        fetch_max_wait_ms=20,
+        auto_offset_reset="latest",
+        group_id=f"bench-published-{time.time()}",
+    )
+    await consumer.start()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=200)
+            if consumer.assignment():
+                ready.set()
+            for records in batch.values():
+                for record in records:
+                    data = CloudEvent.from_bytes(record.value).data
+                    seen.setdefault(data["content_id"], time.perf_counter())
+    finally:
+        await consumer.stop()
+
+
+async def run_pipeline(hub: HubClient, bootstrap: str, items: int) -> dict[str, float]:
+    seen: dict[str, float] = {}
+    ready = asyncio.Event()
+    watcher = asyncio.create_task(watch_published(bootstrap, seen, ready))
+    await ready.wait()
+    await asyncio.sleep(1)
+    approved_at: dict[str, float] = {}
+    semaphore = asyncio.Semaphore(16)
+
+    async def one(n: int) -> None:
+        async with semaphore:
+            accepted = await hub.submit(notice(n, "news"))
+            await hub.approve_all_stages(accepted["id"])
+            approved_at[accepted["id"]] = time.perf_counter()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(n) for n in range(items)))
+    while len([i for i in approved_at if i in seen]) < items:
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    watcher.cancel()
+    latencies = [(seen[i] - approved_at[i]) * 1000 for i in approved_at]
+    return {
+        "items_per_s": items / elapsed,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 0.99),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=100)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        async with running_hub(Path(scratch), args.database) as stack:
+            hub = HubClient(stack.config.url("gateway"))
+            try:
+                pipeline = await run_pipeline(hub, stack.config.bootstrap, args.items)
+            finally:
+                await hub.close()
+            kafka = await kafka_round_trip(stack.config.bootstrap)
+    bare = await bare_requests_per_second()
+    kafka_p50, kafka_p99 = statistics.median(kafka), percentile(kafka, 0.99)
+    print(
+        f"pipeline ({args.database}, {args.items} items): "
+        f"{pipeline['items_per_s']:.1f} items/s; approval→delivered p50 "
+        f"{pipeline['p50_ms']:.0f} ms, p99 {pipeline['p99_ms']:.0f} ms"
+    )
+    print(f"ceiling: raw Kafka produce→consume p50 {kafka_p50:.1f} ms, p99 {kafka_p99:.1f} ms")
+    print(f"ceiling: bare FastAPI endpoint {bare:.0f} req/s (32 concurrent, same client)")
+    print(
+        f"ratios: latency p50 / Kafka hop p50 = {pipeline['p50_ms'] / kafka_p50:.1f}; "
+        f"bare req/s / items/s = {bare / pipeline['items_per_s']:.0f} "
+        "(each item costs ≥ 5 gateway requests and 4 Kafka hops)"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
