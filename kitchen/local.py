@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -31,6 +32,7 @@ def print_welcome(config: StackConfig) -> None:
     gateway = config.url("gateway")
     console.print(f"\n[bold green]信息中央厨房 is running[/] — gateway {gateway}")
     table = Table("what", "where")
+    table.add_row("staff console (工作台)", f"{gateway}/console/")
     table.add_row("API docs (OpenAPI)", f"{gateway}/docs")
     table.add_row("public sites", f"{gateway}/api/v1/sites")
     table.add_row("feed example", f"{gateway}/feeds/province/news.rss")
@@ -48,6 +50,8 @@ def print_welcome(config: StackConfig) -> None:
 
 
 def run_local() -> None:
+    # The broker takes a moment to listen; its clients' connection errors are expected then.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     config = local_config()
     stack = Stack(config)
     stopping = False
