@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from common.db import SessionDep
 from common.identity import ActorDep
@@ -62,13 +62,19 @@ async def update_column(
 
 @router.post("/webhook-endpoints", status_code=201)
 async def create_webhook_endpoint(
-    data: WebhookEndpointCreate, session: SessionDep, actor: ActorDep
+    data: WebhookEndpointCreate,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
-    """Register a receiver (admin); the reply is the only place its secret is shown."""
+    """Register a receiver (admin); only this reply (or its idempotent replay) shows the secret."""
     actor.require_role("admin")
-    endpoint = await webhook_endpoints.create_endpoint(session, data)
+    endpoint, replayed = await webhook_endpoints.create_endpoint(session, data, idempotency_key)
     body = webhook_endpoints.endpoint_out(endpoint, with_secret=True)
-    return json_response(body, 201, {"Location": f"/api/v1/webhook-endpoints/{endpoint.id}"})
+    headers = {"Location": f"/api/v1/webhook-endpoints/{endpoint.id}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(body, 201, headers)
 
 
 @router.get("/webhook-endpoints")

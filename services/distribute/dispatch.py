@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +35,7 @@ class Claim:
     """What one attempt needs, read while the row was claimed."""
 
     delivery_id: str
+    endpoint_id: str
     attempt: int
     url: str
     secret: str
@@ -51,6 +53,8 @@ class WebhookDispatcher:
         self.sender = sender
         self.doorbell = doorbell or Doorbell()
         self.inflight: set[asyncio.Task[None]] = set()
+        # sends in flight per endpoint: a slow or dead receiver cannot take every slot
+        self.busy: Counter[str] = Counter()
 
     def due_query(self, now: datetime, limit: int):  # type: ignore[no-untyped-def]
         return (
@@ -67,25 +71,36 @@ class WebhookDispatcher:
         )
 
     async def claim(self, database: Database, limit: int) -> list[Claim]:
-        """Mark up to `limit` due deliveries as sending and commit before anything is sent."""
+        """Mark up to `limit` due deliveries as sending and commit before anything is sent.
+
+        Deliveries to an endpoint already at `webhook_endpoint_concurrency` stay pending for a
+        later pass; looking a few times further than `limit` lets other endpoints go first.
+        """
         now = utcnow()
-        query = self.due_query(now, limit)
+        cap = self.settings.webhook_endpoint_concurrency
+        query = self.due_query(now, limit * 4)
         if not database.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         claims: list[Claim] = []
         async with database.sessions() as session:
             for delivery in list((await session.execute(query)).scalars()):
+                if len(claims) >= limit:
+                    break
                 endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
                 if endpoint is None or not endpoint.active or delivery.payload is None:
                     await self._cancel(session, delivery, "webhook endpoint deleted")
                     continue
+                if self.busy[endpoint.id] >= cap:
+                    continue
+                self.busy[endpoint.id] += 1
                 delivery.state, delivery.attempts = "sending", delivery.attempts + 1
                 delivery.lease_until, delivery.updated_at = lease, now
                 session.add(delivery)
                 claims.append(
                     Claim(
                         delivery.id,
+                        endpoint.id,
                         delivery.attempts,
                         endpoint.url,
                         endpoint.secret,
@@ -164,6 +179,8 @@ class WebhookDispatcher:
             await self.attempt(database, claim)
         except Exception:  # the lease expires and the delivery is retried with the same id
             log.exception("settling delivery %s failed", claim.delivery_id)
+        finally:
+            self.busy[claim.endpoint_id] -= 1
 
     async def drain(self) -> None:
         await asyncio.gather(*self.inflight, return_exceptions=True)

@@ -187,6 +187,8 @@ class WebhookEndpoint(DistributeTable, table=True):
     site: str | None = Field(default=None, max_length=60)
     description: str = ""
     active: bool = True
+    # The client's `Idempotency-Key`: a retried registration returns this endpoint.
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
     created_at: datetime = Field(sa_column=_at())
     deleted_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
 

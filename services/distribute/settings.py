@@ -25,7 +25,8 @@ class DistributeSettings(ServiceSettings):
     )
     webhook_timeout_seconds: float = 10.0
     webhook_poll_seconds: float = 0.1
-    webhook_batch_size: int = 50
+    webhook_batch_size: int = 50  # sends in flight at once, all endpoints together
+    webhook_endpoint_concurrency: int = Field(default=8, ge=1)
     # A delivery claimed but not settled within this many seconds (process died mid-send) is an
     # unknown outcome and is sent again with the same `webhook-id`, the receiver's dedupe key.
     webhook_lease_seconds: float = 30.0

@@ -6,9 +6,10 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.errors import NotFound, Unprocessable
+from common.errors import Conflict, NotFound, Unprocessable
 from common.events import utcnow
 from services.distribute.models import Site, WebhookEndpoint
 from services.distribute.pagetags import iso
@@ -32,7 +33,20 @@ def endpoint_out(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dic
     return out
 
 
-async def create_endpoint(session: AsyncSession, data: WebhookEndpointCreate) -> WebhookEndpoint:
+async def create_endpoint(
+    session: AsyncSession, data: WebhookEndpointCreate, idempotency_key: str | None = None
+) -> tuple[WebhookEndpoint, bool]:
+    """The new endpoint, or the one an earlier request with the same key created (True)."""
+    if idempotency_key is not None:
+        query = select(WebhookEndpoint).where(WebhookEndpoint.idempotency_key == idempotency_key)
+        earlier = (await session.execute(query)).scalar_one_or_none()
+        if earlier is not None:
+            if not _same_request(earlier, data):
+                raise Conflict(
+                    "Idempotency-Key already used for a different endpoint",
+                    field="Idempotency-Key",
+                )
+            return earlier, True
     if data.site is not None and await session.get(Site, data.site) is None:
         raise Unprocessable(f"unknown site {data.site!r}", field="site")
     endpoint = WebhookEndpoint(
@@ -42,11 +56,24 @@ async def create_endpoint(session: AsyncSession, data: WebhookEndpointCreate) ->
         events=sorted(set(data.events)),
         site=data.site,
         description=data.description,
+        idempotency_key=idempotency_key,
         created_at=utcnow(),
     )
-    session.add(endpoint)
-    await session.flush()
-    return endpoint
+    try:
+        async with session.begin_nested():
+            session.add(endpoint)
+    except IntegrityError as error:  # a concurrent request with the same key won
+        raise Conflict("retry: a request with this Idempotency-Key is in progress") from error
+    return endpoint, False
+
+
+def _same_request(endpoint: WebhookEndpoint, data: WebhookEndpointCreate) -> bool:
+    return (
+        endpoint.url == str(data.url)
+        and endpoint.events == sorted(set(data.events))
+        and endpoint.site == data.site
+        and (data.secret is None or data.secret == endpoint.secret)
+    )
 
 
 async def list_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:

@@ -207,3 +207,35 @@ async def test_deleted_endpoint_gets_nothing(distribute: Distribute, receiver: R
     assert webhook_of(await deliveries(distribute, "c1"))["state"] == "cancelled"
     [published] = await distribute.outbox("content.published")  # no longer waits for it
     assert published["targets"] == ["portal:province/notices"]
+
+
+async def test_one_endpoint_cannot_take_every_slot(
+    distribute: Distribute, receiver: Receiver
+) -> None:
+    slow = await register(distribute, receiver.url + "?slow")
+    other = await register(distribute, receiver.url + "?other", site="city")
+    for n in range(3):
+        await distribute.publish(ingested(f"p{n}"))
+    await distribute.publish(ingested("town", site="city", columns=["news"]))
+    capped = distribute.settings.model_copy(update={"webhook_endpoint_concurrency": 1})
+    dispatcher = WebhookDispatcher(capped, distribute.dispatcher().sender)
+    claims = await dispatcher.claim(distribute.app.state.db, 10)
+    assert sorted(c.endpoint_id for c in claims) == sorted([slow["id"], other["id"]])
+    assert await dispatcher.claim(distribute.app.state.db, 10) == []  # both at their cap
+    for claim in claims:
+        dispatcher.busy[claim.endpoint_id] -= 1  # as if those sends finished
+    assert len(await dispatcher.claim(distribute.app.state.db, 10)) == 1  # the next of `slow`
+
+
+async def test_registration_retried_with_an_idempotency_key(distribute: Distribute) -> None:
+    body = {"url": "https://hooks.example.gov.cn/a"}
+    headers = {**ADMIN, "Idempotency-Key": "reg-1"}
+    first = await distribute.client.post("/api/v1/webhook-endpoints", json=body, headers=headers)
+    again = await distribute.client.post("/api/v1/webhook-endpoints", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    other = {"url": "https://hooks.example.gov.cn/b"}
+    clash = await distribute.client.post("/api/v1/webhook-endpoints", json=other, headers=headers)
+    assert clash.status_code == 409 and clash.json()["errors"][0]["field"] == "Idempotency-Key"
+    listed = (await distribute.client.get("/api/v1/webhook-endpoints", headers=ADMIN)).json()
+    assert len(listed["items"]) == 1
