@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.distribute.models import (
@@ -34,6 +34,9 @@ class PortalPlan:
     site: Site | None
     columns: list[SiteColumn]
     missing: list[str]
+
+
+CHANGE_FEED_LOCK = 8103  # any constant key; only this service takes advisory locks in its DB
 
 
 def portal_target(site: str, column: str) -> str:
@@ -66,6 +69,7 @@ async def publish_to_portal(
     the lists; columns it no longer targets lose it.
     """
     assert plan.site is not None and plan.columns
+    await serialise_change_feed(session)  # first, so every writer takes its locks in one order
     site = site_info(plan.site)
     existing = await session.get(Article, (site.slug, snapshot.content_id))
     first_published = now if existing is None or existing.retracted_at else existing.published_at
@@ -142,6 +146,16 @@ async def _replace_entries(
         )
 
 
+async def serialise_change_feed(session: AsyncSession) -> None:
+    """Hold the change-feed lock until commit (PostgreSQL), so `seq` order is commit order.
+
+    Without it, two workers could commit seq 8 before seq 7, and a poller already past 8 would
+    never see 7. SQLite has one writer at a time anyway.
+    """
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_FEED_LOCK})
+
+
 def change_row(
     site: str, content_id: str, version: int, op: str, article: dict[str, Any] | None, now: datetime
 ) -> Change:
@@ -179,6 +193,7 @@ async def retract_from_portal(
 
     Returns each retracted article with the columns it was listed in.
     """
+    await serialise_change_feed(session)
     query = select(Article).where(Article.content_id == content_id, Article.retracted_at.is_(None))
     retracted = []
     for article in (await session.execute(query)).scalars():

@@ -133,3 +133,24 @@ async def test_change_feed_cursor_and_site_filter(distribute: Distribute) -> Non
         response = await distribute.client.get(f"/api/v1/changes{query}")
         assert response.status_code == status, query
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_change_feed_writers_take_turns_on_postgres(distribute: Distribute) -> None:
+    from sqlalchemy import text
+
+    from services.distribute.portal import CHANGE_FEED_LOCK
+    from services.distribute.publishing import handle_decision
+
+    if distribute.app.state.db.is_sqlite:
+        return  # one writer at a time already
+    item = ingested("c1")
+    await distribute.handle(item)
+    async with distribute.app.state.db.sessions() as session:
+        await handle_decision(session, approved(item), distribute.app.state.fetcher)
+        query = text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
+            "AND pid = pg_backend_pid()"
+        )
+        held = (await session.execute(query, {"key": CHANGE_FEED_LOCK})).scalar()
+        await session.commit()
+    assert held == 1
