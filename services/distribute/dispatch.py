@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.db import Database
 from common.events import utcnow
+from common.worker import PeriodicJob
 from services.distribute.doorbell import Doorbell
 from services.distribute.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from services.distribute.publishing import announce, settle_release
@@ -56,7 +57,7 @@ class WebhookDispatcher:
         # sends in flight per endpoint: a slow or dead receiver cannot take every slot
         self.busy: Counter[str] = Counter()
 
-    def due_query(self, now: datetime, limit: int):  # type: ignore[no-untyped-def]
+    def due_query(self, now: datetime, limit: int) -> Select[tuple[Delivery]]:
         return (
             select(Delivery)
             .where(
@@ -202,7 +203,7 @@ class WebhookDispatcher:
                 await self.doorbell.wait(self.settings.webhook_poll_seconds)
 
 
-def webhook_job(settings: DistributeSettings, doorbell: Doorbell):  # type: ignore[no-untyped-def]
+def webhook_job(settings: DistributeSettings, doorbell: Doorbell) -> PeriodicJob:
     """The `ServiceSpec.jobs` entry: owns its HTTP client for as long as the worker runs."""
 
     async def job(database: Database) -> None:

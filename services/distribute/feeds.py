@@ -15,6 +15,7 @@ from feedgen.feed import FeedGenerator
 from services.distribute.pagetags import ColumnInfo, SiteInfo, column_url
 
 FeedFormat = Literal["rss", "atom", "json"]
+FEED_FORMATS: dict[str, FeedFormat] = {"rss": "rss", "atom": "atom", "json": "json"}
 MEDIA_TYPES: dict[str, str] = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",

@@ -16,7 +16,7 @@ from common.errors import NotFound
 from common.pagination import MAX_LIMIT
 from common.responses import cached_bytes_response, cached_json_response
 from services.distribute import reads, sites
-from services.distribute.feeds import MEDIA_TYPES
+from services.distribute.feeds import FEED_FORMATS, MEDIA_TYPES
 
 router = APIRouter(tags=["public"])
 JSON = "application/json"
@@ -92,7 +92,7 @@ async def column_feed(
     site: str, column: str, fmt: str, request: Request, conn: ConnDep
 ) -> Response:
     """The column as RSS 2.0 (`.rss`), Atom (`.atom`) or JSON Feed 1.1 (`.json`)."""
-    if fmt not in MEDIA_TYPES:
+    if fmt not in FEED_FORMATS:
         raise NotFound(f"no feed format {fmt!r}; use rss, atom or json", field="format")
     settings = request.app.state.settings
     body = await reads.feed(
@@ -100,7 +100,7 @@ async def column_feed(
         request.app.state.feed_cache,
         site,
         column,
-        fmt,  # type: ignore[arg-type]
+        FEED_FORMATS[fmt],
         settings.feed_size,
         str(request.url.replace(query="")),
     )

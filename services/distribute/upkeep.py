@@ -8,6 +8,7 @@ import logging
 from common.db import Database
 from common.errors import ServiceUnavailable
 from common.events import utcnow
+from common.worker import PeriodicJob
 from services.distribute.library import VersionFetcher, load_snapshot
 from services.distribute.portal import rerender, stale_articles
 from services.distribute.publishing import proceed, waiting_releases
@@ -46,7 +47,7 @@ async def rerender_stale(database: Database, batch: int = RERENDER_BATCH) -> int
     return len(articles)
 
 
-def upkeep_job(fetcher: VersionFetcher, interval: float):  # type: ignore[no-untyped-def]
+def upkeep_job(fetcher: VersionFetcher, interval: float) -> PeriodicJob:
     """The `ServiceSpec.jobs` entry: both passes every `interval` seconds (sooner while a
     re-render backlog remains)."""
 
