@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.bus import new_consumer, new_producer
 from common.consumer import ConsumerRunner
 from common.db import Database, new_metadata
-from common.events import CloudEvent, ContentRetractionRequested
+from common.events import CloudEvent, ContentRetractionRequested, dead_letter_topic
 from common.messaging import Inbox, Outbox, messaging_tables
 from common.relay import OutboxRelay
 from common.settings import ServiceSettings
@@ -71,5 +71,70 @@ async def test_relay_publishes_and_consumer_dedupes(
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await consumer.stop()
+        await producer.stop()
+        await database.dispose()
+
+
+async def test_failing_and_undecodable_events_go_to_the_dead_letter_topic(
+    kafka_bootstrap: str, database_url: str
+) -> None:
+    metadata = new_metadata()
+    tables = messaging_tables(metadata)
+    database = Database(database_url)
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    settings = ServiceSettings(kafka_bootstrap=kafka_bootstrap)
+    producer = new_producer(settings)
+    await producer.start()
+    topic = ContentRetractionRequested.TOPIC
+    attempts: list[str] = []
+    handled = asyncio.Event()
+
+    async def handler(session: AsyncSession, event: CloudEvent) -> None:
+        attempts.append(event.data["content_id"])
+        if event.data["content_id"] == "poison":
+            raise RuntimeError("cannot handle this one")
+        handled.set()
+
+    consumer = new_consumer(settings, "test-dlq", [topic])
+    dead = new_consumer(settings, "test-dlq-reader", [dead_letter_topic(topic)])
+    await consumer.start()
+    await dead.start()
+    runner = ConsumerRunner(
+        database,
+        Inbox(tables.inbox, "test"),
+        consumer,
+        producer,
+        {topic: handler},
+        max_attempts=3,
+        first_backoff=0.01,
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        poison = ContentRetractionRequested(content_id="poison", reason="x", requested_by="e")
+        good = ContentRetractionRequested(content_id="good", reason="x", requested_by="e")
+        await producer.send_and_wait(topic, b"\xff not json", key=b"poison")
+        poison_event = poison.to_event("/t")
+        poison_id = poison_event.id
+        await producer.send_and_wait(topic, poison_event.to_bytes(), key=b"poison")
+        await producer.send_and_wait(topic, good.to_event("/t").to_bytes(), key=b"poison")
+        await asyncio.wait_for(handled.wait(), 30)
+        letters = []
+        async with asyncio.timeout(30):
+            while len(letters) < 2:
+                batch = await dead.getmany(timeout_ms=500)
+                letters += [r for records in batch.values() for r in records]
+        reasons = sorted(dict(r.headers)["error"].decode() for r in letters)
+        assert "cannot handle this one" in reasons[0] and "undecodable" in reasons[1]
+        mine = [a for a in attempts if a in ("poison", "good")]  # the topic is shared
+        assert mine == ["poison"] * 3 + ["good"]  # bounded retries, then the next one
+        async with database.engine.connect() as conn:
+            recorded = set((await conn.execute(select(tables.inbox.c.event_id))).scalars())
+        assert poison_id not in recorded  # …and a dead-lettered event is not marked handled
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
+        await dead.stop()
         await producer.stop()
         await database.dispose()
