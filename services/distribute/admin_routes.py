@@ -115,14 +115,16 @@ async def list_deliveries(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Response:
     """Deliveries, oldest first, e.g. every target of one item (staff)."""
-    result = await deliveries.list_deliveries(session, content_id, state, cursor, limit)
+    result = await deliveries.list_deliveries(
+        session, content_id, state, cursor, limit, actor.sites
+    )
     return json_response(result)
 
 
 @router.get("/deliveries/{delivery_id}")
 async def get_delivery(delivery_id: str, session: SessionDep, actor: ActorDep) -> Response:
     """One delivery with its attempt log (staff)."""
-    return json_response(await deliveries.get_delivery(session, delivery_id))
+    return json_response(await deliveries.get_delivery(session, delivery_id, actor.sites))
 
 
 @router.post("/deliveries/{delivery_id}/replay", status_code=202)

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import BadRequest, NotFound
 from common.pagination import decode_cursor, page
-from services.distribute.models import Delivery, DeliveryAttempt
+from services.distribute.models import Delivery, DeliveryAttempt, Release
 from services.distribute.pagetags import as_utc, iso
 
 
@@ -64,9 +64,16 @@ async def list_deliveries(
     state: str | None,
     cursor: str | None,
     limit: int,
+    sites: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Oldest first (the order things happened to the item), keyset on (created_at, id)."""
+    """Oldest first (the order things happened to the item), keyset on (created_at, id);
+    `sites` (the caller's site scope, None = all) limits it to those sites' releases."""
     query = select(Delivery)
+    if sites is not None:
+        query = query.join(
+            Release,
+            and_(Release.content_id == Delivery.content_id, Release.version == Delivery.version),
+        ).where(Release.site.in_(sites))
     if content_id is not None:
         query = query.where(Delivery.content_id == content_id)
     if state is not None:
@@ -86,10 +93,16 @@ async def list_deliveries(
     return result
 
 
-async def get_delivery(session: AsyncSession, delivery_id: str) -> dict[str, Any]:
-    """One delivery with its attempt log."""
+async def get_delivery(
+    session: AsyncSession, delivery_id: str, sites: list[str] | None = None
+) -> dict[str, Any]:
+    """One delivery with its attempt log; outside the caller's sites it does not exist."""
     delivery = await session.get(Delivery, delivery_id)
-    if delivery is None:
+    release = (
+        await session.get(Release, (delivery.content_id, delivery.version)) if delivery else None
+    )
+    visible = sites is None or (release is not None and release.site in sites)
+    if delivery is None or not visible:
         raise NotFound(f"no delivery {delivery_id}", field="id")
     query = (
         select(DeliveryAttempt)

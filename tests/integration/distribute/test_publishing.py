@@ -224,3 +224,19 @@ async def test_no_demo_tree_unless_asked(database_url: str) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://d") as client:
             assert (await client.get("/api/v1/sites")).json()["items"] == []
             assert (await client.get("/api/v1/sites/province/columns")).status_code == 404
+
+
+async def test_delivery_log_respects_the_callers_sites(distribute: Distribute) -> None:
+    from common.testing import staff
+
+    await distribute.publish(ingested("c1"))
+    await distribute.publish(ingested("c2", site="city", columns=["news"]))
+    city_editor = staff("city-editor", ("editor",), sites=["city"])
+    seen = (await distribute.client.get("/api/v1/deliveries", headers=city_editor)).json()
+    assert [d["content_id"] for d in seen["items"]] == ["c2"]
+    everything = (await distribute.client.get("/api/v1/deliveries", headers=EDITOR)).json()
+    province = next(d for d in everything["items"] if d["content_id"] == "c1")
+    hidden = await distribute.client.get(
+        f"/api/v1/deliveries/{province['id']}", headers=city_editor
+    )
+    assert hidden.status_code == 404
