@@ -142,14 +142,16 @@ async def watch_published(bootstrap: str, seen: dict[str, float], ready: asyncio
         await consumer.stop()
 
 
-async def run_pipeline(hub: HubClient, bootstrap: str, items: int) -> dict[str, float]:
+async def run_pipeline(
+    hub: HubClient, bootstrap: str, items: int, concurrency: int
+) -> dict[str, float]:
     seen: dict[str, float] = {}
     ready = asyncio.Event()
     watcher = asyncio.create_task(watch_published(bootstrap, seen, ready))
     await ready.wait()
     await asyncio.sleep(1)
     approved_at: dict[str, float] = {}
-    semaphore = asyncio.Semaphore(16)
+    semaphore = asyncio.Semaphore(concurrency)
 
     async def one(n: int) -> None:
         async with semaphore:
@@ -175,12 +177,20 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=100)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=16,
+        help="items in flight at once (1 shows latency without queueing)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         async with running_hub(Path(scratch), args.database) as stack:
             hub = HubClient(stack.config.url("gateway"))
             try:
-                pipeline = await run_pipeline(hub, stack.config.bootstrap, args.items)
+                pipeline = await run_pipeline(
+                    hub, stack.config.bootstrap, args.items, args.concurrency
+                )
             finally:
                 await hub.close()
             kafka = await kafka_round_trip(stack.config.bootstrap)
