@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
+import prometheus_client
 from sqlalchemy import Select, and_, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,6 +30,13 @@ from services.distribute.settings import DistributeSettings
 from services.distribute.webhooks import SendResult, WebhookSender, retry_delay
 
 log = logging.getLogger(__name__)
+GONE = 410
+WEBHOOK_ATTEMPTS = prometheus_client.Counter(
+    "kitchen_webhook_attempts_total", "Webhook send attempts", ["outcome"]
+)
+WEBHOOK_SECONDS = prometheus_client.Histogram(
+    "kitchen_webhook_send_seconds", "Webhook send duration"
+)
 
 
 @dataclass(frozen=True)
@@ -123,7 +131,19 @@ class WebhookDispatcher:
         result = await self.sender.send(claim.url, claim.secret, claim.delivery_id, claim.payload)
         async with database.sessions() as session:
             await self.settle(session, claim, result)
+            if result.status_code == GONE:
+                await self._switch_off(session, claim.endpoint_id)
             await session.commit()
+        WEBHOOK_ATTEMPTS.labels(outcome=result.outcome).inc()
+        WEBHOOK_SECONDS.observe(result.duration_ms / 1000)
+
+    async def _switch_off(self, session: AsyncSession, endpoint_id: str) -> None:
+        """410 Gone: the receiver says the endpoint no longer exists (Standard Webhooks)."""
+        endpoint = await session.get(WebhookEndpoint, endpoint_id)
+        if endpoint is not None and endpoint.active:
+            log.warning("webhook endpoint %s answered 410; switched off", endpoint_id)
+            endpoint.active, endpoint.deleted_at = False, utcnow()
+            session.add(endpoint)
 
     async def settle(self, session: AsyncSession, claim: Claim, result: SendResult) -> None:
         """Record the attempt and the delivery's next state; a row that changed meanwhile (an

@@ -239,3 +239,25 @@ async def test_registration_retried_with_an_idempotency_key(distribute: Distribu
     assert clash.status_code == 409 and clash.json()["errors"][0]["field"] == "Idempotency-Key"
     listed = (await distribute.client.get("/api/v1/webhook-endpoints", headers=ADMIN)).json()
     assert len(listed["items"]) == 1
+
+
+async def test_gone_switches_the_endpoint_off(distribute: Distribute, receiver: Receiver) -> None:
+    endpoint = await register(distribute, receiver.url)
+    receiver.statuses = [410]
+    await distribute.publish(ingested("c1"))
+    await distribute.publish(ingested("c2"))
+    dispatcher = distribute.dispatcher()
+    capped = distribute.settings.model_copy(update={"webhook_batch_size": 1})
+    dispatcher = WebhookDispatcher(capped, dispatcher.sender)
+    await distribute.dispatch(dispatcher)  # c1: 410
+    await distribute.dispatch(dispatcher)  # c2: cancelled, never sent
+    assert [r["status"] for r in receiver.received] == [410]
+    states = {
+        d["content_id"]: d["state"]
+        for c in ("c1", "c2")
+        for d in await deliveries(distribute, c)
+        if d["channel"] == "webhook"
+    }
+    assert states == {"c1": "failed", "c2": "cancelled"}
+    gone = await distribute.client.get(f"/api/v1/webhook-endpoints/{endpoint['id']}", headers=ADMIN)
+    assert gone.status_code == 404
