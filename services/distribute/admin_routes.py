@@ -37,6 +37,7 @@ async def update_site(
 ) -> Response:
     """Change a site's names or codes (admin); published pages follow shortly."""
     actor.require_role("admin")
+    actor.require_site(site)
     return json_response(sites.site_out(await sites.update_site(session, site, data)))
 
 
@@ -46,6 +47,7 @@ async def create_column(
 ) -> Response:
     """Add a column to a site (admin)."""
     actor.require_role("admin")
+    actor.require_site(site)
     column = await sites.create_column(session, site, data)
     location = f"/api/v1/sites/{site}/columns/{column.slug}"
     return json_response(sites.column_out(column), 201, {"Location": location})
@@ -57,6 +59,7 @@ async def update_column(
 ) -> Response:
     """Rename or retype a column (admin)."""
     actor.require_role("admin")
+    actor.require_site(site)
     return json_response(sites.column_out(await sites.update_column(session, site, column, data)))
 
 

@@ -135,3 +135,22 @@ async def test_site_edits_reach_published_pages(distribute: Distribute) -> None:
     changes = (await distribute.client.get("/api/v1/changes")).json()["items"]
     assert [c["op"] for c in changes] == ["published", "updated"]
     assert changes[1]["published_at"] == changes[0]["published_at"]
+
+
+async def test_site_scoped_admin_edits_only_its_sites(distribute: Distribute) -> None:
+    from common.testing import staff
+
+    city_admin = staff("city-admin", ("admin",), sites=["city"])
+    rename = {"name": "改名"}
+    other = await distribute.client.patch("/api/v1/sites/province", json=rename, headers=city_admin)
+    assert other.status_code == 403
+    own = await distribute.client.patch("/api/v1/sites/city", json=rename, headers=city_admin)
+    assert own.status_code == 200
+    column = {"slug": "extra", "name": "专栏"}
+    refused = await distribute.client.post(
+        "/api/v1/sites/province/columns", json=column, headers=city_admin
+    )
+    assert refused.status_code == 403
+    assert (await distribute.client.get("/api/v1/sites/province")).json()[
+        "name"
+    ] == "四川省人民政府"
