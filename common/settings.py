@@ -9,6 +9,7 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_INTERNAL_SECRET = "dev-internal-secret-change-me-not-for-production"
+DEV_DATA_KEY = "dev-data-key-change-me-not-for-production"
 DEV_TOKEN_SECRET = "dev-token-secret-change-me-not-for-production"
 VAR_DIR = Path("var")
 
@@ -25,6 +26,8 @@ class ServiceSettings(BaseSettings):
     kafka_idempotence: bool = False
     kafka_fetch_max_wait_ms: int = 20
     internal_secret: str = DEV_INTERNAL_SECRET
+    # Encrypts secrets at rest (common.secretbox); rotate by re-sealing with a new key.
+    data_key: str = DEV_DATA_KEY
     # api = HTTP only, worker = relay + consumers only, all = both in one process (local runs).
     process_role: Literal["api", "worker", "all"] = "all"
     max_body_bytes: int = 2 * 1024 * 1024
@@ -35,6 +38,8 @@ class ServiceSettings(BaseSettings):
     def _refuse_default_secrets(self) -> ServiceSettings:
         if self.environment == "production" and self.internal_secret == DEV_INTERNAL_SECRET:
             raise ValueError("KITCHEN_INTERNAL_SECRET must be set in production")
+        if self.environment == "production" and self.data_key == DEV_DATA_KEY:
+            raise ValueError("KITCHEN_DATA_KEY must be set in production")
         return self
 
     def database_url_for(self, service: str) -> str:

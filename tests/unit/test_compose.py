@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_ENV = {
     "KITCHEN_INTERNAL_SECRET": "i" * 40,
     "KITCHEN_TOKEN_SECRET": "t" * 40,
+    "KITCHEN_DATA_KEY": "d" * 40,
     "POSTGRES_PASSWORD": "p" * 20,
 }
 

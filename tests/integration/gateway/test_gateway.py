@@ -170,9 +170,9 @@ async def test_demo_users_are_not_seeded_outside_demo(database_url: str) -> None
 
 def test_production_refuses_default_secrets() -> None:
     with pytest.raises(ValueError, match="KITCHEN_TOKEN_SECRET"):
-        GatewaySettings(environment="production", internal_secret="x" * 32)
+        GatewaySettings(environment="production", internal_secret="x" * 32, data_key="d" * 32)
     with pytest.raises(ValueError, match="KITCHEN_INTERNAL_SECRET"):
-        GatewaySettings(environment="production", token_secret="y" * 32)
+        GatewaySettings(environment="production", token_secret="y" * 32, data_key="d" * 32)
     with pytest.raises(ValueError, match="demo"):
         GatewaySettings(
             environment="production", token_secret="y" * 32, internal_secret="x" * 32, demo=True
