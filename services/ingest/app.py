@@ -17,6 +17,7 @@ from services.ingest.models import metadata, tables
 from services.ingest.routes import router
 from services.ingest.settings import IngestSettings
 from services.ingest.sites import SiteCatalog
+from services.ingest.webhooks import seal_legacy_secrets, secret_box
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
@@ -28,6 +29,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         # jieba and OpenCC load once per process, at start, not on the first request.
         await asyncio.to_thread(warm_up)
 
+    async def seal_legacy_webhook_secrets(app: FastAPI) -> None:
+        async with app.state.db.sessions() as session:
+            if await seal_legacy_secrets(session, secret_box(settings)):
+                await session.commit()
+
     spec = ServiceSpec(
         name="ingest",
         title="Central kitchen — ingest (resource library)",
@@ -37,7 +43,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         migrations_dir=Path(__file__).parent / "migrations",
         routers=[router],
         handlers=handlers(settings),
-        on_startup=[start_site_catalog],
+        on_startup=[start_site_catalog, seal_legacy_webhook_secrets],
         jobs=[scheduler(settings)],
     )
     return create_service_app(spec)

@@ -4,6 +4,8 @@
 Verification is done here over the exact body bytes with a configurable replay window (the
 `standardwebhooks` package fixes it at five minutes); the wire format is the package's, which is
 what the tests sign with. Several secrets of one source may be active at once for rotation.
+At rest each secret is sealed with the data key (`common.secretbox`); a plain row from before
+that still verifies, and is sealed at the next start.
 """
 
 from __future__ import annotations
@@ -14,11 +16,37 @@ import hmac
 import secrets
 import time
 
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.secretbox import PREFIX as SEALED_PREFIX
+from common.secretbox import SecretBox
+from common.settings import ServiceSettings
+from services.ingest.models_intake import WebhookSecret
+
 SECRET_PREFIX = "whsec_"
 
 
 class WebhookRejected(Exception):
     """The delivery is not authentic or not fresh; nothing may be stored."""
+
+
+def secret_box(settings: ServiceSettings) -> SecretBox:
+    """Secrets are stored sealed with `KITCHEN_DATA_KEY` (`fernet:…`), never in plain text."""
+    return SecretBox(settings.data_key)
+
+
+async def seal_legacy_secrets(session: AsyncSession, box: SecretBox) -> int:
+    """Seal rows written before secrets were encrypted; returns how many (the caller commits)."""
+    rows = await session.execute(
+        select(WebhookSecret).where(WebhookSecret.secret.not_like(SEALED_PREFIX + "%"))
+    )
+    sealed = 0
+    for row in rows.scalars():
+        row.secret = box.seal(row.secret)
+        session.add(row)
+        sealed += 1
+    return sealed
 
 
 def new_secret() -> str:

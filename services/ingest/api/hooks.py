@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from fastapi import APIRouter, Request, Response
@@ -13,19 +14,34 @@ from common.errors import NotFound, Unauthorized, Unprocessable
 from common.events import utcnow
 from common.identity import Actor, ActorDep
 from common.responses import dumps, json_response
+from common.secretbox import SecretBox
 from services.ingest import pipeline, webhooks
 from services.ingest.api.intake import accepted, incoming_from, parse_submission
 from services.ingest.models_intake import WebhookDelivery, WebhookSecret
 from services.ingest.schemas import SLUG_PATTERN
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+log = logging.getLogger(__name__)
 
 
-async def active_secrets(session: AsyncSession, source: str) -> list[str]:
+async def active_secrets(session: AsyncSession, source: str, box: SecretBox) -> list[str]:
+    """The source's active signing secrets, opened (rows are sealed; legacy plain ones read as is).
+
+    A row sealed with another data key is skipped, not fatal: the other secrets still verify."""
     rows = await session.execute(
-        select(WebhookSecret.secret).where(WebhookSecret.source == source, WebhookSecret.active)
+        select(WebhookSecret.id, WebhookSecret.secret).where(
+            WebhookSecret.source == source, WebhookSecret.active
+        )
     )
-    return list(rows.scalars())
+    opened = []
+    for secret_id, stored in rows.all():
+        try:
+            opened.append(box.open(stored))
+        except ValueError:
+            log.error(
+                "webhook secret %s of %s cannot be opened with the data key", secret_id, source
+            )
+    return opened
 
 
 @router.post("/{source}", status_code=202)
@@ -35,7 +51,7 @@ async def receive_webhook(source: str, request: Request, session: SessionDep) ->
     body = await request.body()
     try:
         webhook_id = webhooks.verify(
-            await active_secrets(session, source),
+            await active_secrets(session, source, webhooks.secret_box(settings)),
             body,
             {k.lower(): v for k, v in request.headers.items()},
             settings.webhook_tolerance_seconds,
@@ -81,20 +97,23 @@ def _secret_out(row: WebhookSecret) -> dict[str, object]:
 
 
 @router.post("/{source}/secrets", status_code=201)
-async def create_secret(source: str, session: SessionDep, actor: ActorDep) -> Response:
+async def create_secret(
+    source: str, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
     """A new signing secret for a source (shown once); older ones stay active until revoked."""
     actor.require_role("admin")
     if not re.match(SLUG_PATTERN, source):
         raise Unprocessable("source must be a slug", field="source")
+    secret = webhooks.new_secret()
     row = WebhookSecret(
         id=pipeline.new_id(),
         source=source,
-        secret=webhooks.new_secret(),
+        secret=webhooks.secret_box(request.app.state.settings).seal(secret),
         created_by=actor.id,
         created_at=utcnow(),
     )
     session.add(row)
-    return json_response({**_secret_out(row), "secret": row.secret}, status_code=201)
+    return json_response({**_secret_out(row), "secret": secret}, status_code=201)
 
 
 @router.get("/{source}/secrets")

@@ -6,9 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
+from sqlalchemy import select
 from standardwebhooks import Webhook
 
+from common.db import Database
+from common.events import utcnow
+from common.secretbox import SecretBox
 from common.testing import staff
+from services.ingest import webhooks
+from services.ingest.models_intake import WebhookSecret
 from tests.integration.ingest.helpers import ADMIN, EDITOR, outbox_events, traditional
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -168,3 +174,76 @@ async def test_idempotency_key_replays_the_first_answer(
         headers={**staff("editor2", ("editor",)), "Idempotency-Key": "submit-2019-64"},
     )
     assert theirs.status_code == 200 and theirs.json()["outcome"] == "merged"
+
+
+async def _secret_rows(database_url: str) -> list[tuple[str, str]]:
+    database = Database(database_url)
+    try:
+        async with database.engine.connect() as conn:
+            rows = await conn.execute(select(WebhookSecret.id, WebhookSecret.secret))
+            return [(r[0], r[1]) for r in rows.all()]
+    finally:
+        await database.dispose()
+
+
+async def test_webhook_secrets_are_sealed_at_rest_and_rotation_still_verifies(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    old, new = await new_secret(ingest_client, "oa"), await new_secret(ingest_client, "oa")
+    rows = await _secret_rows(database_url)
+    assert len(rows) == 2
+    for _, stored in rows:
+        assert stored.startswith("fernet:")
+        assert old not in stored and new not in stored
+        assert old[len("whsec_") :] not in stored and new[len("whsec_") :] not in stored
+    # Opened with the data key they are the secrets handed out once.
+    box = SecretBox(ingest_client.app.state.settings.data_key)  # type: ignore[attr-defined]
+    assert sorted(box.open(s) for _, s in rows) == sorted([old, new])
+    # Both active secrets verify (rotation), each on its own.
+    url = "/api/v1/webhooks/oa"
+    for i, secret in enumerate((old, new)):
+        body = orjson.dumps(
+            traditional(title=f"轮换测试通知{i}", body_text=f"第{i}份：请按时报送。")
+        )
+        response = await ingest_client.post(
+            url, content=body, headers=signed(secret, body, f"r{i}")
+        )
+        assert response.status_code == 202, response.text
+    # A legacy plain-text row (written before sealing) still verifies, and is sealed at next start.
+    legacy = webhooks.new_secret()
+    database = Database(database_url)
+    try:
+        async with database.sessions() as session:
+            session.add(
+                WebhookSecret(
+                    id="legacy", source="oa", secret=legacy, created_by="t", created_at=utcnow()
+                )
+            )
+            await session.commit()
+        body = orjson.dumps(traditional(title="旧密钥通知", body_text="旧密钥签名的报送。"))
+        response = await ingest_client.post(url, content=body, headers=signed(legacy, body, "r9"))
+        assert response.status_code == 202, response.text
+        async with database.sessions() as session:
+            assert await webhooks.seal_legacy_secrets(session, box) == 1
+            await session.commit()
+    finally:
+        await database.dispose()
+    stored = dict(await _secret_rows(database_url))["legacy"]
+    assert stored.startswith("fernet:") and legacy not in stored and box.open(stored) == legacy
+    # A secret sealed with another data key is skipped (refused), the others keep working.
+    foreign = SecretBox("another-key")
+    database = Database(database_url)
+    try:
+        async with database.sessions() as session:
+            row = await session.get(WebhookSecret, "legacy")
+            assert row is not None
+            row.secret = foreign.seal(legacy)
+            session.add(row)
+            await session.commit()
+    finally:
+        await database.dispose()
+    body = orjson.dumps(traditional(title="异钥通知", body_text="用别的数据密钥封存的密钥。"))
+    refused = await ingest_client.post(url, content=body, headers=signed(legacy, body, "r10"))
+    assert refused.status_code == 401
+    works = await ingest_client.post(url, content=body, headers=signed(new, body, "r10"))
+    assert works.status_code == 202
