@@ -20,6 +20,10 @@ class IngestSettings(ServiceSettings):
     index_pattern_default: str = "{org}/{year}-{serial:05d}"
     index_patterns: dict[str, str] = {}
     org_codes: dict[str, str] = {}
+    # Idempotency-Key: how long a second request with a key in progress waits for the first
+    # answer before a 409, and when a claim left by a crashed process may be taken over.
+    idempotency_wait_seconds: float = 10.0
+    idempotency_stale_seconds: float = 120.0
     # Signed inbound webhooks: timestamps further than this from now are replays.
     webhook_tolerance_seconds: int = 300
     # Crawler politeness and limits.

@@ -48,30 +48,56 @@ async def submit_content(
     actor: ActorDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
-    """Submit an item (JSON, or multipart with attachments); a known document answers its id."""
+    """Submit an item (JSON, or multipart with attachments); a known document answers its id.
+
+    With `Idempotency-Key` the key is claimed before anything is written: a concurrent request
+    with the same key waits and replays the first answer, or gets a 409 while it is in progress.
+    """
     actor.require_role("editor", "integrator")
     settings = request.app.state.settings
-    submission, raw, media_type, attachments = await read_request(request, session, settings)
-    # The digest covers what was submitted, not the multipart framing (a retry gets a new boundary).
-    digest = idempotency.request_hash(
-        raw + b"".join(a["sha256"].encode() for a in attachments), request.url.path
-    )
+    read = await read_request(request, settings)
+    submission = read.submission
+    owned: idempotency.Claim | None = None
     if idempotency_key:
-        replay = await idempotency.lookup(session, actor.id, idempotency_key, digest)
-        if replay is not None:
+        # The digest covers what was submitted, not the multipart framing (a retry gets a new
+        # boundary).
+        digest = idempotency.request_hash(
+            read.raw + b"".join(a["sha256"].encode() for a in read.attachments), request.url.path
+        )
+        claimed = await idempotency.claim(
+            request.app.state.db,
+            actor.id,
+            idempotency_key,
+            digest,
+            wait_seconds=settings.idempotency_wait_seconds,
+            stale_seconds=settings.idempotency_stale_seconds,
+        )
+        if isinstance(claimed, idempotency.Replay):
             return Response(
-                replay.body,
-                status_code=replay.status_code,
+                claimed.body,
+                status_code=claimed.status_code,
                 media_type="application/json",
                 headers={"Idempotent-Replayed": "true"},
             )
-    actor.require_site(submission.site)
-    await request.app.state.sites.require_targets(submission.site, submission.columns)
-    incoming = incoming_from(submission, actor, "rest", raw, media_type, attachments)
-    outcome = await pipeline.ingest(session, incoming, settings)
-    status, body = accepted(outcome)
-    if idempotency_key:
-        idempotency.remember(session, actor.id, idempotency_key, digest, status, dumps(body))
+        owned = claimed
+    try:
+        actor.require_site(submission.site)
+        await request.app.state.sites.require_targets(submission.site, submission.columns)
+        await read.store_blobs(session)
+        incoming = incoming_from(
+            submission, actor, "rest", read.raw, read.media_type, read.attachments
+        )
+        outcome = await pipeline.ingest(session, incoming, settings)
+        status, body = accepted(outcome)
+        if owned is not None:
+            await idempotency.complete(session, owned, status, dumps(body))
+            # Commit here, not after the handler, so a failed commit still releases the key.
+            await session.commit()
+    except BaseException:
+        if owned is not None:
+            await session.rollback()
+            await idempotency.release(request.app.state.db, owned)
+        raise
     headers = {"Location": f"/api/v1/contents/{outcome.item.id}"}
     return json_response(body, status_code=status, headers=headers)
 
@@ -161,10 +187,12 @@ async def _edit(
     item = await service.get_item(session, content_id)
     actor.require_site(item.site)
     settings = request.app.state.settings
-    submission, raw, media_type, attachments = await read_request(request, session, settings)
+    read = await read_request(request, settings)
+    submission = read.submission
     actor.require_site(submission.site)
     await request.app.state.sites.require_targets(submission.site, submission.columns)
-    incoming = incoming_from(submission, actor, "rest", raw, media_type, attachments)
+    await read.store_blobs(session)
+    incoming = incoming_from(submission, actor, "rest", read.raw, read.media_type, read.attachments)
     version = await pipeline.revise(session, item, incoming, settings)
     body = SubmissionAccepted(
         id=item.id, version=version.version, status=item.status, content_hash=version.content_hash

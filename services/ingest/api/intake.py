@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
@@ -43,39 +45,57 @@ def parse_submission(raw: bytes, location: tuple[str, ...] = ("body",)) -> Conte
         raise RequestValidationError(errors) from error
 
 
+@dataclass
+class ReadRequest:
+    """A parsed submission; its attachments' bytes are not stored until `store_blobs`.
+
+    Nothing is written while reading, so an `Idempotency-Key` can be claimed first."""
+
+    submission: ContentSubmission
+    raw: bytes
+    media_type: str
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    blobs: list[tuple[bytes, str]] = field(default_factory=list)
+
+    async def store_blobs(self, session: AsyncSession) -> None:
+        for data, media_type in self.blobs:
+            await store_blob(session, data, media_type)
+
+
 async def read_attachments(
-    files: list[UploadFile], session: AsyncSession, settings: IngestSettings
-) -> list[dict[str, Any]]:
+    files: list[UploadFile], settings: IngestSettings
+) -> tuple[list[dict[str, Any]], list[tuple[bytes, str]]]:
+    """(attachment records, (bytes, media type) to store): checked, sniffed, not yet stored."""
     if len(files) > settings.max_attachments:
         raise Unprocessable(
             f"more than {settings.max_attachments} attachments", field="attachments"
         )
-    stored = []
+    stored, blobs = [], []
     for i, upload in enumerate(files):
         data = await upload.read()
-        field = f"attachments[{i}]"
+        field_name = f"attachments[{i}]"
         if len(data) > settings.max_attachment_bytes:
             raise PayloadTooLarge(
-                f"{upload.filename}: larger than {settings.max_attachment_bytes} bytes", field=field
+                f"{upload.filename}: larger than {settings.max_attachment_bytes} bytes",
+                field=field_name,
             )
         if not data:
-            raise Unprocessable(f"{upload.filename}: empty file", field=field)
+            raise Unprocessable(f"{upload.filename}: empty file", field=field_name)
         try:
             media_type = sniff(data)
         except RefusedType as error:
-            raise Unprocessable(f"{upload.filename}: {error}", field=field) from error
-        digest = await store_blob(session, data, media_type)
+            raise Unprocessable(f"{upload.filename}: {error}", field=field_name) from error
+        digest = hashlib.sha256(data).hexdigest()
+        blobs.append((data, media_type))
         stored.append(
             {"sha256": digest, "filename": upload.filename or digest, "media_type": media_type,
              "size": len(data)}
         )  # fmt: skip
-    return stored
+    return stored, blobs
 
 
-async def read_request(
-    request: Request, session: AsyncSession, settings: IngestSettings
-) -> tuple[ContentSubmission, bytes, str, list[dict[str, Any]]]:
-    """(submission, raw bytes, raw media type, stored attachments) from JSON or multipart."""
+async def read_request(request: Request, settings: IngestSettings) -> ReadRequest:
+    """The submission from JSON or multipart (raw media type, attachments); writes nothing."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form(max_files=settings.max_attachments + 1, max_fields=20)
@@ -85,9 +105,10 @@ async def read_request(
         raw = await part.read() if isinstance(part, UploadFile) else part.encode()
         submission = parse_submission(raw, ("submission",))
         files = [f for f in form.getlist("attachments") if isinstance(f, UploadFile)]
-        return submission, raw, "application/json", await read_attachments(files, session, settings)
+        attachments, blobs = await read_attachments(files, settings)
+        return ReadRequest(submission, raw, "application/json", attachments, blobs)
     raw = await request.body()
-    return parse_submission(raw), raw, "application/json", []
+    return ReadRequest(parse_submission(raw), raw, "application/json")
 
 
 def incoming_from(

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
+import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from common.db import Database
+from common.errors import ProblemError
 from common.events import utcnow
 from common.secretbox import SecretBox
 from common.testing import staff
-from services.ingest import webhooks
+from services.ingest import idempotency, pipeline, webhooks
 from services.ingest.models_intake import WebhookSecret
 from tests.integration.ingest.helpers import ADMIN, EDITOR, outbox_events, traditional
 
@@ -247,3 +250,122 @@ async def test_webhook_secrets_are_sealed_at_rest_and_rotation_still_verifies(
     assert refused.status_code == 401
     works = await ingest_client.post(url, content=body, headers=signed(new, body, "r10"))
     assert works.status_code == 202
+
+
+def _slow_pipeline(
+    monkeypatch: pytest.MonkeyPatch, gate: asyncio.Event, fail: bool = False
+) -> list[str]:
+    """The pipeline waits at `gate` before writing (so requests overlap), optionally failing."""
+    calls: list[str] = []
+    real = pipeline.ingest
+
+    async def slow(session, incoming, settings):  # type: ignore[no-untyped-def]
+        calls.append(incoming.title)
+        await gate.wait()
+        if fail:
+            raise RuntimeError("pipeline broke")
+        return await real(session, incoming, settings)
+
+    monkeypatch.setattr(pipeline, "ingest", slow)
+    return calls
+
+
+async def _release_soon(gate: asyncio.Event, seconds: float = 0.3) -> None:
+    await asyncio.sleep(seconds)
+    gate.set()
+
+
+async def _item_count(client: httpx.AsyncClient) -> int:
+    listed = await client.get("/api/v1/contents", headers=EDITOR)
+    return len(listed.json()["items"])
+
+
+async def test_concurrent_requests_with_one_idempotency_key_write_once_and_replay(
+    ingest_client: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = asyncio.Event()
+    calls = _slow_pipeline(monkeypatch, gate)
+    headers = {**EDITOR, "Idempotency-Key": "race-1"}
+    post = ingest_client.post("/api/v1/contents", json=traditional(), headers=headers)
+    again = ingest_client.post("/api/v1/contents", json=traditional(), headers=headers)
+    first, second, _ = await asyncio.gather(post, again, _release_soon(gate))
+    assert first.status_code == second.status_code == 202, (first.text, second.text)
+    assert first.json() == second.json()
+    replayed = [r.headers.get("idempotent-replayed") for r in (first, second)]
+    assert replayed.count("true") == 1
+    assert len(calls) == 1  # the second never entered the pipeline
+    assert len(await outbox_events(database_url)) == 1 and await _item_count(ingest_client) == 1
+
+
+async def test_unthrottled_concurrent_requests_with_one_key_never_500(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    headers = {**EDITOR, "Idempotency-Key": "race-2"}
+    responses = await asyncio.gather(
+        *(ingest_client.post("/api/v1/contents", json=traditional(), headers=headers)
+          for _ in range(4))
+    )  # fmt: skip
+    assert {r.status_code for r in responses} <= {202, 409}, [r.text for r in responses]
+    done = [r for r in responses if r.status_code == 202]
+    assert done and all(r.json() == done[0].json() for r in done)
+    assert len(await outbox_events(database_url)) == 1 and await _item_count(ingest_client) == 1
+
+
+async def test_a_key_in_progress_is_a_409_and_a_failed_first_attempt_frees_it(
+    ingest_client: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest_client.app.state.settings.idempotency_wait_seconds = 0.1  # type: ignore[attr-defined]
+    gate = asyncio.Event()
+    _slow_pipeline(monkeypatch, gate)
+    headers = {**EDITOR, "Idempotency-Key": "race-3"}
+    post = ingest_client.post("/api/v1/contents", json=traditional(), headers=headers)
+    again = ingest_client.post("/api/v1/contents", json=traditional(), headers=headers)
+    first, second, _ = await asyncio.gather(post, again, _release_soon(gate, 0.6))
+    busy, done = sorted((first, second), key=lambda r: r.status_code, reverse=True)
+    assert done.status_code == 202 and busy.status_code == 409, (first.text, second.text)
+    assert busy.headers["content-type"] == "application/problem+json"
+    assert busy.json()["detail"] == "request with this key in progress"
+    assert busy.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert busy.headers["retry-after"] == "1"
+    retry = await ingest_client.post("/api/v1/contents", json=traditional(), headers=headers)
+    assert retry.json() == done.json() and retry.headers["idempotent-replayed"] == "true"
+    # A first attempt that fails gives the key back: the retry runs, and only once.
+    broken = asyncio.Event()
+    broken.set()
+    monkeypatch.undo()
+    _slow_pipeline(monkeypatch, broken, fail=True)
+    other = {**EDITOR, "Idempotency-Key": "race-4"}
+    body = traditional(title="失败后重试的通知", body_text="第一次提交失败，重试应成功。")
+    with pytest.raises(RuntimeError):
+        await ingest_client.post("/api/v1/contents", json=body, headers=other)
+    monkeypatch.undo()
+    ok = await ingest_client.post("/api/v1/contents", json=body, headers=other)
+    assert ok.status_code == 202 and "idempotent-replayed" not in ok.headers
+    assert len(await outbox_events(database_url)) == 2
+
+
+async def test_a_claim_left_by_a_crashed_process_is_taken_over_when_stale(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    ingest_client.app.state.settings.idempotency_wait_seconds = 0.1  # type: ignore[attr-defined]
+    headers = {**EDITOR, "Idempotency-Key": "crashed"}
+    raw = orjson.dumps(traditional())
+    digest = idempotency.request_hash(raw, "/api/v1/contents")
+    database = Database(database_url)
+    try:
+        owned = await idempotency.claim(
+            database, "editor", "crashed", digest, wait_seconds=0, stale_seconds=60
+        )
+        assert isinstance(owned, idempotency.Claim)  # ... and then the process died
+        busy = await ingest_client.post("/api/v1/contents", content=raw, headers=headers)
+        assert busy.status_code == 409
+        ingest_client.app.state.settings.idempotency_stale_seconds = 0  # type: ignore[attr-defined]
+        taken = await ingest_client.post("/api/v1/contents", content=raw, headers=headers)
+        assert taken.status_code == 202, taken.text
+        # The crashed owner can no longer complete its claim (no second answer, no double write).
+        async with database.sessions() as session:
+            with pytest.raises(ProblemError):
+                await idempotency.complete(session, owned, 202, b"{}")
+    finally:
+        await database.dispose()
+    assert len(await outbox_events(database_url)) == 1
