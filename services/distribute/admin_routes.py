@@ -10,6 +10,7 @@ from common.db import SessionDep
 from common.identity import ActorDep
 from common.pagination import MAX_LIMIT
 from common.responses import json_response
+from common.secretbox import SecretBox
 from services.distribute import deliveries, publishing, sites, webhook_endpoints
 from services.distribute.schemas import (
     ColumnCreate,
@@ -66,14 +67,18 @@ async def update_column(
 @router.post("/webhook-endpoints", status_code=201)
 async def create_webhook_endpoint(
     data: WebhookEndpointCreate,
+    request: Request,
     session: SessionDep,
     actor: ActorDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     """Register a receiver (admin); only this reply (or its idempotent replay) shows the secret."""
     actor.require_role("admin")
-    endpoint, replayed = await webhook_endpoints.create_endpoint(session, data, idempotency_key)
-    body = webhook_endpoints.endpoint_out(endpoint, with_secret=True)
+    box = SecretBox(request.app.state.settings.data_key)
+    endpoint, secret, replayed = await webhook_endpoints.create_endpoint(
+        session, data, box, idempotency_key
+    )
+    body = webhook_endpoints.endpoint_out(endpoint, secret=secret)
     headers = {"Location": f"/api/v1/webhook-endpoints/{endpoint.id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from common.secretbox import SecretBox
 from common.service_app import ServiceSpec, create_service_app
 from services.distribute.admin_routes import router as admin_router
 from services.distribute.consumers import build_handlers
@@ -21,6 +22,7 @@ from services.distribute.routes import router
 from services.distribute.seed import seed_demo_sites
 from services.distribute.settings import DistributeSettings
 from services.distribute.upkeep import upkeep_job
+from services.distribute.webhook_endpoints import seal_plain_secrets
 
 
 def create_app(
@@ -38,10 +40,11 @@ def create_app(
         app.state.feed_cache = FeedCache.empty()
         app.state.fetcher = fetcher
         app.state.doorbell = doorbell
-        if settings.seed_demo:
-            async with app.state.db.sessions() as session:
+        async with app.state.db.sessions() as session:
+            if settings.seed_demo:
                 await seed_demo_sites(session)
-                await session.commit()
+            await seal_plain_secrets(session, SecretBox(settings.data_key))
+            await session.commit()
         if settings.process_role in ("worker", "all"):
             await asyncio.to_thread(warm_up_keywords)  # keeps jieba's load off the first item
 

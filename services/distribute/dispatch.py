@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.db import Database
 from common.events import utcnow
+from common.secretbox import SecretBox
 from common.worker import PeriodicJob
 from services.distribute.doorbell import Doorbell
 from services.distribute.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -47,8 +48,8 @@ class Claim:
     endpoint_id: str
     attempt: int
     url: str
-    secret: str
-    payload: bytes
+    secret: str = field(repr=False)  # opened from the sealed column; never logged
+    payload: bytes = field(repr=False)
 
 
 class WebhookDispatcher:
@@ -60,6 +61,7 @@ class WebhookDispatcher:
     ) -> None:
         self.settings = settings
         self.sender = sender
+        self.box = SecretBox(settings.data_key)
         self.doorbell = doorbell or Doorbell()
         self.inflight: set[asyncio.Task[None]] = set()
         # sends in flight per endpoint: a slow or dead receiver cannot take every slot
@@ -102,6 +104,14 @@ class WebhookDispatcher:
                     continue
                 if self.busy[endpoint.id] >= cap:
                     continue
+                try:
+                    secret = self.box.open(endpoint.secret)
+                except ValueError:  # sealed with another data key: a configuration fault
+                    log.error("webhook endpoint %s: secret unreadable with this key", endpoint.id)
+                    delivery.next_attempt_at = delivery.lease_until = lease  # look again later
+                    delivery.last_error = "signing secret unreadable with the configured data key"
+                    session.add(delivery)
+                    continue
                 self.busy[endpoint.id] += 1
                 delivery.state, delivery.attempts = "sending", delivery.attempts + 1
                 delivery.lease_until, delivery.updated_at = lease, now
@@ -112,7 +122,7 @@ class WebhookDispatcher:
                         endpoint.id,
                         delivery.attempts,
                         endpoint.url,
-                        endpoint.secret,
+                        secret,
                         delivery.payload,
                     )
                 )

@@ -181,8 +181,10 @@ class WebhookEndpoint(DistributeTable, table=True):
 
     id: str = Field(primary_key=True, max_length=40)
     url: str = Field(max_length=2000)
-    # Kept readable because every send signs with it (Standard Webhooks is symmetric HMAC).
-    secret: str = Field(max_length=200)
+    # Sealed with the data key (`common.secretbox`, `fernet:…`): every send needs the plain value
+    # (Standard Webhooks is symmetric HMAC), so it is encrypted, not hashed. A row written before
+    # sealing holds the plain value until the service's next start seals it.
+    secret: str = Field(max_length=1000)
     events: list[str] = Field(sa_column=Column(JSON, nullable=False))
     site: str | None = Field(default=None, max_length=60)
     description: str = ""

@@ -1,4 +1,9 @@
-"""Registered webhook receivers; the caller commits."""
+"""Registered webhook receivers; the caller commits.
+
+Signing secrets are sealed at rest with the data key (`common.secretbox`): the row holds
+`fernet:…`, the plain secret exists only in the reply that created the endpoint and, briefly, in
+the dispatcher that signs with it.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Conflict, NotFound, Unprocessable
 from common.events import utcnow
+from common.secretbox import PREFIX, SecretBox
 from services.distribute.models import Site, WebhookEndpoint
 from services.distribute.pagetags import iso
 from services.distribute.schemas import WebhookEndpointCreate
 from services.distribute.webhooks import new_secret
 
 
-def endpoint_out(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
-    """The endpoint as the API shows it; the secret only in the reply that created it."""
+def endpoint_out(endpoint: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
+    """The endpoint as the API shows it; `secret` (plain) only in the reply that created it."""
     out: dict[str, Any] = {
         "id": endpoint.id,
         "url": endpoint.url,
@@ -28,31 +34,37 @@ def endpoint_out(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dic
         "active": endpoint.active,
         "created_at": iso(endpoint.created_at),
     }
-    if with_secret:
-        out["secret"] = endpoint.secret
+    if secret is not None:
+        out["secret"] = secret
     return out
 
 
 async def create_endpoint(
-    session: AsyncSession, data: WebhookEndpointCreate, idempotency_key: str | None = None
-) -> tuple[WebhookEndpoint, bool]:
-    """The new endpoint, or the one an earlier request with the same key created (True)."""
+    session: AsyncSession,
+    data: WebhookEndpointCreate,
+    box: SecretBox,
+    idempotency_key: str | None = None,
+) -> tuple[WebhookEndpoint, str, bool]:
+    """The new endpoint and its plain secret, or the endpoint an earlier request with the same
+    key created (True: the replay shows the same secret)."""
     if idempotency_key is not None:
         query = select(WebhookEndpoint).where(WebhookEndpoint.idempotency_key == idempotency_key)
         earlier = (await session.execute(query)).scalar_one_or_none()
         if earlier is not None:
-            if not _same_request(earlier, data):
+            secret = box.open(earlier.secret)
+            if not _same_request(earlier, secret, data):
                 raise Conflict(
                     "Idempotency-Key already used for a different endpoint",
                     field="Idempotency-Key",
                 )
-            return earlier, True
+            return earlier, secret, True
     if data.site is not None and await session.get(Site, data.site) is None:
         raise Unprocessable(f"unknown site {data.site!r}", field="site")
+    secret = data.secret or new_secret()
     endpoint = WebhookEndpoint(
         id=f"ep_{uuid.uuid4().hex}",
         url=str(data.url),
-        secret=data.secret or new_secret(),
+        secret=box.seal(secret),
         events=sorted(set(data.events)),
         site=data.site,
         description=data.description,
@@ -64,16 +76,27 @@ async def create_endpoint(
             session.add(endpoint)
     except IntegrityError as error:  # a concurrent request with the same key won
         raise Conflict("retry: a request with this Idempotency-Key is in progress") from error
-    return endpoint, False
+    return endpoint, secret, False
 
 
-def _same_request(endpoint: WebhookEndpoint, data: WebhookEndpointCreate) -> bool:
+def _same_request(endpoint: WebhookEndpoint, secret: str, data: WebhookEndpointCreate) -> bool:
     return (
         endpoint.url == str(data.url)
         and endpoint.events == sorted(set(data.events))
         and endpoint.site == data.site
-        and (data.secret is None or data.secret == endpoint.secret)
+        and (data.secret is None or data.secret == secret)
     )
+
+
+async def seal_plain_secrets(session: AsyncSession, box: SecretBox) -> int:
+    """Seal secrets stored before sealing existed (run at start); returns how many."""
+    query = select(WebhookEndpoint).where(WebhookEndpoint.secret.not_like(f"{PREFIX}%"))
+    endpoints = list((await session.execute(query.with_for_update())).scalars())
+    for endpoint in endpoints:
+        endpoint.secret = box.seal(endpoint.secret)
+        session.add(endpoint)
+    await session.flush()
+    return len(endpoints)
 
 
 async def list_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
