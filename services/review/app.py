@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from common.db import Database
 from common.events import utcnow
 from common.service_app import ServiceSpec, create_service_app
+from services.review import linkcheck
 from services.review.checking import MachineChecks
 from services.review.checks.links import LinkChecker
 from services.review.consumers import build_handlers
@@ -48,6 +49,22 @@ def reminder_job(settings: ReviewSettings):  # type: ignore[no-untyped-def]
     return run
 
 
+def link_check_job(settings: ReviewSettings, checks: MachineChecks):  # type: ignore[no-untyped-def]
+    async def run(database: Database) -> None:
+        while True:
+            try:
+                taken = await linkcheck.run_pending(
+                    database, checks, settings.link_job_batch, settings.link_job_max_attempts
+                )
+            except Exception:  # the job must outlive a transient database error
+                log.exception("review link checks failed")
+                taken = 0
+            if taken < settings.link_job_batch:  # a full batch means more may be waiting
+                await asyncio.sleep(settings.link_job_interval_seconds)
+
+    return run
+
+
 def create_app(
     settings: ReviewSettings | None = None, checks: MachineChecks | None = None
 ) -> FastAPI:
@@ -74,7 +91,7 @@ def create_app(
         migrations_dir=Path(__file__).parent / "migrations",
         routers=[router, admin_router, checks_router],
         handlers=build_handlers(checks),
-        jobs=[reminder_job(settings)],
+        jobs=[reminder_job(settings), link_check_job(settings, checks)],
         on_startup=[on_start],
     )
     return create_service_app(spec)

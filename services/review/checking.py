@@ -1,16 +1,41 @@
-"""Machine checks wired to the service: current lexicons from the database, the link checker."""
+"""Machine checks wired to the service: current lexicons from the database, the link checker.
+
+The checks that need the network (broken links) are kept apart from those that need the
+database, so no HTTP request is ever made while a transaction is open.
+"""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentIngested, utcnow
-from services.review.checks.engine import CheckInput, run_checks
+from services.review.checks.engine import (
+    CheckInput,
+    broken_links,
+    run_static_checks,
+    sort_findings,
+)
 from services.review.checks.links import LinkChecker
 from services.review.checks.metadata import ItemMeta
 from services.review.checks.types import Finding
 from services.review.lexicons import MatcherCache
 from services.review.schemas import CheckRequest
+
+
+def check_input(data: ContentIngested | CheckRequest) -> CheckInput:
+    return CheckInput(
+        title=data.title,
+        body_text=data.body_text,
+        body_html=data.body_html,
+        meta=ItemMeta(
+            kind=data.kind,
+            publisher=data.publisher,
+            doc_number=data.doc_number,
+            written_at=data.written_at,
+            published_at=data.published_at,
+            summary=getattr(data, "summary", None),
+        ),
+    )
 
 
 class MachineChecks:
@@ -21,27 +46,31 @@ class MachineChecks:
         self.links = links
         self.matchers = MatcherCache()
 
-    async def check(
-        self, session: AsyncSession, data: ContentIngested | CheckRequest, links: bool = True
+    async def static(
+        self, session: AsyncSession, data: ContentIngested | CheckRequest
     ) -> list[Finding]:
-        """Every machine check of one version (or draft) with the current lexicons."""
+        """Every check that needs no network, with the current lexicons."""
         matcher = await self.matchers.current(session)
-        item = CheckInput(
-            title=data.title,
-            body_text=data.body_text,
-            body_html=data.body_html,
-            meta=ItemMeta(
-                kind=data.kind,
-                publisher=data.publisher,
-                doc_number=data.doc_number,
-                written_at=data.written_at,
-                published_at=data.published_at,
-                summary=getattr(data, "summary", None),
-            ),
-        )
-        checker = self.links if links else None
-        return await run_checks(item, matcher, self.allowlist, utcnow(), checker)
+        return run_static_checks(check_input(data), matcher, self.allowlist, utcnow())
+
+    async def broken_links(self, body_html: str, body_text: str) -> list[Finding]:
+        """HTTP checks of every link; call it with no transaction open (it may take seconds)."""
+        if self.links is None:
+            return []
+        return await broken_links(self.links, body_html, body_text)
 
     async def aclose(self) -> None:
         if self.links is not None:
             await self.links.aclose()
+
+
+async def check_draft(
+    session: AsyncSession, checks: MachineChecks, data: CheckRequest, links: bool
+) -> list[Finding]:
+    """A draft's findings; the read transaction ends before any link is fetched."""
+    findings = await checks.static(session, data)
+    await session.commit()  # nothing was written: this only hands the connection back
+    if links:
+        broken = await checks.broken_links(data.body_html, data.body_text)
+        findings = sort_findings(findings + broken)
+    return findings

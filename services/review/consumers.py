@@ -18,7 +18,8 @@ def build_handlers(checks: MachineChecks) -> dict[str, Handler]:
         latest = await latest_task(session, data.content_id)
         if latest is not None and latest.version >= data.version:
             return  # an older or repeated version: already reviewed or superseded
-        findings = await checks.check(session, data)
-        await open_review(session, data, findings)
+        # Only the checks without network here: this runs inside the consumer's transaction.
+        findings = await checks.static(session, data)
+        await open_review(session, data, findings, queue_links=checks.links is not None)
 
     return {ContentIngested.TOPIC: on_content_ingested}

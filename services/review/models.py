@@ -184,3 +184,23 @@ class AuditHead(ReviewTable, table=True):
     hash: str = Field(max_length=64)
     base_seq: int = 0
     base_hash: str = Field(max_length=64)
+
+
+class LinkCheck(ReviewTable, table=True):
+    """A queued broken-link check of one task's version, run by a periodic job.
+
+    The consumer only queues it: HTTP checks never run inside a database transaction.
+    status: pending → done | skipped (task no longer open) | failed (gave up after retries).
+    """
+
+    __tablename__ = "link_check"
+    __table_args__ = (Index("ix_link_check_queue", "status", "queued_at"),)
+
+    task_id: str = Field(primary_key=True, foreign_key="review_task.id", max_length=40)
+    content_id: str = Field(max_length=40)
+    version: int
+    status: str = Field(max_length=10)
+    attempts: int = 0
+    last_error: str | None = None
+    queued_at: datetime = _at()
+    checked_at: datetime | None = _at(nullable=True)

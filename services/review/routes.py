@@ -11,7 +11,8 @@ from common.errors import Unprocessable
 from common.identity import ActorDep
 from common.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from common.responses import json_response
-from services.review import audit, lexicons, policies, queue, service
+from services.review import audit, lexicons, linkcheck, policies, queue, service
+from services.review.checking import check_draft as run_draft_checks
 from services.review.checks.lexicon import DEFAULT_SEVERITY, PAIR_KINDS
 from services.review.schemas import (
     AttestationIn,
@@ -41,7 +42,8 @@ async def _detail(session: SessionDep, task_id: str) -> dict[str, object]:
     decisions = (await service.decisions_of(session, [task.id]))[task.id]
     findings = await service.findings_of(session, task.content_id, task.version)
     diff = await service.diff_against_approved(session, task)
-    return task_detail(task, decisions, findings, diff)
+    link_check = await linkcheck.status_of(session, task.id)
+    return task_detail(task, decisions, findings, diff, link_check)
 
 
 @router.get("/reviews")
@@ -304,6 +306,7 @@ async def check_draft(
 ) -> Response:
     """Run the machine checks on a draft; nothing is stored."""
     actor.require_role("editor", "reviewer", "admin", "integrator")
-    findings = await request.app.state.checks.check(session, body, links=body.check_links)
+    checks = request.app.state.checks
+    findings = await run_draft_checks(session, checks, body, body.check_links)
     blocking = sum(f.severity == "block" for f in findings)
     return json_response({"findings": [finding_dict(f) for f in findings], "blocking": blocking})

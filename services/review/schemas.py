@@ -181,9 +181,12 @@ def task_detail(
     decisions: list[Decision],
     findings: list[FindingRow],
     diff: dict[str, object] | None,
+    link_check: str | None = None,
 ) -> dict[str, Any]:
+    """`link_check`: pending / done / skipped / failed, or None when the item has no links."""
     return {
         **task_summary(task, decisions),
+        "link_check": link_check,
         "body_text": task.body_text,
         "body_html": task.body_html,
         "findings": [finding_out(f) for f in findings],

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from common.events import ContentIngested, ReviewDecided, ReviewStarted, utcnow
 from common.identity import Actor
-from services.review import audit, policies
+from services.review import audit, linkcheck, policies
 from services.review.checks.types import Finding
 from services.review.models import OUTBOX, Decision, FindingRow, ReviewTask
 
@@ -48,11 +48,16 @@ async def get_task(session: AsyncSession, task_id: str) -> ReviewTask:
 
 
 async def open_review(
-    session: AsyncSession, data: ContentIngested, findings: list[Finding]
+    session: AsyncSession,
+    data: ContentIngested,
+    findings: list[Finding],
+    queue_links: bool = False,
 ) -> ReviewTask | None:
     """Store the findings and open a task for a new version (superseding an open older one).
 
-    Returns None when the version is not newer than one already seen (redelivery, reordering).
+    With `queue_links`, the broken-link check is queued for the worker's job (never run here:
+    the caller's transaction is open). Returns None when the version is not newer than one
+    already seen (redelivery, reordering).
     """
     latest = await latest_task(session, data.content_id)
     if latest is not None and latest.version >= data.version:
@@ -98,7 +103,8 @@ async def open_review(
         FindingRow(content_id=data.content_id, version=data.version, ordinal=i, **f.as_dict())
         for i, f in enumerate(findings)
     )
-    await _audit_opening(session, data, task, findings, policy.source)
+    links_pending = queue_links and await linkcheck.enqueue(session, task)
+    await _audit_opening(session, data, task, findings, policy.source, links_pending)
     await OUTBOX.add(
         session,
         ReviewStarted(
@@ -130,6 +136,7 @@ async def _audit_opening(
     task: ReviewTask,
     findings: list[Finding],
     policy_source: str,
+    links_pending: bool,
 ) -> None:
     subject = data.content_id
     await audit.append(
@@ -167,6 +174,7 @@ async def _audit_opening(
             "stages": [s["name"] for s in task.stages],
             "policy": policy_source,
             "confidentiality_required": task.confidentiality_required,
+            "link_check": "pending" if links_pending else None,
         },
     )
 
@@ -287,6 +295,8 @@ async def _check_approvable(
     last = task.stage_index == len(task.stages) - 1
     if last and task.confidentiality_required and not task.attested_by:
         raise Conflict("the 保密审查 attestation is not recorded yet", field="attestation")
+    if last:
+        await linkcheck.require_checked(session, task)
 
 
 async def _advance(session: AsyncSession, task: ReviewTask, values: dict[str, object]) -> None:

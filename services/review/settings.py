@@ -21,6 +21,11 @@ class ReviewSettings(ServiceSettings):
     link_timeout_seconds: float = 3.0
     link_concurrency: int = 8
     link_cache_seconds: float = 600.0
+    # The worker's job that runs queued link checks (outside any transaction): how often it
+    # looks, how many per batch, and after how many errors it gives up (marked failed).
+    link_job_interval_seconds: float = 2.0
+    link_job_batch: int = 20
+    link_job_max_attempts: int = 5
     # Links to hosts outside these domains (or their subdomains) are flagged as advertising.
     link_allowlist: list[str] = DEFAULT_LINK_ALLOWLIST
     # Deadline reminders: how often the worker looks for overdue stages.

@@ -63,10 +63,15 @@ async def run_checks(
     """Static checks plus broken links (when a link checker is configured)."""
     findings = run_static_checks(item, matcher, allowlist, now)
     if links is not None:
-        source = {"body_html": item.body_html, "body_text": item.body_text}
-        found = extract_links(item.body_html, item.body_text)
-        findings = sort_findings(findings + await links.find_broken(found, source))
+        broken = await broken_links(links, item.body_html, item.body_text)
+        findings = sort_findings(findings + broken)
     return findings
+
+
+async def broken_links(links: LinkChecker, body_html: str, body_text: str) -> list[Finding]:
+    """The network half of the checks: every link that does not answer (no database needed)."""
+    source = {"body_html": body_html, "body_text": body_text}
+    return await links.find_broken(extract_links(body_html, body_text), source)
 
 
 _FIELD_ORDER = {"meta": 0, "title": 1, "body_text": 2, "body_html": 3}

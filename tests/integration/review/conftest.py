@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from common.events import ContentIngested, utcnow
 from common.testing import staff
+from services.review import linkcheck
 from services.review.app import create_app
 from services.review.checking import MachineChecks
 from services.review.checks.links import LinkChecker
@@ -76,6 +78,10 @@ class ReviewHarness:
             await handler(session, data.to_event("/kitchen/ingest"))
             await session.commit()
 
+    async def run_link_checks(self) -> int:
+        """One batch of the worker's link-check job (the harness runs no worker)."""
+        return await linkcheck.run_pending(self.app.state.db, self.checks)
+
     async def task_of(self, content_id: str, headers: dict[str, str] = EDITOR) -> dict[str, Any]:
         response = await self.client.get(
             "/api/v1/reviews", params={"content_id": content_id}, headers=headers
@@ -111,12 +117,21 @@ def mock_checks(
     return MachineChecks(settings.link_allowlist, LinkChecker(client, concurrency=4))
 
 
-@pytest.fixture
-async def review(database_url: str) -> AsyncIterator[ReviewHarness]:
+@asynccontextmanager
+async def review_app(
+    database_url: str, web: Callable[..., httpx.Response] = dead_or_alive
+) -> AsyncIterator[ReviewHarness]:
+    """A started review app whose link checker talks to `web` instead of the internet."""
     settings = make_settings(database_url)
-    checks = mock_checks(settings)
+    checks = mock_checks(settings, web)
     app = create_app(settings, checks)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://review") as client:
             yield ReviewHarness(app, client, checks)
+
+
+@pytest.fixture
+async def review(database_url: str) -> AsyncIterator[ReviewHarness]:
+    async with review_app(database_url) as harness:
+        yield harness

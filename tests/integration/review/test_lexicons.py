@@ -115,7 +115,12 @@ async def test_demo_checks_on_a_dirty_item(review: ReviewHarness) -> None:
         "欢迎访问六 合 彩投注官网 http://dead.example.com/x 。"
     )
     data = await review.ingest(body_text=body, kind="policy", doc_number=None)
+    queued = await review.task_of(data.content_id)
+    assert queued["link_check"] == "pending"
+    assert "link.broken" not in {f["rule"] for f in queued["findings"]}
+    assert await review.run_link_checks() == 1
     task = await review.task_of(data.content_id)
+    assert task["link_check"] == "done"
     got = {(f["rule"], f["text"], f["severity"]) for f in task["findings"]}
     assert ("wording:wording-demo", "中华人民共合国", "block") in got
     assert ("typo:typos-demo", "再接再励", "warn") in got
