@@ -78,7 +78,12 @@ class CrawlSource(IngestTable, table=True):
 
 
 class CrawlRun(IngestTable, table=True):
-    """One crawl of a source: queued → running → done / failed, with counters as it goes."""
+    """One crawl of a source: queued → running → done / failed, with counters as it goes.
+
+    A running run's worker renews `heartbeat_at`; a run whose heartbeat is older than
+    `KITCHEN_CRAWL_STALE_SECONDS` (its worker crashed or was killed) becomes `interrupted`,
+    with the reason in `status_reason`.
+    """
 
     __tablename__ = "crawl_run"
 
@@ -95,6 +100,10 @@ class CrawlRun(IngestTable, table=True):
     )
     counters: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     errors: list[dict[str, Any]] = _json()
+    heartbeat_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    status_reason: str | None = Field(default=None, max_length=300)
 
 
 class PageState(IngestTable, table=True):

@@ -32,3 +32,7 @@ class IngestSettings(ServiceSettings):
     crawl_max_page_bytes: int = 3 * 1024 * 1024
     crawl_max_redirects: int = 5
     crawl_poll_seconds: float = 30.0
+    # A running crawl renews its heartbeat this often; one silent for longer than
+    # crawl_stale_seconds (its worker died) is marked interrupted and its source queued again.
+    crawl_heartbeat_seconds: float = 15.0
+    crawl_stale_seconds: float = 120.0

@@ -1,6 +1,7 @@
 """A crawl run: discover article URLs, fetch each politely, put new or changed ones through the
 pipeline. Each page commits on its own, so one bad page never undoes the others; progress is
-written to the run row as pages finish, so the API shows it live."""
+written to the run row as pages finish, so the API shows it live. A running run renews its
+heartbeat; `recover_stale` turns runs of a dead worker into `interrupted` ones."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import asyncio
 import hashlib
 import logging
 from collections import Counter
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.db import Database
@@ -49,11 +50,18 @@ class Progress:
             await self.flush()
 
     async def flush(self, **fields: Any) -> None:
+        """Write counters and errors (and renew the heartbeat) while the run is still running:
+        a run already declared interrupted is not written back to life."""
         async with self.database.sessions() as session:
             await session.execute(
                 update(CrawlRun)
-                .where(CrawlRun.id == self.run_id)
-                .values(counters=dict(self.counters), errors=list(self.errors), **fields)
+                .where(CrawlRun.id == self.run_id, CrawlRun.status == "running")
+                .values(
+                    counters=dict(self.counters),
+                    errors=list(self.errors),
+                    heartbeat_at=utcnow(),
+                    **fields,
+                )
             )
             await session.commit()
 
@@ -72,7 +80,7 @@ async def claim(database: Database, run_id: str) -> bool:
         result = await session.execute(
             update(CrawlRun)
             .where(CrawlRun.id == run_id, CrawlRun.status == "queued")
-            .values(status="running", started_at=utcnow())
+            .values(status="running", started_at=utcnow(), heartbeat_at=utcnow())
         )
         await session.commit()
         return result.rowcount == 1
@@ -103,6 +111,7 @@ async def run_crawl(
         source.delay_seconds,
     )
     status = "done"
+    beating = asyncio.create_task(heartbeat(database, run_id, settings.crawl_heartbeat_seconds))
     try:
         if source.kind == "feed":
             await crawl_feed(database, source, fetcher, settings, progress)
@@ -113,6 +122,8 @@ async def run_crawl(
         status = "failed"
         progress.errors.append({"url": None, "reason": repr(error)})
     finally:
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
         if own_client:
             await client.aclose()
     await progress.flush(status=status, finished_at=utcnow())
@@ -121,6 +132,75 @@ async def run_crawl(
             update(CrawlSource).where(CrawlSource.id == source.id).values(last_run_at=utcnow())
         )
         await session.commit()
+
+
+async def heartbeat(database: Database, run_id: str, every_seconds: float) -> None:
+    """Renew the run's lease while it runs, even through a long fetch with no page finishing."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            async with database.sessions() as session:
+                await session.execute(
+                    update(CrawlRun)
+                    .where(CrawlRun.id == run_id, CrawlRun.status == "running")
+                    .values(heartbeat_at=utcnow())
+                )
+                await session.commit()
+        except Exception:  # a missed beat is survivable; the next one may succeed
+            log.warning("heartbeat of crawl run %s failed", run_id, exc_info=True)
+
+
+async def recover_stale(database: Database, stale_seconds: float) -> list[str]:
+    """Runs left `running` by a dead worker (no heartbeat for `stale_seconds`) become
+    `interrupted` with a reason, and their source is queued again (trigger `recovery`), unless
+    the dead run was itself a recovery — then the source waits for its normal schedule, so a page
+    that kills the worker cannot make it crash-loop. Returns the interrupted run ids."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=stale_seconds)
+    last_sign = func.coalesce(CrawlRun.heartbeat_at, CrawlRun.started_at, CrawlRun.created_at)
+    interrupted = []
+    async with database.sessions() as session:
+        rows = await session.execute(
+            select(CrawlRun).where(CrawlRun.status == "running", last_sign < cutoff)
+        )
+        for run in list(rows.scalars()):
+            seen = run.heartbeat_at or run.started_at or run.created_at
+            reason = (
+                f"no heartbeat since {_aware(seen).isoformat()} (over {stale_seconds:g} s): "
+                "the worker stopped or crashed during the run"
+            )
+            # Conditional on the heartbeat read: a worker that just beat keeps its run.
+            result = await session.execute(
+                update(CrawlRun)
+                .where(
+                    CrawlRun.id == run.id,
+                    CrawlRun.status == "running",
+                    last_sign < cutoff,
+                )
+                .values(status="interrupted", status_reason=reason, finished_at=now)
+            )
+            if result.rowcount != 1:
+                continue
+            interrupted.append(run.id)
+            log.warning("crawl run %s interrupted: %s", run.id, reason)
+            if run.trigger == "recovery":
+                continue
+            busy = await session.execute(
+                select(CrawlRun.id).where(
+                    CrawlRun.source_id == run.source_id,
+                    CrawlRun.status.in_(("queued", "running")),
+                )
+            )
+            source = await session.get(CrawlSource, run.source_id)
+            if source is not None and source.enabled and busy.first() is None:
+                session.add(new_run(run.source_id, "recovery"))
+                await session.flush()
+        await session.commit()
+    return interrupted
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def discover(source: CrawlSource, fetcher: Fetcher, progress: Progress) -> list[str]:
@@ -311,8 +391,8 @@ async def enqueue_due(database: Database) -> list[str]:
         )
         for source in sources.scalars():
             last = source.last_run_at
-            if last is not None and last.tzinfo is None:  # SQLite hands back naive UTC
-                last = last.replace(tzinfo=UTC)
+            if last is not None:  # SQLite hands back naive UTC
+                last = _aware(last)
             if last is not None and last + timedelta(minutes=source.interval_minutes) > now:
                 continue
             run = new_run(source.id, "schedule")
@@ -344,11 +424,14 @@ async def run_pending(
 
 
 def scheduler(settings: IngestSettings):  # type: ignore[no-untyped-def]
-    """The worker's periodic job: queue due sources, run what is queued, sleep, repeat."""
+    """The worker's periodic job: recover dead runs, queue due sources, run what is queued,
+    sleep, repeat."""
 
     async def loop(database: Database) -> None:
         while True:
             try:
+                # First pass at worker start: runs a crashed worker left "running" are recovered.
+                await recover_stale(database, settings.crawl_stale_seconds)
                 await enqueue_due(database)
                 await run_pending(database, settings)
             except Exception:

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 import httpx
 
 from common.db import Database
+from common.events import utcnow
 from services.ingest.crawler.fetch import HostGate
-from services.ingest.crawler.run import enqueue_due, run_pending
+from services.ingest.crawler.run import (
+    Progress,
+    enqueue_due,
+    new_run,
+    recover_stale,
+    run_pending,
+    scheduler,
+)
+from services.ingest.models_intake import CrawlRun
 from services.ingest.settings import IngestSettings
 from tests.integration.ingest.helpers import ADMIN, EDITOR
 from tests.integration.ingest.site import serve_site
@@ -175,3 +185,77 @@ async def test_feed_pull_is_incremental(
     item = (await ingest_client.get(f"/api/v1/contents/{items[0]['id']}", headers=EDITOR)).json()
     assert item["sources"][0]["channel"] == "feed"
     assert item["sources"][0]["external_id"].startswith("sxjz-2006-")
+
+
+async def test_runs_left_running_by_a_dead_worker_are_interrupted_and_retried(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    body = {
+        "name": "县政府网站",
+        "kind": "feed",
+        "start_urls": ["http://127.0.0.1:9/feed.xml"],
+        "site": "province",
+        "columns": ["news"],
+        "publisher": "县政府办公室",
+    }
+    dead_id = (await ingest_client.post("/api/v1/sources", json=body, headers=ADMIN)).json()["id"]
+    alive_id = (
+        await ingest_client.post("/api/v1/sources", json={**body, "name": "乡镇"}, headers=ADMIN)
+    ).json()["id"]
+    settings = crawl_settings(database_url)
+    settings.crawl_stale_seconds = 60
+    settings.crawl_poll_seconds = 3600
+    long_ago = utcnow() - timedelta(minutes=10)
+    database = Database(database_url)
+    try:
+        async with database.sessions() as session:
+            dead, alive = new_run(dead_id, "manual"), new_run(alive_id, "schedule")
+            dead.status, dead.started_at, dead.heartbeat_at = "running", long_ago, long_ago
+            dead.counters = {"discovered": 40, "added": 12}
+            alive.status, alive.started_at, alive.heartbeat_at = "running", long_ago, utcnow()
+            session.add_all([dead, alive])
+            await session.commit()
+        before = (await ingest_client.get(f"/api/v1/crawls/{dead.id}", headers=EDITOR)).json()
+        assert before["status"] == "running" and before["status_reason"] is None
+        # The worker's periodic job recovers on its first pass, i.e. at worker start.
+        job = asyncio.create_task(scheduler(settings)(database))
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            runs = (await ingest_client.get("/api/v1/crawls", headers=EDITOR)).json()["items"]
+            if any(r["trigger"] == "recovery" and r["status"] == "done" for r in runs):
+                break
+        job.cancel()
+        await asyncio.gather(job, return_exceptions=True)
+        shown = (await ingest_client.get(f"/api/v1/crawls/{dead.id}", headers=EDITOR)).json()
+        assert shown["status"] == "interrupted" and shown["finished_at"] is not None
+        assert "no heartbeat" in shown["status_reason"] and "crashed" in shown["status_reason"]
+        assert shown["counters"] == {"discovered": 40, "added": 12}  # progress so far is kept
+        # A run whose worker still beats is left alone.
+        kept = (await ingest_client.get(f"/api/v1/crawls/{alive.id}", headers=EDITOR)).json()
+        assert kept["status"] == "running"
+        # The source became due again: a recovery run was queued and has run.
+        runs = (
+            await ingest_client.get(f"/api/v1/crawls?source_id={dead_id}", headers=EDITOR)
+        ).json()["items"]
+        assert [r["trigger"] for r in runs] == ["recovery", "manual"]
+        assert runs[0]["status"] == "done" and runs[0]["counters"]["failed"] == 1
+        # The dead worker coming back late cannot write its run back to life.
+        late = Progress(database, dead.id)
+        await late.flush(status="done")
+        again = (await ingest_client.get(f"/api/v1/crawls/{dead.id}", headers=EDITOR)).json()
+        assert again["status"] == "interrupted"
+        # A recovery run that dies too is not retried again (no crash loop).
+        async with database.sessions() as session:
+            row = await session.get(CrawlRun, runs[0]["id"])
+            assert row is not None
+            row.status, row.heartbeat_at = "running", long_ago
+            session.add(row)
+            await session.commit()
+        assert await recover_stale(database, 60) == [runs[0]["id"]]
+        runs = (
+            await ingest_client.get(f"/api/v1/crawls?source_id={dead_id}", headers=EDITOR)
+        ).json()["items"]
+        assert [r["status"] for r in runs] == ["interrupted", "interrupted"]
+        assert await recover_stale(database, 60) == []
+    finally:
+        await database.dispose()
