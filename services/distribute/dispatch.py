@@ -26,7 +26,7 @@ from common.secretbox import SecretBox
 from common.worker import PeriodicJob
 from services.distribute.doorbell import Doorbell
 from services.distribute.models import Delivery, DeliveryAttempt, WebhookEndpoint
-from services.distribute.publishing import announce, settle_release
+from services.distribute.publishing import announce, retry_detail, settle_release
 from services.distribute.settings import DistributeSettings
 from services.distribute.webhooks import SendResult, WebhookSender, retry_delay
 
@@ -183,7 +183,9 @@ class WebhookDispatcher:
             delivery.state = "pending"
             delivery.next_attempt_at = now + timedelta(seconds=delay or 0)
             session.add(delivery)
-            return  # still pending: not a state change worth an event
+            detail = retry_detail(claim.attempt, delivery.next_attempt_at, result.error)
+            await announce(session, delivery, state="retrying", detail=detail)
+            return
         delivery.state = outcome
         delivery.delivered_at = now if outcome == "delivered" else None
         delivery.next_attempt_at = None

@@ -26,6 +26,7 @@ from services.distribute.models import (
     Retraction,
     WebhookEndpoint,
 )
+from services.distribute.pagetags import iso
 from services.distribute.portal import plan_portal, portal_target, publish_to_portal
 from services.distribute.webhooks import webhook_payload
 
@@ -41,16 +42,24 @@ def webhook_target(endpoint_id: str) -> str:
     return f"webhook:{endpoint_id}"
 
 
-def event_state(delivery: Delivery) -> str:
-    """The state `delivery.updated` reports; retraction deliveries say so in the state name."""
+def event_state(delivery: Delivery, state: str | None = None) -> str:
+    """The state `delivery.updated` reports (`state` overrides the row's, e.g. `retrying`);
+    retraction deliveries say so in the state name."""
+    state = state or delivery.state
     if delivery.action == "publish":
-        return delivery.state
+        return state
     return {"delivered": "retracted", "pending": "retraction_pending"}.get(
-        delivery.state, f"retraction_{delivery.state}"
+        state, f"retraction_{state}"
     )
 
 
-async def announce(session: AsyncSession, delivery: Delivery) -> None:
+async def announce(
+    session: AsyncSession,
+    delivery: Delivery,
+    *,
+    state: str | None = None,
+    detail: str | None = None,
+) -> None:
     await OUTBOX.add(
         session,
         DeliveryUpdated(
@@ -58,10 +67,15 @@ async def announce(session: AsyncSession, delivery: Delivery) -> None:
             version=delivery.version,
             content_hash=delivery.content_hash,
             target=delivery.target,
-            state=event_state(delivery),
-            detail=delivery.last_error,
+            state=event_state(delivery, state),
+            detail=delivery.last_error if detail is None else detail,
         ),
     )
+
+
+def retry_detail(attempt: int, next_attempt_at: datetime, error: str) -> str:
+    """`delivery.updated` detail of a failed attempt that will be retried."""
+    return f"attempt {attempt} failed; next attempt at {iso(next_attempt_at)}: {error}"[:1000]
 
 
 def new_delivery(

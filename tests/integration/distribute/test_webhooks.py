@@ -128,7 +128,51 @@ async def test_retries_keep_the_webhook_id_and_log_attempts(
     assert [a["outcome"] for a in detail["log"]] == ["retry", "retry", "delivered"]
     assert [a["status_code"] for a in detail["log"]] == [500, 429, 204]
     states = [u["state"] for u in await distribute.outbox("delivery.updated")]
-    assert states == ["delivered", "pending", "delivered"]  # portal, then the webhook
+    assert states == ["delivered", "pending", "retrying", "retrying", "delivered"]
+
+
+async def test_failing_twice_then_succeeding_is_announced_and_visible(
+    distribute: Distribute, receiver: Receiver
+) -> None:
+    """Every failed attempt that will be retried says so: a `retrying` event (attempt, next
+    attempt time, error) in the settle's transaction, and the delivery log shows the same."""
+    from datetime import datetime
+
+    await register(distribute, receiver.url)
+    receiver.statuses = [500, 503]
+    await distribute.publish(ingested("c1"))
+    dispatcher = distribute.dispatcher()
+    seen = []
+    for attempt, status in [(1, 500), (2, 503)]:
+        before = datetime.now().astimezone()
+        await distribute.dispatch(dispatcher)
+        delivery = webhook_of(await deliveries(distribute, "c1"))
+        assert delivery["state"] == "pending" and delivery["attempts"] == attempt
+        assert delivery["last_error"].startswith(f"HTTP {status}")
+        next_at = datetime.fromisoformat(delivery["next_attempt_at"])
+        assert before <= next_at.replace(microsecond=999_999)
+        retrying = [
+            u for u in await distribute.outbox("delivery.updated") if u["state"] == "retrying"
+        ]
+        assert len(retrying) == attempt
+        event = retrying[-1]
+        assert event["target"] == delivery["target"] and event["content_id"] == "c1"
+        assert event["detail"].startswith(f"attempt {attempt} failed; next attempt at ")
+        assert delivery["next_attempt_at"] in event["detail"]
+        assert f"HTTP {status}" in event["detail"]
+        seen.append(event)
+        await asyncio.sleep(0.08)
+    await distribute.dispatch(dispatcher)
+    delivery = webhook_of(await deliveries(distribute, "c1"))
+    assert delivery["state"] == "delivered" and delivery["attempts"] == 3
+    assert delivery["next_attempt_at"] is None
+    webhook_states = [
+        u["state"]
+        for u in await distribute.outbox("delivery.updated")
+        if u["target"] == delivery["target"]
+    ]
+    assert webhook_states == ["pending", "retrying", "retrying", "delivered"]
+    assert len(await distribute.outbox("content.published")) == 1
 
 
 async def test_client_error_fails_at_once_and_replay_recovers(
