@@ -20,6 +20,7 @@ async def test_submit_review_publish_read(tmp_path: Path) -> None:
         try:
             await check_flow(hub)
             await check_bad_input(hub)
+            await check_one_openapi(hub)
         finally:
             await hub.close()
 
@@ -108,3 +109,12 @@ async def check_bad_input(hub: HubClient) -> None:
         headers=await hub.login("reviewer1"),
     )
     assert unknown.status_code == 404
+
+
+async def check_one_openapi(hub: HubClient) -> None:
+    """The gateway's OpenAPI lists its own paths and every service's public paths."""
+    paths = (await hub.http.get("/openapi.json")).json()["paths"]
+    assert "/api/v1/auth/token" in paths and "/api/v1/contents" in paths
+    for prefix in ("/api/v1/reviews", "/api/v1/sites", "/feeds/", "/api/v1/cases", "/open311/"):
+        assert any(p.startswith(prefix) for p in paths), prefix
+    assert (await hub.http.get("/docs")).status_code == 200
