@@ -46,14 +46,22 @@ async def current_clock(session: AsyncSession, case_id: str) -> CaseClock | None
     return (running or clocks or [None])[-1]
 
 
+def new_clock(
+    calendar: WorkCalendar, case_id: str, name: str, anchor: date, working_days: int
+) -> CaseClock:
+    """A clock computed on the calendar, not yet stored (the caller adds or inserts it)."""
+    clock = CaseClock(
+        case_id=case_id, clock=name, anchor_on=anchor, working_days=working_days, due_on=anchor
+    )
+    clock.due_on, clock.provisional = due_of(calendar, clock)
+    clock.told_on = clock.due_on  # shown to the citizen from now on
+    return clock
+
+
 async def start_clock(
     ctx: Ctx, case: Case, name: str, anchor: date, working_days: int
 ) -> CaseClock:
-    clock = CaseClock(
-        case_id=case.id, clock=name, anchor_on=anchor, working_days=working_days, due_on=anchor
-    )
-    clock.due_on, clock.provisional = due_of(ctx.calendar, clock)
-    clock.told_on = clock.due_on  # shown to the citizen from now on
+    clock = new_clock(ctx.calendar, case.id, name, anchor, working_days)
     ctx.session.add(clock)
     return clock
 

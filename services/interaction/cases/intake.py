@@ -12,15 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.errors import BadRequest, Conflict, NotFound, TooManyRequests
+from common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, TooManyRequests
+from common.events import CaseReceived
 from services.interaction.cases import clocks
 from services.interaction.cases.replies import RATINGS, satisfaction_link_for
-from services.interaction.cases.workflow import OUTCOMES, STATE_LABELS, announce_received
+from services.interaction.cases.workflow import OUTCOMES, STATE_LABELS
 from services.interaction.clock import local_date
 from services.interaction.context import Ctx
-from services.interaction.models import Case, CaseLog, SubmissionAttempt
+from services.interaction.models import OUTBOX, Case, CaseClock, CaseLog, SubmissionAttempt
 from services.interaction.schemas import CaseSubmission
 
 KIND_LABELS = {
@@ -92,36 +96,48 @@ class Submitted:
     due: clocks.CaseClock
 
 
-async def _enforce_limits(ctx: Ctx, ip: str, phone_hash: str, content_hash: str) -> None:
-    now = ctx.now()
+# A new number is drawn when the random part collides with one already given out that day
+# (six random digits: two cases in a thousand a day already collide about once in four days).
+NUMBER_ATTEMPTS = 8
 
-    async def count(*where: Any) -> int:
-        query = select(func.count()).select_from(SubmissionAttempt).where(*where)
-        return int((await ctx.session.execute(query)).scalar_one())
 
-    if (
-        await count(SubmissionAttempt.ip == ip, SubmissionAttempt.at > now - timedelta(hours=1))
-        >= ctx.settings.rate_limit_per_ip
-    ):
+async def _enforce_limits(
+    ctx: Ctx, now: datetime, ip: str, phone_hash: str, content_hash: str
+) -> None:
+    """The per-IP and per-phone counts and the duplicate check, in one round trip."""
+    attempts = SubmissionAttempt.__table__.c
+    per_ip = (
+        select(func.count())
+        .select_from(SubmissionAttempt.__table__)
+        .where(attempts.ip == ip, attempts.at > now - timedelta(hours=1))
+        .scalar_subquery()
+    )
+    per_phone = (
+        select(func.count())
+        .select_from(SubmissionAttempt.__table__)
+        .where(attempts.phone_hash == phone_hash, attempts.at > now - timedelta(days=1))
+        .scalar_subquery()
+        if phone_hash
+        else literal(0)
+    )
+    since = now - timedelta(hours=ctx.settings.duplicate_window_hours)
+    cases = Case.__table__.c
+    duplicate = select(cases.id).where(
+        cases.content_hash == content_hash, cases.received_at > since
+    )
+    if phone_hash:
+        duplicate = duplicate.where(cases.phone_hash == phone_hash)
+    query = select(per_ip, per_phone, exists(duplicate))
+    ip_count, phone_count, is_duplicate = (await ctx.session.execute(query)).one()
+    if int(ip_count) >= ctx.settings.rate_limit_per_ip:
         raise TooManyRequests(
             "提交过于频繁，请稍后再试", field="ip", headers={"Retry-After": "3600"}
         )
-    if (
-        phone_hash
-        and await count(
-            SubmissionAttempt.phone_hash == phone_hash,
-            SubmissionAttempt.at > now - timedelta(days=1),
-        )
-        >= ctx.settings.rate_limit_per_phone
-    ):
+    if phone_hash and int(phone_count) >= ctx.settings.rate_limit_per_phone:
         raise TooManyRequests(
             "该手机号今日提交次数已达上限", field="phone", headers={"Retry-After": "86400"}
         )
-    since = now - timedelta(hours=ctx.settings.duplicate_window_hours)
-    duplicate = select(Case.id).where(Case.content_hash == content_hash, Case.received_at > since)
-    if phone_hash:
-        duplicate = duplicate.where(Case.phone_hash == phone_hash)
-    if (await ctx.session.execute(duplicate.limit(1))).first() is not None:
+    if is_duplicate:
         raise Conflict("您已提交过相同内容，请勿重复提交", field="body")
 
 
@@ -130,14 +146,43 @@ def new_number(kind: str, at: datetime) -> str:
     return local_date(at).strftime("%Y%m%d") + f"{secrets.randbelow(10**6):06d}"
 
 
+def _row(model: Any) -> dict[str, Any]:
+    """The column values of a not-yet-stored model, for a Core insert (no ORM unit of work)."""
+    table = type(model).__table__
+    values = {c.name: getattr(model, c.key) for c in table.columns}
+    return {k: v for k, v in values.items() if not (v is None and table.c[k].primary_key)}
+
+
+def _insert_ignoring_number_clash(session: AsyncSession) -> Any:
+    table = Case.__table__
+    insert_ = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    return insert_(table).on_conflict_do_nothing(index_elements=[table.c.number])
+
+
+async def _insert_case(ctx: Ctx, case: Case) -> None:
+    """Insert the case; a clash of the random number draws a new one (no savepoint needed)."""
+    statement = _insert_ignoring_number_clash(ctx.session)
+    for _ in range(NUMBER_ATTEMPTS):
+        result = await ctx.session.execute(statement, _row(case))
+        if result.rowcount == 1:
+            return
+        case.number = new_number(case.kind, case.received_at)
+    raise ServiceUnavailable("暂时无法生成编号，请稍后再试", field="number")
+
+
 async def submit(ctx: Ctx, data: CaseSubmission, ip: str, source: str = "web") -> Submitted:
-    """Store a new case with its first clocks and announce `case.received`."""
+    """Store a new case with its first clocks and announce `case.received`.
+
+    Round trips: one query for the abuse checks (web only), then one Core insert each for the
+    case, its clocks, the attempt, the log entry and the outbox event. The clock is read once,
+    so every row of the submission carries the same instant.
+    """
+    now = ctx.now()
     phone_hash = sha256(re.sub(r"\D", "", data.phone)) if data.phone else ""
     content_hash = sha256(f"{data.kind}|{normalise(data.title)}|{normalise(data.body)}")
     if source == "web":
-        await _enforce_limits(ctx, ip, phone_hash, content_hash)
+        await _enforce_limits(ctx, now, ip, phone_hash, content_hash)
     token = secrets.token_urlsafe(24)
-    now = ctx.now()
     case = Case(
         id=uuid.uuid4().hex,
         number=new_number(data.kind, now),
@@ -159,28 +204,71 @@ async def submit(ctx: Ctx, data: CaseSubmission, ip: str, source: str = "web") -
         long=data.long,
         token_hash=sha256(token),
         received_at=now,
-        received_on=ctx.today(),
+        received_on=local_date(now),
         updated_at=now,
     )
-    ctx.session.add(case)
-    await ctx.session.flush()
-    ctx.session.add(SubmissionAttempt(ip=ip, phone_hash=phone_hash, at=now))
-    due = await _first_clocks(ctx, case)
-    await announce_received(ctx, case)
-    return Submitted(case, token, due)
+    session = ctx.session
+    await _insert_case(ctx, case)
+    started = _first_clocks(ctx, case)
+    await session.execute(insert(CaseClock.__table__), [_row(c) for c in started])
+    await session.execute(
+        insert(SubmissionAttempt.__table__), {"ip": ip, "phone_hash": phone_hash, "at": now}
+    )
+    await session.execute(
+        insert(CaseLog.__table__),
+        _row(
+            CaseLog(
+                case_id=case.id,
+                action="received",
+                from_state="submitted",
+                to_state="submitted",
+                actor="citizen",
+                reason="",
+                public=True,
+                at=now,
+            )
+        ),
+    )
+    await OUTBOX.add(session, received_event(case, started[-1], now))
+    return Submitted(case, token, started[0])
 
 
-async def _first_clocks(ctx: Ctx, case: Case) -> clocks.CaseClock:
-    """The statutory clock starts at receipt (纠错: the forward clock, maybe the reply clock)."""
+def received_event(case: Case, clock: CaseClock, now: datetime) -> CaseReceived:
+    """`case.received`, as `workflow.transition` would announce it (due: the last clock)."""
+    return CaseReceived(
+        case_id=case.id,
+        number=case.number,
+        kind=case.kind,
+        action="received",
+        from_state="submitted",
+        to_state="submitted",
+        actor="citizen",
+        department=None,
+        co_departments=[],
+        reason="",
+        due_on=clock.due_on.isoformat(),
+        due_provisional=clock.provisional,
+        occurred_at=now,
+    )
+
+
+def _first_clocks(ctx: Ctx, case: Case) -> list[CaseClock]:
+    """The statutory clock starts at receipt (纠错: the forward clock, maybe the reply clock).
+
+    The first clock is what the citizen is told; the last is the one `case.received` carries.
+    """
     durations = ctx.settings.durations[case.kind]
+    anchor = case.received_on
     if case.kind == "correction":
-        first = await clocks.start_clock(
-            ctx, case, clocks.FORWARD, case.received_on, durations.forward or 1
-        )
+        started = [
+            clocks.new_clock(ctx.calendar, case.id, clocks.FORWARD, anchor, durations.forward or 1)
+        ]
         if ctx.settings.correction_reply_anchor == "received":
-            await clocks.start_clock(ctx, case, clocks.REPLY, case.received_on, durations.reply)
-        return first
-    return await clocks.start_clock(ctx, case, clocks.REPLY, case.received_on, durations.reply)
+            started.append(
+                clocks.new_clock(ctx.calendar, case.id, clocks.REPLY, anchor, durations.reply)
+            )
+        return started
+    return [clocks.new_clock(ctx.calendar, case.id, clocks.REPLY, anchor, durations.reply)]
 
 
 # --- what the citizen and the staff see ----------------------------------------------------

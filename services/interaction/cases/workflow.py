@@ -22,7 +22,6 @@ from common.events import (
     CaseEventData,
     CaseExtension,
     CaseProgressed,
-    CaseReceived,
     CaseReturned,
     CaseScreened,
 )
@@ -143,11 +142,6 @@ async def transition(
             **extra,
         ),
     )
-
-
-async def announce_received(ctx: Ctx, case: Case) -> None:
-    case.state = "submitted"
-    await transition(ctx, case, "received", "submitted", "citizen", CaseReceived, public=True)
 
 
 async def get_case(ctx: Ctx, number: str) -> Case:
