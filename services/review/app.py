@@ -14,6 +14,7 @@ from common.events import utcnow
 from common.service_app import ServiceSpec, create_service_app
 from services.review import linkcheck
 from services.review.checking import MachineChecks
+from services.review.checks import words
 from services.review.checks.links import LinkChecker
 from services.review.consumers import build_handlers
 from services.review.models import metadata, tables
@@ -77,6 +78,8 @@ def create_app(
         if checks.links is None:
             checks.links = link_checker(settings)
         app.state.checks = checks
+        # jieba's dictionary (short-term word boundaries) loads here, not in the first check.
+        await asyncio.to_thread(words.tokenizer)
         async with app.state.db.sessions() as session:
             if settings.seed_lexicons:
                 await seed_lexicons(session)

@@ -15,6 +15,7 @@ import ahocorasick
 
 from services.review.checks.normalize import fold, fold_term
 from services.review.checks.types import Finding, Severity
+from services.review.checks.words import SHORT_TERM_CHARS, short_term_accepted
 
 TERM_KINDS = ("sensitive", "classification")
 PAIR_KINDS = ("wording", "typo")
@@ -148,7 +149,12 @@ class Matcher:
         folded = fold(text)
         findings = []
         for end_index, (length, items) in self._automaton.iter(folded.text):
-            start, end = folded.span(end_index - length + 1, end_index + 1)
+            compact = (end_index - length + 1, end_index + 1)
+            start, end = folded.span(*compact)
+            if length <= SHORT_TERM_CHARS and not short_term_accepted(
+                text, folded.text, (start, end), compact
+            ):
+                continue  # e.g. 机密 inside 有机密封: pieces of two other words
             for p in items:
                 findings.append(
                     Finding(

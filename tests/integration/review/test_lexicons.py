@@ -149,3 +149,13 @@ async def test_draft_check_stores_nothing(review: ReviewHarness) -> None:
     assert await review.outbox() == []
     refused = await review.client.post("/api/v1/checks", json={"bogus": 1}, headers=EDITOR)
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "body.bogus"
+
+
+async def test_a_mark_inside_other_words_neither_blocks_nor_routes(review: ReviewHarness) -> None:
+    data = await review.ingest(body_text="泵体采用有机密封材料，杜绝密码泄露。")
+    task = await review.task_of(data.content_id)
+    assert task["findings"] == [] and task["confidentiality_required"] is False
+    marked = await review.ingest(body_text="机密★一年\n会议纪要。")
+    task = await review.task_of(marked.content_id)
+    assert [f["text"] for f in task["findings"]] == ["机密"]
+    assert task["confidentiality_required"] is True
