@@ -4,6 +4,13 @@
 const STATUS = { ingested: "已入库", in_review: "审核中", approved: "已通过", published: "已发布",
   rejected: "已驳回", returned: "已退回", quarantined: "已隔离" };
 const SEVERITY = { block: "阻断", warn: "警告", info: "提示" };
+const TASK_STATUS = { open: "待审", in_review: "审核中", approved: "已通过", rejected: "已驳回",
+  returned: "已退回", superseded: "已被新版本取代" };
+const CATEGORY = { personal_data: "个人信息", classification: "涉密标志", sensitive: "敏感词",
+  political: "政治性表述", wording: "严重表述错误", typo: "错别字", advertising: "广告用语",
+  gambling: "博彩信息", link: "链接", links: "链接", integrity: "文本完整性", accessibility: "无障碍",
+  markup: "网页代码", hidden: "隐藏内容", date: "日期", dates: "日期", metadata: "要素完整性",
+  completeness: "要素完整性" };
 const $ = (selector) => document.querySelector(selector);
 let token = sessionStorage.getItem("kitchen-token");
 let libraryCursor = null;
@@ -90,7 +97,9 @@ async function showContent(id) {
       `<li>${new Date(h.at).toLocaleString("zh-CN")} 第${h.version}版 ${STATUS[h.status] || h.status} ${escapeHtml(h.detail)}</li>`).join("");
     const deliveries = (item.deliveries || []).map((d) =>
       `<li>${escapeHtml(d.target)}：${escapeHtml(d.state)}</li>`).join("") || "<li>暂无</li>";
-    $("#content-detail").innerHTML = `<h3>${escapeHtml(item.title)}</h3>
+    const quarantine = item.quarantine ? `<p class="alert">已隔离：${escapeHtml(item.quarantine.reason)}
+      （${(item.quarantine.spans || []).map((s) => `“${escapeHtml(s.text)}”`).join("、")}）</p>` : "";
+    $("#content-detail").innerHTML = `<h3>${escapeHtml(item.title)}</h3>${quarantine}
       <p>${escapeHtml(item.publisher)} ${escapeHtml(item.doc_number || "")} · 第${item.version}版 ·
       ${STATUS[item.status] || item.status} · 内容指纹 <code>${item.content_hash.slice(0, 12)}</code></p>
       <div class="body-text">${escapeHtml(item.body_text)}</div>
@@ -135,7 +144,7 @@ async function loadReviews() {
       const row = document.createElement("tr");
       const blocking = (task.findings || []).filter((f) => f.severity === "block").length;
       row.innerHTML = `<td>${escapeHtml(task.title || task.content_id)}</td><td>${escapeHtml(task.stage)}</td>
-        <td>${blocking ? `阻断 ${blocking} 项` : (task.findings || []).length + " 项"}</td><td>${escapeHtml(task.status)}</td>`;
+        <td>${blocking ? `阻断 ${blocking} 项` : (task.findings || []).length + " 项"}</td><td>${TASK_STATUS[task.status] || escapeHtml(task.status)}</td>`;
       row.onclick = () => showTask(task.id);
       $("#review-rows").appendChild(row);
     }
@@ -160,12 +169,14 @@ async function showTask(id) {
     const task = await api(`/api/v1/reviews/${id}`);
     const findings = task.findings || [];
     const list = findings.map((f) => `<li><b>${SEVERITY[f.severity] || f.severity}</b>
-      ${escapeHtml(f.category)}：“${escapeHtml(f.text)}”${f.suggestion ? ` → ${escapeHtml(f.suggestion)}` : ""}</li>`).join("");
+      ${CATEGORY[f.category] || escapeHtml(f.category)}：“${escapeHtml(f.text)}”${f.suggestion ? ` → ${escapeHtml(f.suggestion)}` : ""}</li>`).join("");
     $("#review-detail").innerHTML = `<h3>${escapeHtml(task.title || "")}</h3>
       <p>环节：${escapeHtml(task.stage)} · 第${task.version}版</p>
       <div class="body-text">${highlight(task.body_text || "", findings)}</div>
       <h4>机审发现</h4><ul class="findings">${list || "<li>无</li>"}</ul>
       <label>意见 <textarea id="decision-comment" rows="3"></textarea></label>
+      ${findings.some((f) => f.severity === "block") ? `<label>越过阻断项的书面理由（仅限有权限的审核人）
+        <textarea id="override-reason" rows="2"></textarea></label>` : ""}
       <button data-decision="approve">通过</button> <button data-decision="return">退回修改</button>
       <button data-decision="reject">驳回</button>`;
     $("#review-detail").querySelectorAll("button[data-decision]").forEach((button) => {
@@ -178,7 +189,8 @@ async function decide(id, decision) {
   try {
     await api(`/api/v1/reviews/${id}/decisions`, { method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ decision, comment: $("#decision-comment").value }) });
+      body: JSON.stringify({ decision, comment: $("#decision-comment").value,
+        ...($("#override-reason")?.value ? { override_reason: $("#override-reason").value } : {}) }) });
     $("#review-detail").innerHTML = "<p>已提交。</p>";
     await loadReviews();
   } catch (error) { showError(error); }
