@@ -198,6 +198,23 @@ class SearchDoc(IngestTable, table=True):
     folded_title: str = ""
 
 
+class PublishedSearchDoc(IngestTable, table=True):
+    """The public search row of an item: the text of its last *published* version.
+
+    Written when `content.published` arrives, untouched by later edits, so public search keeps
+    finding what the portal shows until the next version is published. Same shape as
+    `SearchDoc` (integer id = rowid of the FTS5 table `published_fts`; PostgreSQL adds `tsv`).
+    """
+
+    __tablename__ = "published_search_doc"
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntId, primary_key=True))
+    content_id: str = Field(foreign_key="content_item.id", unique=True, max_length=40)
+    version: int
+    doc_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True, index=True))
+    folded_title: str = ""
+
+
 class ContentAttachment(IngestTable, table=True):
     """An attachment of one version (the bytes are a `Blob`, shared by every version using them)."""
 

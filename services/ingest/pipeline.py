@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentIngested, utcnow
 from services.ingest import dedupe, indexno
-from services.ingest.chinese import fold
+from services.ingest.chinese import fold, segment
 from services.ingest.cleaning import content_hash
 from services.ingest.metadata import load_taxonomy
 from services.ingest.models import (
@@ -35,6 +35,7 @@ from services.ingest.models import (
 )
 from services.ingest.prepare import Incoming, Prepared, prepare
 from services.ingest.search import index as search_index
+from services.ingest.search.tokens import index_grams, index_words
 from services.ingest.settings import IngestSettings
 
 MAX_CANDIDATES = 50
@@ -421,6 +422,39 @@ async def index_for_search(session: AsyncSession, item: ContentItem, prepared: P
         prepared.grams_title,
         prepared.grams_body,
         prepared.words,
+    )
+
+
+async def index_published(session: AsyncSession, item: ContentItem, number: int) -> None:
+    """Point the item's public search row at version `number`, just published.
+
+    The current version's tokens are copied from the staff row; an older version (its
+    `content.published` arrived after a later edit) is tokenised again from its stored text."""
+    if number == item.version and await search_index.publish_current(session, item.id, number):
+        return
+    version = (
+        await session.execute(
+            select(ContentVersion).where(
+                ContentVersion.content_id == item.id, ContentVersion.version == number
+            )
+        )
+    ).scalar_one_or_none()
+    if version is None:
+        return
+    staff_date = (
+        await session.execute(select(SearchDoc.doc_date).where(SearchDoc.content_id == item.id))
+    ).scalar_one_or_none()
+    folded_title, folded_text = fold(version.title), fold(version.body_text)
+    await search_index.upsert(
+        session,
+        item.id,
+        staff_date or version.written_at or version.created_at.date(),
+        folded_title,
+        index_grams(folded_title),
+        index_grams(folded_text),
+        index_words(segment(folded_title) + segment(folded_text)),
+        scope=search_index.PUBLIC,
+        version=number,
     )
 
 

@@ -21,7 +21,7 @@ from services.ingest.models import (
     Relation,
     StatusChange,
 )
-from services.ingest.pipeline import announce
+from services.ingest.pipeline import announce, index_published
 from services.ingest.schemas import ContentOut, ContentSummary, Relations, StatusEntry
 
 
@@ -197,9 +197,25 @@ async def list_items(
 async def record_status(
     session: AsyncSession, content_id: str, version: int, status: str, detail: str = ""
 ) -> None:
-    """Apply a status learned from an event, unless it is about an older version."""
+    """Apply a status learned from an event, unless it is about an older version.
+
+    `published` also points the public search row at that version — even an older one (its
+    event arrived after a later edit): the portal shows it, so public search must find it."""
     item = await session.get(ContentItem, content_id)
-    if item is None or version < item.version:
+    if item is None:
+        return
+    if version < item.version:
+        if status == "published" and version > (item.published_version or 0):
+            item.published_version = version
+            item.published_at = item.published_at or utcnow()
+            session.add(item)
+            session.add(
+                StatusChange(
+                    content_id=content_id, version=version, status=status, detail=detail,
+                    at=utcnow(),
+                )
+            )  # fmt: skip
+            await index_published(session, item, version)
         return
     now = utcnow()
     item.status = status
@@ -214,6 +230,8 @@ async def record_status(
     session.add(
         StatusChange(content_id=content_id, version=version, status=status, detail=detail, at=now)
     )
+    if status == "published":
+        await index_published(session, item, version)
 
 
 async def release(session: AsyncSession, item: ContentItem, editor: str, note: str) -> None:

@@ -38,8 +38,10 @@ async def search_site(
     filters = SearchFilters(
         site=site, column=column, kind=kind, publisher=publisher,
         doc_number=docnumber.canonical(doc_number), topic=topic, date_from=date_from,
-        date_to=date_to, statuses=["published"],
+        date_to=date_to,
     )  # fmt: skip
+    # Public search runs on the published versions' index: an item edited after publication
+    # is still found by its published text until the new version is published.
     result = await run_search(session, q, filters, order, cursor, limit, public=True)
     result["facets"].pop("status", None)
     return json_response(result, headers={"Cache-Control": "public, max-age=30"})

@@ -28,25 +28,29 @@ async def run_search(
     public: bool = False,
 ) -> dict[str, Any]:
     """`{items: [... with snippet], facets, next_cursor}`; public hits show published text."""
-    page = await search(session, q, filters, order=order, cursor=cursor, limit=limit)
+    page = await search(session, q, filters, order=order, cursor=cursor, limit=limit, public=public)
     ids = [hit["id"] for hit in page.hits]
+    shown = ContentItem.published_version if public else ContentItem.version
     rows = await session.execute(
-        select(ContentItem, ContentVersion.body_text)
+        select(ContentItem, ContentVersion.title, ContentVersion.body_text)
         .join(
             ContentVersion,
-            (ContentVersion.content_id == ContentItem.id)
-            & (ContentVersion.version == ContentItem.version),
+            (ContentVersion.content_id == ContentItem.id) & (ContentVersion.version == shown),
         )
         .where(ContentItem.id.in_(ids))
     )
-    found = {item.id: (item, body) for item, body in rows.all()}
+    found = {item.id: (item, title, body) for item, title, body in rows.all()}
     fields = PUBLIC_FIELDS if public else STAFF_FIELDS
     items = []
     for hit in page.hits:
-        item, body = found[hit["id"]]
+        if hit["id"] not in found:  # e.g. a public row whose version row is gone: skip it
+            continue
+        item, title, body = found[hit["id"]]
         entry = {f: getattr(item, f) for f in fields}
+        if public:  # the portal shows the published version, not a later edit
+            entry["title"] = title
         entry["snippet"] = highlight(body, page.terms)
-        entry["title_highlighted"] = highlight(item.title, page.terms, window=200)
+        entry["title_highlighted"] = highlight(title, page.terms, window=200)
         entry["score"] = hit["score"]
         items.append(entry)
     return {"items": items, "facets": page.facets, "next_cursor": page.next_cursor}

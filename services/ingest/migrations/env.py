@@ -1,12 +1,12 @@
 """Like `common.migrations.run_env`, plus: autogenerate leaves the hand-made search objects alone
-(the FTS5 virtual table on SQLite, the tsvector column on PostgreSQL)."""
+(the FTS5 virtual tables on SQLite, the tsvector columns on PostgreSQL)."""
 
 from alembic import context
 
 from services.ingest import models_intake  # noqa: F401  (tables on the shared metadata)
 from services.ingest.models import metadata
 
-HAND_MADE = ("content_fts", "tsv")
+HAND_MADE = ("content_fts", "published_fts", "tsv")
 
 
 def include_name(name, type_, parent_names):  # type: ignore[no-untyped-def]

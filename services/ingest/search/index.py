@@ -1,4 +1,8 @@
-"""Writing an item's search row: FTS5 on SQLite, a tsvector column on PostgreSQL.
+"""Writing an item's search rows: FTS5 on SQLite, a tsvector column on PostgreSQL.
+
+Two indexes of the same shape: `STAFF` (every item's current version, what staff search sees)
+and `PUBLIC` (each item's last *published* version, what portal search sees — an edit after
+publication changes only the staff row until the new version is published).
 
 The tokens are computed in Python (see `tokens.py`) and handed to each database *as tokens*:
 FTS5's `unicode61` tokenizer only splits them on spaces, and PostgreSQL gets a tsvector literal
@@ -9,12 +13,13 @@ exactly the same tokens and a query means the same thing on both.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.ingest.models import SearchDoc
+from services.ingest.models import PublishedSearchDoc, SearchDoc
 
 # PostgreSQL stores positions up to 16383; later tokens share the last position (a phrase that far
 # into a very long document may then fail to match — see docs/ARCHITECTURE.md).
@@ -22,7 +27,7 @@ PG_MAX_POSITION = 16383
 WORD_PREFIX = "w_"
 
 FTS5_DDL = (
-    "CREATE VIRTUAL TABLE content_fts USING fts5("
+    "CREATE VIRTUAL TABLE {table} USING fts5("
     "title, grams, words, tokenize = 'unicode61 remove_diacritics 0')"
 )
 
@@ -46,6 +51,35 @@ def tsvector_literal(title: list[str], body: list[str], words: list[str]) -> str
     return " ".join(f"'{t}':{','.join(p[:256])}" for t, p in positions.items())
 
 
+@dataclass(frozen=True)
+class Scope:
+    """A search index: its row table and, on SQLite, its FTS5 table (rowid = row id)."""
+
+    model: type[SearchDoc] | type[PublishedSearchDoc]
+    fts: str
+
+    @property
+    def table(self) -> str:
+        return str(self.model.__tablename__)
+
+
+STAFF = Scope(SearchDoc, "content_fts")  # every item's current version
+PUBLIC = Scope(PublishedSearchDoc, "published_fts")  # each item's last published version
+
+
+async def _row(
+    session: AsyncSession, scope: Scope, content_id: str, doc_date: date | None, folded_title: str
+) -> SearchDoc | PublishedSearchDoc:
+    model = scope.model
+    row = (
+        await session.execute(select(model).where(model.content_id == content_id))
+    ).scalar_one_or_none()
+    if row is None:
+        row = model(content_id=content_id, doc_date=doc_date, folded_title=folded_title, version=0)
+    row.doc_date, row.folded_title = doc_date, folded_title
+    return row
+
+
 async def upsert(
     session: AsyncSession,
     content_id: str,
@@ -54,24 +88,57 @@ async def upsert(
     title: list[str],
     body: list[str],
     words: list[str],
+    scope: Scope = STAFF,
+    version: int | None = None,
 ) -> None:
-    """Create or replace the item's search row with the given tokens."""
-    row = (
-        await session.execute(select(SearchDoc).where(SearchDoc.content_id == content_id))
-    ).scalar_one_or_none()
-    if row is None:
-        row = SearchDoc(content_id=content_id, doc_date=doc_date, folded_title=folded_title)
-    row.doc_date, row.folded_title = doc_date, folded_title
+    """Create or replace the item's search row in `scope` with the given tokens."""
+    row = await _row(session, scope, content_id, doc_date, folded_title)
+    if version is not None and isinstance(row, PublishedSearchDoc):
+        row.version = version
     session.add(row)
     await session.flush()
     if is_sqlite(session):
-        await session.execute(text("DELETE FROM content_fts WHERE rowid = :id"), {"id": row.id})
+        await session.execute(text(f"DELETE FROM {scope.fts} WHERE rowid = :id"), {"id": row.id})
         await session.execute(
-            text("INSERT INTO content_fts(rowid, title, grams, words) VALUES (:id, :t, :g, :w)"),
+            text(f"INSERT INTO {scope.fts}(rowid, title, grams, words) VALUES (:id, :t, :g, :w)"),
             {"id": row.id, "t": " ".join(title), "g": " ".join(body), "w": " ".join(words)},
         )
     else:
         await session.execute(
-            text("UPDATE search_doc SET tsv = CAST(:v AS tsvector) WHERE id = :id"),
+            text(f"UPDATE {scope.table} SET tsv = CAST(:v AS tsvector) WHERE id = :id"),
             {"id": row.id, "v": tsvector_literal(title, body, words)},
         )
+
+
+async def publish_current(session: AsyncSession, content_id: str, version: int) -> bool:
+    """Copy the item's staff search row (its current version) to its public row; False if the
+    item has no staff row. The tokens are copied inside the database, not recomputed."""
+    staff = (
+        await session.execute(select(SearchDoc).where(SearchDoc.content_id == content_id))
+    ).scalar_one_or_none()
+    if staff is None:
+        return False
+    row = await _row(session, PUBLIC, content_id, staff.doc_date, staff.folded_title)
+    assert isinstance(row, PublishedSearchDoc)
+    row.version = version
+    session.add(row)
+    await session.flush()
+    ids = {"id": row.id, "sid": staff.id}
+    if is_sqlite(session):
+        await session.execute(text("DELETE FROM published_fts WHERE rowid = :id"), ids)
+        await session.execute(
+            text(
+                "INSERT INTO published_fts(rowid, title, grams, words) "
+                "SELECT :id, title, grams, words FROM content_fts WHERE rowid = :sid"
+            ),
+            ids,
+        )
+    else:
+        await session.execute(
+            text(
+                "UPDATE published_search_doc SET tsv = (SELECT tsv FROM search_doc WHERE id = :sid)"
+                " WHERE id = :id"
+            ),
+            ids,
+        )
+    return True

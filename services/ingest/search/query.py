@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Unprocessable
 from common.pagination import decode_cursor, encode_cursor
-from services.ingest.search.index import WORD_PREFIX, is_sqlite
+from services.ingest.search.index import PUBLIC, STAFF, WORD_PREFIX, is_sqlite
 from services.ingest.search.tokens import Term, query_terms
 
 FACETS = ("site", "kind", "publisher", "topic", "status")
@@ -102,17 +102,22 @@ def filter_sql(filters: SearchFilters, params: dict[str, Any]) -> str:
     return "".join(f" AND {c}" for c in clauses)
 
 
-def match_sql(sqlite: bool) -> tuple[str, str, str]:
-    """(FROM … WHERE match, score, newest-first key) per dialect; lower score = better."""
+def match_sql(sqlite: bool, public: bool = False) -> tuple[str, str, str]:
+    """(FROM … WHERE match, score, newest-first key) per dialect; lower score = better.
+
+    `public` searches the published versions' index (`published_search_doc`) instead of the
+    current versions' one; either way the row is aliased `sd` and the item `ci`."""
+    scope = PUBLIC if public else STAFF
     if sqlite:
+        fts = scope.fts
         return (
-            "FROM content_fts JOIN search_doc sd ON sd.id = content_fts.rowid "
-            "JOIN content_item ci ON ci.id = sd.content_id WHERE content_fts MATCH :q",
-            "bm25(content_fts, 5.0, 1.0, 2.0)",
-            "content_fts.rowid",
+            f"FROM {fts} JOIN {scope.table} sd ON sd.id = {fts}.rowid "
+            f"JOIN content_item ci ON ci.id = sd.content_id WHERE {fts} MATCH :q",
+            f"bm25({fts}, 5.0, 1.0, 2.0)",
+            f"{fts}.rowid",
         )
     return (
-        "FROM search_doc sd JOIN content_item ci ON ci.id = sd.content_id "
+        f"FROM {scope.table} sd JOIN content_item ci ON ci.id = sd.content_id "
         "WHERE sd.tsv @@ CAST(:q AS tsquery)",
         "-ts_rank(sd.tsv, CAST(:q AS tsquery))",
         "sd.id",
@@ -129,14 +134,17 @@ async def search(
     limit: int = 20,
     with_facets: bool = True,
     rank_window: int = RANK_WINDOW,
+    public: bool = False,
 ) -> SearchPage:
-    """One page of hits (item ids with score and date), plus facet counts on the first page."""
+    """One page of hits (item ids with score and date), plus facet counts on the first page.
+
+    `public`: search each item's last published version (portal search), not its current one."""
     terms = query_terms(query)
     if not terms:
         raise Unprocessable("the query has no searchable characters", field="q")
     sqlite = is_sqlite(session)
     params: dict[str, Any] = {"q": fts5_query(terms) if sqlite else tsquery(terms)}
-    source, score, newest = match_sql(sqlite)
+    source, score, newest = match_sql(sqlite, public)
     where = source + filter_sql(filters, params)
     position = decode_cursor(cursor) or {}
     if order == "date":

@@ -3,12 +3,20 @@ and the public portal search of published items only — on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
+from alembic import command
+from sqlalchemy.engine import Connection
 
 from common.db import Database
+from common.events import ContentPublished, utcnow
+from common.migrations import alembic_config
+from services.ingest.consumers import on_content_published
 from services.ingest.service import record_status
 from tests.integration.ingest.helpers import EDITOR, policy, traditional
 
+MIGRATIONS = Path(__file__).parents[3] / "services" / "ingest" / "migrations"
 NOTICE = {
     "title": "关于开展2018年度安全生产大检查的通知",
     "body_text": (
@@ -113,3 +121,123 @@ async def test_staff_scope_and_public_search_of_published_items(
     scoped = await ingest_client.get("/api/v1/contents", params={"q": "网站"}, headers=city_editor)
     assert scoped.json()["items"] == []
     assert (await ingest_client.get("/api/v1/contents", params={"q": "网站"})).status_code == 401
+
+
+async def publish(database_url: str, content_id: str, version: int) -> None:
+    """As the worker does on `content.published` (the consumer's handler, in its transaction)."""
+    event = ContentPublished(
+        content_id=content_id,
+        version=version,
+        content_hash="",
+        targets=["province"],
+        published_at=utcnow(),
+    ).to_event("/kitchen/distribute")
+    database = Database(database_url)
+    try:
+        async with database.sessions() as session:
+            await on_content_published(session, event)
+            await session.commit()
+    finally:
+        await database.dispose()
+
+
+def public_ids(response: httpx.Response) -> set[str]:
+    assert response.status_code == 200, response.text
+    return {item["id"] for item in response.json()["items"]}
+
+
+async def test_public_search_keeps_the_published_version_until_the_edit_is_published(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    v1 = {**NOTICE, "title": "关于开展森林防火专项检查的通知",
+          "body_text": "各乡镇：\n为做好森林防火工作，决定开展专项检查。\n县应急管理局\n2019年2月1日"}  # fmt: skip  # noqa: E501
+    v2 = {**NOTICE, "title": "关于开展防汛抗旱工作督查的通知",
+          "body_text": "各乡镇：\n为做好防汛抗旱工作，决定开展督查。\n县应急管理局\n2019年5月1日"}  # fmt: skip  # noqa: E501
+    item_id = (await ingest_client.post("/api/v1/contents", json=v1, headers=EDITOR)).json()["id"]
+    url = "/api/v1/sites/province/search"
+    assert public_ids(await ingest_client.get(url, params={"q": "森林防火"})) == set()
+    await publish(database_url, item_id, 1)
+    assert public_ids(await ingest_client.get(url, params={"q": "森林防火"})) == {item_id}
+    edited = await ingest_client.post(
+        f"/api/v1/contents/{item_id}/versions", json=v2, headers=EDITOR
+    )
+    assert edited.status_code == 202 and edited.json()["version"] == 2
+    # Public: still the published v1 — its words are found, the edit's are not.
+    found = await ingest_client.get(url, params={"q": "森林防火"})
+    assert public_ids(found) == {item_id}
+    [hit] = found.json()["items"]
+    assert hit["title"] == v1["title"] and "森林防火" in hit["snippet"]
+    assert "防汛" not in hit["snippet"] and "<mark>" in hit["title_highlighted"]
+    assert public_ids(await ingest_client.get(url, params={"q": "防汛抗旱"})) == set()
+    by_date = await ingest_client.get(url, params={"q": "森林 检查", "order": "date"})
+    assert public_ids(by_date) == {item_id}
+    # Staff: the current v2.
+    staff_url = "/api/v1/contents"
+    assert public_ids(
+        await ingest_client.get(staff_url, params={"q": "防汛抗旱"}, headers=EDITOR)
+    ) == {item_id}
+    assert (
+        public_ids(await ingest_client.get(staff_url, params={"q": "森林防火"}, headers=EDITOR))
+        == set()
+    )
+    # A late `content.published` of v1 (after the edit) keeps public search on v1 too.
+    await publish(database_url, item_id, 1)
+    assert public_ids(await ingest_client.get(url, params={"q": "森林防火"})) == {item_id}
+    # Publishing v2 switches public search over.
+    await publish(database_url, item_id, 2)
+    assert public_ids(await ingest_client.get(url, params={"q": "防汛抗旱"})) == {item_id}
+    assert public_ids(await ingest_client.get(url, params={"q": "森林防火"})) == set()
+
+
+async def test_a_late_publication_of_an_older_version_is_searchable(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    v1 = {**NOTICE, "title": "关于做好春季植树造林工作的通知",
+          "body_text": "各乡镇：\n请认真组织春季植树造林。\n县林业局\n2019年3月1日"}  # fmt: skip
+    v2 = {**NOTICE, "title": "关于做好秋季秸秆禁烧工作的通知",
+          "body_text": "各乡镇：\n请切实抓好秋季秸秆禁烧。\n县林业局\n2019年9月1日"}  # fmt: skip
+    item_id = (await ingest_client.post("/api/v1/contents", json=v1, headers=EDITOR)).json()["id"]
+    await ingest_client.post(f"/api/v1/contents/{item_id}/versions", json=v2, headers=EDITOR)
+    # v1's `content.published` arrives only after v2 was submitted: v1 is what the portal shows.
+    await publish(database_url, item_id, 1)
+    url = "/api/v1/sites/province/search"
+    found = await ingest_client.get(url, params={"q": "植樹造林"})  # Traditional query, too
+    assert public_ids(found) == {item_id}
+    assert found.json()["items"][0]["title"] == v1["title"]
+    assert public_ids(await ingest_client.get(url, params={"q": "秸秆禁烧"})) == set()
+    item = (await ingest_client.get(f"/api/v1/contents/{item_id}", headers=EDITOR)).json()
+    assert item["version"] == 2 and item["published_version"] == 1
+
+
+async def test_the_migration_backfills_public_rows_of_published_items(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    ids = await seed(ingest_client)
+    await publish(database_url, ids["trad"], 1)  # published, unchanged since
+    await publish(database_url, ids["notice"], 1)  # published, then edited
+    v2 = {**NOTICE, "title": "关于开展汛期地质灾害排查的通知",
+          "body_text": "各乡镇人民政府：\n决定开展汛期地质灾害隐患排查。\n县自然资源局\n2018年6月1日"}  # fmt: skip  # noqa: E501
+    await ingest_client.post(f"/api/v1/contents/{ids['notice']}/versions", json=v2, headers=EDITOR)
+
+    def migrate(connection: Connection, revision: str) -> None:
+        config = alembic_config(MIGRATIONS)
+        config.attributes["connection"] = connection
+        if revision == "head":
+            command.upgrade(config, "head")
+        else:
+            command.downgrade(config, revision)
+
+    database = Database(database_url)
+    try:  # back to before the public index existed, then up again: the backfill runs
+        async with database.engine.begin() as conn:
+            await conn.run_sync(migrate, "9b803de85eb5")
+        async with database.engine.begin() as conn:
+            await conn.run_sync(migrate, "head")
+    finally:
+        await database.dispose()
+    url = "/api/v1/sites/province/search"
+    assert public_ids(await ingest_client.get(url, params={"q": "政府網站"})) == {ids["trad"]}
+    assert public_ids(await ingest_client.get(url, params={"q": "安全生产大检查"})) == {
+        ids["notice"]
+    }
+    assert public_ids(await ingest_client.get(url, params={"q": "地质灾害"})) == set()
