@@ -27,6 +27,7 @@ from services.review.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
 ARCHIVE_FORMAT = "kitchen-audit-archive/1"
+ANCHOR_FORMAT = "kitchen-audit-anchor/1"
 _HEAD_ID = 1
 
 
@@ -105,9 +106,55 @@ class Verification:
     head_seq: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    anchor_seq: int | None = None  # the outside anchor checked against, if any
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A (seq, hash) of the chain kept outside the database (a file, a ticket, a notary).
+
+    The chain alone only proves it is self-consistent: whoever can write the table can
+    recompute every hash after a rewritten row. An anchor taken earlier cannot be recomputed.
+    """
+
+    seq: int
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"format": ANCHOR_FORMAT, "seq": self.seq, "hash": self.hash}
+
+
+async def current_anchor(session: AsyncSession) -> Anchor:
+    """The chain head now, to be stored outside the database."""
+    head = (await session.execute(select(AuditHead))).scalar_one_or_none()
+    return Anchor(head.seq, head.hash) if head else Anchor(0, GENESIS)
+
+
+def load_anchor(path: Path) -> Anchor:
+    """An anchor file (`kitchen audit head`) or an archive, whose header carries its chain head."""
+    lines = path.read_bytes().splitlines()
+    try:
+        first = orjson.loads(lines[0]) if lines else None
+    except orjson.JSONDecodeError as error:
+        raise ValueError(f"{path.name} is not JSON: {error}") from error
+    if isinstance(first, dict) and first.get("format") == ARCHIVE_FORMAT:
+        first = first.get("chain_head")
+    if not isinstance(first, dict) or not _is_anchor(first.get("seq"), first.get("hash")):
+        raise ValueError(f"{path.name} holds no chain head {{seq, hash}}")
+    return Anchor(first["seq"], first["hash"])
+
+
+def _is_anchor(seq: object, digest: object) -> bool:
+    return (
+        isinstance(seq, int)
+        and seq >= 0
+        and isinstance(digest, str)
+        and len(digest) == 64
+        and all(c in "0123456789abcdef" for c in digest)
+    )
 
 
 async def _entries(
@@ -123,22 +170,57 @@ async def _entries(
         after = rows[-1].seq
 
 
-async def verify(session: AsyncSession) -> Verification:
-    """Walk the kept chain; report the first entry that is missing or no longer matches."""
+async def verify(session: AsyncSession, anchor: Anchor | None = None) -> Verification:
+    """Walk the kept chain; report the first entry that is missing or no longer matches.
+
+    With an `anchor`, the entry at its seq must also carry its hash: a history rewritten and
+    re-hashed consistently passes the walk but fails here, pointing at the anchor.
+    """
     head = (await session.execute(select(AuditHead))).scalar_one_or_none()
     if head is None:
-        return Verification(True, 0, 0)
+        head = AuditHead(id=_HEAD_ID, seq=0, hash=GENESIS, base_seq=0, base_hash=GENESIS)
+    pinned = anchor.seq if anchor else None
+    problem = _anchor_outside_walk(head, anchor)
+    if problem:
+        return Verification(False, 0, head.seq, *problem, anchor_seq=pinned)
     expected_seq, expected_prev, checked = head.base_seq + 1, head.base_hash, 0
     async for entry in _entries(session, head.base_seq):
-        problem = _check(entry, expected_seq, expected_prev)
+        problem = _check(entry, expected_seq, expected_prev) or _against(entry, anchor)
         if problem:
-            return Verification(False, checked, head.seq, *problem)
+            return Verification(False, checked, head.seq, *problem, anchor_seq=pinned)
         checked += 1
         expected_seq, expected_prev = entry.seq + 1, entry.hash
     if expected_seq - 1 != head.seq or expected_prev != head.hash:
         reason = f"chain ends at {expected_seq - 1} but its head is entry {head.seq}"
-        return Verification(False, checked, head.seq, expected_seq, reason)
-    return Verification(True, checked, head.seq)
+        return Verification(False, checked, head.seq, expected_seq, reason, pinned)
+    return Verification(True, checked, head.seq, anchor_seq=pinned)
+
+
+def _anchor_outside_walk(head: AuditHead, anchor: Anchor | None) -> tuple[int, str] | None:
+    """Anchors the walk never reaches: before the kept chain, at its base, or past its head."""
+    if anchor is None or anchor.seq > head.base_seq and anchor.seq <= head.seq:
+        return None
+    if anchor.seq > head.seq:
+        return anchor.seq, (
+            f"the chain ends at entry {head.seq}, before the anchored entry {anchor.seq}: "
+            "entries were removed"
+        )
+    if anchor.seq < head.base_seq:
+        return anchor.seq, (
+            f"the anchored entry {anchor.seq} was archived (the kept chain starts after "
+            f"{head.base_seq}); verify the anchor against the archive"
+        )
+    base = head.base_hash if anchor.seq == head.base_seq else None
+    return None if base == anchor.hash else (anchor.seq, _REWRITTEN.format(seq=anchor.seq))
+
+
+_REWRITTEN = "entry {seq} does not match the anchor: the history up to it was rewritten"
+
+
+def _against(entry: AuditEntry, anchor: Anchor | None) -> tuple[int, str] | None:
+    if anchor is None or entry.seq != anchor.seq or entry.hash == anchor.hash:
+        return None
+    return entry.seq, _REWRITTEN.format(seq=entry.seq)
 
 
 def _check(entry: AuditEntry, expected_seq: int, expected_prev: str) -> tuple[int, str] | None:

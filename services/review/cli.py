@@ -30,14 +30,25 @@ def _print(payload: object) -> None:
 @audit_app.command("verify")
 def verify_command(
     url: Annotated[str | None, typer.Option(help="review database URL (default: settings)")] = None,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(help="chain head kept outside (`kitchen audit head` output or an archive)"),
+    ] = None,
 ) -> None:
-    """Walk the chain; exit 1 and name the first bad entry if a row was altered or removed."""
+    """Walk the chain; exit 1 and name the first bad entry if a row was altered or removed.
+
+    With --anchor, a history rewritten and re-hashed consistently is reported too.
+    """
+    try:
+        pinned = audit.load_anchor(anchor) if anchor else None
+    except (OSError, ValueError) as error:
+        raise typer.BadParameter(str(error), param_hint="--anchor") from error
 
     async def run() -> audit.Verification:
         database = Database(_url(url))
         try:
             async with database.sessions() as session:
-                return await audit.verify(session)
+                return await audit.verify(session, pinned)
         finally:
             await database.dispose()
 
@@ -45,6 +56,27 @@ def verify_command(
     _print(result.as_dict())
     if not result.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def head_command(
+    out: Annotated[Path | None, typer.Option(help="also write the anchor to this file")] = None,
+    url: Annotated[str | None, typer.Option(help="review database URL (default: settings)")] = None,
+) -> None:
+    """Print the chain head {seq, hash}: keep it outside the database as an anchor."""
+
+    async def run() -> audit.Anchor:
+        database = Database(_url(url))
+        try:
+            async with database.sessions() as session:
+                return await audit.current_anchor(session)
+        finally:
+            await database.dispose()
+
+    payload = asyncio.run(run()).as_dict()
+    if out is not None:
+        out.write_bytes(orjson.dumps(payload) + b"\n")
+    _print(payload)
 
 
 @audit_app.command("export")

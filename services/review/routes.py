@@ -293,11 +293,30 @@ async def audit_history(
     )
 
 
-@admin_router.get("/audit/verify")
-async def audit_verify(session: SessionDep, actor: ActorDep) -> Response:
-    """Walk the chain; `first_bad_seq` names the first entry altered or removed."""
+@admin_router.get("/audit/head")
+async def audit_head(session: SessionDep, actor: ActorDep) -> Response:
+    """The chain head {seq, hash}, to keep outside as an anchor for `verify`."""
     actor.require_role("admin")
-    return json_response((await audit.verify(session)).as_dict())
+    return json_response((await audit.current_anchor(session)).as_dict())
+
+
+@admin_router.get("/audit/verify")
+async def audit_verify(
+    session: SessionDep,
+    actor: ActorDep,
+    anchor_seq: Annotated[int | None, Query(ge=0)] = None,
+    anchor_hash: Annotated[str | None, Query(pattern="^[0-9a-f]{64}$")] = None,
+) -> Response:
+    """Walk the chain; `first_bad_seq` names the first entry altered or removed. With an anchor
+    (a head kept outside), a consistently re-hashed rewrite is reported at the anchor."""
+    actor.require_role("admin")
+    if (anchor_seq is None) != (anchor_hash is None):
+        missing = "anchor_hash" if anchor_hash is None else "anchor_seq"
+        raise Unprocessable("anchor_seq and anchor_hash go together", field=missing)
+    anchor = None
+    if anchor_seq is not None and anchor_hash is not None:
+        anchor = audit.Anchor(anchor_seq, anchor_hash)
+    return json_response((await audit.verify(session, anchor)).as_dict())
 
 
 @checks_router.post("/checks")

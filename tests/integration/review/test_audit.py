@@ -127,6 +127,8 @@ async def test_export_archive_with_chain_head(
     header = orjson.loads(lines[0])
     assert header["chain_head"]["seq"] == 9 and len(lines) == 10
     assert audit.verify_archive(archive).ok
+    anchored = await run_cli(["audit", "verify", "--url", database_url, "--anchor", str(archive)])
+    assert anchored.exit_code == 0, anchored.stdout  # the archive head is the kept chain's base
     result = await verify(review)
     assert result["ok"] is True and result["checked"] >= 1
     history = await review.client.get("/api/v1/audit", params={"subject": "audit"}, headers=ADMIN)
@@ -140,3 +142,79 @@ async def test_export_archive_with_chain_head(
               "--older-than-days", "1"],
     )  # fmt: skip
     assert refused.exit_code != 0
+
+
+async def rehash_from(review: ReviewHarness, seq: int) -> None:
+    """What an attacker with write access does: recompute every hash from `seq` on, and the head."""
+    async with review.app.state.db.sessions() as session:
+        query = select(AuditEntry).where(AuditEntry.seq >= seq).order_by(AuditEntry.seq)
+        rows = list((await session.execute(query)).scalars())
+        prev = rows[0].prev_hash
+        for row in rows:
+            row.prev_hash = prev
+            row.hash = audit.hash_of(row)
+            prev = row.hash
+        head = await audit.ensure_head(session)
+        head.hash = prev
+        await session.commit()
+
+
+async def test_consistently_rehashed_rewrite_fails_only_against_an_anchor(
+    review: ReviewHarness, database_url: str, tmp_path: Path
+) -> None:
+    data = await review.ingest()
+    task = await review.task_of(data.content_id)
+    await review.decide(task["id"], R1, comment="同意发布")
+    await review.ingest()
+    anchor_file = tmp_path / "anchor.json"
+    taken = await run_cli(["audit", "head", "--url", database_url, "--out", str(anchor_file)])
+    assert taken.exit_code == 0, taken.stdout
+    anchor = orjson.loads(anchor_file.read_bytes())
+    api_head = (await review.client.get("/api/v1/audit/head", headers=ADMIN)).json()
+    assert api_head == anchor == orjson.loads(taken.stdout)
+    await review.ingest()  # the chain grows past the anchor
+    params = {"anchor_seq": anchor["seq"], "anchor_hash": anchor["hash"]}
+    before = await review.client.get("/api/v1/audit/verify", params=params, headers=ADMIN)
+    assert before.json()["ok"] is True and before.json()["anchor_seq"] == anchor["seq"]
+
+    async with review.app.state.db.sessions() as session:
+        query = select(AuditEntry).where(AuditEntry.action == "decision.approve")
+        target = (await session.execute(query)).scalar_one()
+        assert target.seq < anchor["seq"]
+        target.data = target.data.replace("同意发布", "不同意")
+        await session.commit()
+    await rehash_from(review, target.seq)
+
+    assert (await verify(review))["ok"] is True  # the chain alone cannot tell
+    plain = await run_cli(["audit", "verify", "--url", database_url])
+    assert plain.exit_code == 0, plain.stdout
+
+    anchored = await run_cli(
+        ["audit", "verify", "--url", database_url, "--anchor", str(anchor_file)]
+    )
+    assert anchored.exit_code == 1
+    report = orjson.loads(anchored.stdout)
+    assert (report["ok"], report["first_bad_seq"]) == (False, anchor["seq"])
+    assert "anchor" in report["reason"] and "rewritten" in report["reason"]
+    response = await review.client.get("/api/v1/audit/verify", params=params, headers=ADMIN)
+    assert response.json()["first_bad_seq"] == anchor["seq"] and response.json()["ok"] is False
+
+
+async def test_anchor_refusals_and_a_chain_cut_short(
+    review: ReviewHarness, database_url: str, tmp_path: Path
+) -> None:
+    await review.ingest()
+    url = "/api/v1/audit/verify"
+    lone = await review.client.get(url, params={"anchor_seq": 3}, headers=ADMIN)
+    assert lone.status_code == 422 and lone.json()["errors"][0]["field"] == "anchor_hash"
+    bad = await review.client.get(url, params={"anchor_seq": 3, "anchor_hash": "x"}, headers=ADMIN)
+    assert bad.status_code == 422
+    head = (await review.client.get("/api/v1/audit/head", headers=ADMIN)).json()
+    future = {"anchor_seq": head["seq"] + 5, "anchor_hash": head["hash"]}
+    cut = (await review.client.get(url, params=future, headers=ADMIN)).json()
+    assert (cut["ok"], cut["first_bad_seq"]) == (False, head["seq"] + 5)
+    assert "removed" in cut["reason"]
+    garbage = tmp_path / "anchor.json"
+    garbage.write_text("not an anchor")
+    refused = await run_cli(["audit", "verify", "--url", database_url, "--anchor", str(garbage)])
+    assert refused.exit_code == 2
