@@ -21,7 +21,9 @@ from services.distribute.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
-DeliveryState = Literal["pending", "sending", "delivered", "failed", "cancelled"]
+DeliveryState = Literal[
+    "pending", "sending", "delivered", "failed", "cancelled", "waiting", "not_needed"
+]
 
 
 @router.post("/sites", status_code=201)

@@ -25,8 +25,9 @@ from common.events import utcnow
 from common.secretbox import SecretBox
 from common.worker import PeriodicJob
 from services.distribute.doorbell import Doorbell
-from services.distribute.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from services.distribute.models import Delivery, DeliveryAttempt, Retraction, WebhookEndpoint
 from services.distribute.publishing import announce, retry_detail, settle_release
+from services.distribute.retraction import settle_takedowns, waiting_takedowns
 from services.distribute.settings import DistributeSettings
 from services.distribute.webhooks import SendResult, WebhookSender, retry_delay
 
@@ -95,9 +96,17 @@ class WebhookDispatcher:
         lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         claims: list[Claim] = []
         async with database.sessions() as session:
-            for delivery in list((await session.execute(query)).scalars()):
+            due = list((await session.execute(query)).scalars())
+            retracted = await _retracted_versions(session, due)
+            for delivery in due:
                 if len(claims) >= limit:
                     break
+                if delivery.action == "publish" and delivery.version <= retracted.get(
+                    delivery.content_id, 0
+                ):  # e.g. its lease expired after the takedown was queued: never resend it
+                    await self._cancel(session, delivery, "retracted before retry")
+                    await settle_takedowns(session, delivery)
+                    continue
                 endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
                 if endpoint is None or not endpoint.active or delivery.payload is None:
                     await self._cancel(session, delivery, "webhook endpoint deleted")
@@ -179,6 +188,11 @@ class WebhookDispatcher:
         if delivery is None or delivery.state != "sending" or delivery.attempts != claim.attempt:
             return
         delivery.last_error, delivery.updated_at, delivery.lease_until = result.error, now, None
+        takedowns = (
+            await waiting_takedowns(session, delivery) if delivery.action == "publish" else []
+        )
+        if outcome == "retry" and takedowns:  # retracted meanwhile: no more publishing
+            outcome, delivery.last_error = "cancelled", f"retracted before retry; {result.error}"
         if outcome == "retry":
             delivery.state = "pending"
             delivery.next_attempt_at = now + timedelta(seconds=delay or 0)
@@ -194,6 +208,7 @@ class WebhookDispatcher:
         if delivery.action == "publish":
             await session.flush()
             await settle_release(session, delivery.content_id, delivery.version)
+            await settle_takedowns(session, delivery, takedowns)
 
     async def run_once(self, database: Database) -> int:
         """Claim what capacity allows and start sending; returns how many were started."""
@@ -233,6 +248,17 @@ class WebhookDispatcher:
                 continue
             if not started:
                 await self.doorbell.wait(self.settings.webhook_poll_seconds)
+
+
+async def _retracted_versions(session: AsyncSession, deliveries: list[Delivery]) -> dict[str, int]:
+    """content id -> the highest retracted version, for the publications among `deliveries`."""
+    ids = {d.content_id for d in deliveries if d.action == "publish"}
+    if not ids:
+        return {}
+    query = select(Retraction.content_id, Retraction.up_to_version).where(
+        Retraction.content_id.in_(ids)
+    )
+    return {row.content_id: row.up_to_version for row in await session.execute(query)}
 
 
 def webhook_job(settings: DistributeSettings, doorbell: Doorbell) -> PeriodicJob:

@@ -319,9 +319,14 @@ async def replay_delivery(session: AsyncSession, delivery_id: str) -> Delivery:
         raise Conflict("portal deliveries are applied in one transaction; nothing to replay")
     if delivery.state in OPEN_STATES:
         raise Conflict(f"delivery is {delivery.state}; it will be attempted anyway")
+    if delivery.state == "waiting":
+        raise Conflict("the takedown waits for the publication's outcome; it is sent after it")
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
     if endpoint is None or not endpoint.active:
         raise Conflict("the webhook endpoint was deleted", field="endpoint_id")
+    retraction = await session.get(Retraction, delivery.content_id)
+    if delivery.action == "publish" and retraction and delivery.version <= retraction.up_to_version:
+        raise Conflict("the item was retracted; its publication is not sent again")
     now = utcnow()
     delivery.state, delivery.attempts, delivery.last_error = "pending", 0, ""
     delivery.next_attempt_at, delivery.updated_at = now, now

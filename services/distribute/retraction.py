@@ -14,6 +14,7 @@ from common.events import ContentRetractionRequested, utcnow
 from services.distribute.models import (
     ContentSnapshot,
     Delivery,
+    DeliveryAttempt,
     Release,
     Retraction,
     WebhookEndpoint,
@@ -22,6 +23,9 @@ from services.distribute.pagetags import iso
 from services.distribute.portal import portal_target, retract_from_portal
 from services.distribute.publishing import announce, new_delivery
 from services.distribute.webhooks import webhook_payload
+
+WAITING = "waits for the outcome of the publication's attempt in flight"
+NEVER_RECEIVED = "not needed: the receiver never accepted the publication"
 
 
 async def handle_retraction(session: AsyncSession, request: ContentRetractionRequested) -> int:
@@ -71,27 +75,96 @@ async def _remember(
 async def _notify_webhooks(
     session: AsyncSession, request: ContentRetractionRequested, now: datetime
 ) -> int:
-    """Unsent publications are cancelled; receivers that got (or may have got) one are told."""
+    """Publications stop; each receiver that got (or may have got) one is told, in order.
+
+    Never sent: cancelled, nothing to tell. Waiting for a retry: cancelled, and told if an
+    earlier attempt may have reached it. In flight (`sending`): the takedown `waiting` for that
+    attempt's outcome, so it cannot overtake the publication (`settle_takedowns`). Delivered:
+    told. Failed: told only if some attempt may have reached it.
+    """
     query = select(Delivery).where(
         Delivery.content_id == request.content_id,
         Delivery.channel == "webhook",
         Delivery.action == "publish",
     )
     recorded = 0
-    for delivery in list((await session.execute(query.with_for_update())).scalars()):
-        if delivery.state == "pending":
-            delivery.state, delivery.last_error = "cancelled", "retracted before sending"
-            delivery.updated_at, delivery.next_attempt_at = now, None
-            session.add(delivery)
-            await announce(session, delivery)
-        elif delivery.state in ("delivered", "sending"):
-            recorded += await _tell_endpoint(session, delivery, request, now)
+    for publication in list((await session.execute(query.with_for_update())).scalars()):
+        if publication.state == "sending":
+            recorded += await _tell_endpoint(session, publication, request, now, "waiting")
+            continue
+        if publication.state == "pending":
+            reason = (
+                "retracted before retry" if publication.attempts else "retracted before sending"
+            )
+            publication.state, publication.last_error = "cancelled", reason
+            publication.updated_at, publication.next_attempt_at = now, None
+            session.add(publication)
+            await announce(session, publication)
+        if publication.attempts == 0:
+            continue  # never sent
+        state = "pending" if await may_have_received(session, publication) else "not_needed"
+        recorded += await _tell_endpoint(session, publication, request, now, state)
     return recorded
 
 
+async def may_have_received(session: AsyncSession, publication: Delivery) -> bool:
+    """Whether the receiver may hold the publication: an attempt was accepted (2xx), got no
+    answer (network error, timeout), or was lost with its process (no log row). An attempt the
+    receiver answered with a refusal (4xx, 5xx) did not deliver it (Standard Webhooks)."""
+    if publication.state == "delivered":
+        return True
+    query = select(DeliveryAttempt.outcome, DeliveryAttempt.status_code).where(
+        DeliveryAttempt.delivery_id == publication.id
+    )
+    logged = (await session.execute(query)).all()
+    if len(logged) < publication.attempts:
+        return True
+    return any(row.outcome == "delivered" or row.status_code is None for row in logged)
+
+
+async def waiting_takedowns(session: AsyncSession, publication: Delivery) -> list[Delivery]:
+    """Takedowns to the publication's target that wait for its outcome (locked)."""
+    query = select(Delivery).where(
+        Delivery.content_id == publication.content_id,
+        Delivery.version == publication.version,
+        Delivery.target == publication.target,
+        Delivery.action == "retract",
+        Delivery.state == "waiting",
+    )
+    return list((await session.execute(query.with_for_update())).scalars())
+
+
+async def settle_takedowns(
+    session: AsyncSession, publication: Delivery, takedowns: list[Delivery] | None = None
+) -> None:
+    """The publication to an endpoint is settled (delivered, failed, cancelled): a takedown that
+    waited for it goes out now, or is `not_needed` if the receiver never accepted it."""
+    if takedowns is None:
+        takedowns = await waiting_takedowns(session, publication)
+    if not takedowns:
+        return
+    await session.flush()  # the attempt just logged counts
+    needed = await may_have_received(session, publication)
+    now = utcnow()
+    for takedown in takedowns:
+        if needed:
+            takedown.state, takedown.next_attempt_at, takedown.last_error = "pending", now, ""
+        else:
+            takedown.state, takedown.last_error = "not_needed", NEVER_RECEIVED
+        takedown.updated_at = now
+        session.add(takedown)
+        await announce(session, takedown)
+
+
 async def _tell_endpoint(
-    session: AsyncSession, published: Delivery, request: ContentRetractionRequested, now: datetime
+    session: AsyncSession,
+    published: Delivery,
+    request: ContentRetractionRequested,
+    now: datetime,
+    state: str,
 ) -> int:
+    """Record the takedown for the publication's endpoint: `pending` (send it), `waiting` (for
+    the publication's outcome) or `not_needed` (the receiver never accepted it)."""
     endpoint = await session.get(WebhookEndpoint, published.endpoint_id)
     if endpoint is None or not endpoint.active or "content.retracted" not in endpoint.events:
         return 0
@@ -104,14 +177,16 @@ async def _tell_endpoint(
         "retracted_at": iso(now),
     }
     key = (published.content_id, published.version, published.content_hash)
+    error = {"waiting": WAITING, "not_needed": NEVER_RECEIVED}.get(state, "")
     delivery = new_delivery(
         key,
         published.target,
-        "pending",
+        state,
         now,
         action="retract",
         endpoint=endpoint,
         payload=webhook_payload("content.retracted", data, now),
+        error=error,
     )
     return await _record(session, delivery)
 
