@@ -1,8 +1,10 @@
-"""咨询答问库: entries with validity windows, suggested to handlers by text similarity.
+"""咨询答问库: entries with validity windows, suggested to handlers by full-text similarity.
 
-Similarity is cosine over character bigrams (Chinese has no spaces; bigrams catch 2-character
-words like 社保, 公积金's 公积/积金 without a dictionary). Lapsed or not-yet-valid entries are
-never suggested.
+Suggestions come from the full-text index (`search.py`): any character bigram of the case may
+match; the index ranks the matches (bm25 / ts_rank, question weighted over tags over answer)
+within a bounded window of the newest valid candidates. A floor of bigram cosine similarity over
+question and tags keeps one shared common bigram (如何, 办理) from making a suggestion. Lapsed or
+not-yet-valid entries are filtered in SQL and never suggested.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 
 from common.errors import Conflict, NotFound
 from common.identity import Actor
+from services.interaction import search as fulltext
 from services.interaction.cases.workflow import get_case
 from services.interaction.context import Ctx
 from services.interaction.masking import mask_text
@@ -24,10 +27,12 @@ from services.interaction.models import KnowledgeEntry
 from services.interaction.schemas import KnowledgeFromCase, KnowledgeIn
 
 MIN_SCORE = 0.12
+CANDIDATE_WINDOW = 500  # newest valid matches the index ranks
+RANKED = 50  # best-ranked candidates checked against the floor
 
 
-def bigrams(text: str) -> Counter[str]:
-    chars = re.sub(r"[\W_]+", "", text.lower())
+def bigrams(value: str) -> Counter[str]:
+    chars = re.sub(r"[\W_]+", "", fulltext.fold(value))
     return Counter(chars[i : i + 2] for i in range(len(chars) - 1)) or Counter(chars)
 
 
@@ -43,30 +48,74 @@ def _valid_on(today: date) -> Any:
     )
 
 
-def view(entry: KnowledgeEntry, score: float | None = None) -> dict[str, Any]:
+def view(
+    entry: KnowledgeEntry, score: float | None = None, rank: float | None = None
+) -> dict[str, Any]:
+    """`score`: bigram similarity (0–1); `rank`: the index's relevance (higher is better)."""
     data = entry.model_dump(mode="json", exclude={"created_by"})
     if score is not None:
         data["score"] = round(score, 3)
+    if rank is not None:
+        data["rank"] = float(f"{rank:.6g}")
     return data
 
 
-async def valid_entries(ctx: Ctx, department: str | None = None) -> list[KnowledgeEntry]:
+async def valid_entries(
+    ctx: Ctx, department: str | None = None, limit: int = 100
+) -> list[KnowledgeEntry]:
     query = select(KnowledgeEntry).where(_valid_on(ctx.today()))
     if department:
         query = query.where(KnowledgeEntry.department == department)
+    query = query.order_by(KnowledgeEntry.id).limit(limit)
     return list((await ctx.session.execute(query)).scalars())
 
 
-async def suggest_for(ctx: Ctx, text: str, limit: int = 5) -> list[dict[str, Any]]:
-    """The most similar valid entries, best first; the handler confirms which one fits."""
-    wanted = bigrams(text)
-    scored = [
-        (cosine(wanted, bigrams(f"{e.question} {' '.join(e.tags)}")), e)
-        for e in await valid_entries(ctx)
-    ]
-    scored = [(s, e) for s, e in scored if s >= MIN_SCORE]
-    scored.sort(key=lambda pair: (-pair[0], pair[1].id or 0))
-    return [view(e, s) for s, e in scored[:limit]]
+async def suggest_for(
+    ctx: Ctx, value: str, limit: int = 5, department: str | None = None
+) -> list[dict[str, Any]]:
+    """The valid entries the index ranks best for `value`, best first, above the floor."""
+    grams = fulltext.any_grams(value)
+    if not grams:
+        return []
+    today = ctx.today()
+    params: dict[str, Any] = {"today": today, "window": CANDIDATE_WINDOW, "ranked": RANKED}
+    valid = "k.valid_from <= :today AND (k.valid_until IS NULL OR k.valid_until >= :today)"
+    if department:
+        valid += " AND k.department = :department"
+        params["department"] = department
+    if fulltext.is_sqlite(ctx.session):
+        params["q"] = fulltext.fts5_any(grams)
+        inner = (
+            "SELECT k.id AS id, bm25(knowledge_fts, 5.0, 3.0, 1.0) AS score "
+            "FROM knowledge_fts JOIN knowledge_entry k ON k.id = knowledge_fts.rowid "
+            f"WHERE knowledge_fts MATCH :q AND {valid} "
+            "ORDER BY knowledge_fts.rowid DESC LIMIT :window"
+        )
+    else:
+        params["q"] = fulltext.tsquery_any(grams)
+        inner = (
+            "SELECT k.id AS id, -ts_rank(k.tsv, CAST(:q AS tsquery)) AS score "
+            f"FROM knowledge_entry k WHERE k.tsv @@ CAST(:q AS tsquery) AND {valid} "
+            "ORDER BY k.id DESC LIMIT :window"
+        )
+    sql = f"SELECT id, score FROM ({inner}) AS candidates ORDER BY score, id LIMIT :ranked"
+    ranked = [(int(r[0]), float(r[1])) for r in (await ctx.session.execute(text(sql), params))]
+    if not ranked:
+        return []
+    rows = await ctx.session.execute(
+        select(KnowledgeEntry).where(KnowledgeEntry.id.in_([i for i, _ in ranked]))
+    )
+    entries = {e.id: e for e in rows.scalars()}
+    wanted = bigrams(value)
+    suggested = []
+    for entry_id, score in ranked:
+        entry = entries[entry_id]
+        similarity = cosine(wanted, bigrams(f"{entry.question} {' '.join(entry.tags)}"))
+        if similarity >= MIN_SCORE:
+            suggested.append(view(entry, similarity, rank=-score))
+        if len(suggested) == limit:
+            break
+    return suggested
 
 
 async def create(
@@ -88,6 +137,10 @@ async def create(
     )
     ctx.session.add(entry)
     await ctx.session.flush()
+    assert entry.id is not None
+    await fulltext.index_knowledge(
+        ctx.session, entry.id, entry.question, list(entry.tags), entry.answer
+    )
     return entry
 
 
@@ -109,8 +162,8 @@ async def from_case(ctx: Ctx, actor: Actor, number: str, data: KnowledgeFromCase
 async def search(ctx: Ctx, q: str | None, department: str | None) -> list[dict[str, Any]]:
     """Public search over valid entries (by similarity when `q` is given)."""
     if q:
-        return await suggest_for(ctx, q, limit=20)
-    return [view(e) for e in await valid_entries(ctx, department)][:100]
+        return await suggest_for(ctx, q, limit=20, department=department)
+    return [view(e) for e in await valid_entries(ctx, department)]
 
 
 async def get(ctx: Ctx, entry_id: int) -> KnowledgeEntry:

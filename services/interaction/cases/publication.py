@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 
 from common.errors import Conflict, Forbidden, NotFound
 from common.events import CasePublished
 from common.identity import Actor
 from common.pagination import decode_cursor, page
+from services.interaction import search as fulltext
 from services.interaction.cases.workflow import OUTCOMES, require_office, transition
 from services.interaction.context import Ctx
 from services.interaction.masking import mask
@@ -95,6 +96,9 @@ async def approve(ctx: Ctx, case: Case, actor: Actor) -> Publication:
         ctx.now(),
     )
     ctx.session.add(publication)
+    await fulltext.index_publication(
+        ctx.session, case.id, publication.title, publication.body, publication.reply
+    )
     await transition(ctx, case, "publish", case.state, actor.id, CasePublished)
     return publication
 
@@ -139,20 +143,27 @@ async def search(
     cursor: str | None,
     limit: int,
 ) -> dict[str, Any]:
-    """Approved publications, newest first; `q` matches title, question and reply (masked text).
+    """Approved publications, newest first; `q` searches title, question and reply (masked).
 
-    A substring scan: published cases number in the thousands per portal, not millions.
+    Through the full-text index (`search.py`): every whitespace-separated term of `q` must occur
+    in one of the three texts, Traditional and Simplified alike. A `q` with nothing searchable
+    in it (only punctuation) matches nothing.
     """
     query = select(Publication).where(Publication.status == "approved")
-    if q:
-        pattern = f"%{q}%"
-        query = query.where(
-            or_(
-                Publication.title.like(pattern),
-                Publication.body.like(pattern),
-                Publication.reply.like(pattern),
+    if q is not None and q.strip():
+        terms = fulltext.query_terms(q)
+        if not terms:
+            return {"items": [], "next_cursor": None}
+        if fulltext.is_sqlite(ctx.session):
+            match = text(
+                "publication.case_id IN "
+                "(SELECT case_id FROM publication_fts WHERE publication_fts MATCH :fts_q)"
+            ).bindparams(fts_q=fulltext.fts5_all(terms))
+        else:
+            match = text("publication.tsv @@ CAST(:fts_q AS tsquery)").bindparams(
+                fts_q=fulltext.tsquery_all(terms)
             )
-        )
+        query = query.where(match)
     if kind:
         query = query.where(Publication.kind == kind)
     if department:
