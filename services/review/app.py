@@ -11,13 +11,14 @@ from fastapi import FastAPI
 
 from common.db import Database
 from common.events import utcnow
+from common.idempotency import IdempotencyStore
 from common.service_app import ServiceSpec, create_service_app
 from services.review import linkcheck
 from services.review.checking import MachineChecks
 from services.review.checks import words
 from services.review.checks.links import LinkChecker
 from services.review.consumers import build_handlers
-from services.review.models import metadata, tables
+from services.review.models import idempotency_records, metadata, tables
 from services.review.queue import send_reminders
 from services.review.routes import admin_router, checks_router, router
 from services.review.seed import seed_lexicons
@@ -78,6 +79,10 @@ def create_app(
         if checks.links is None:
             checks.links = link_checker(settings)
         app.state.checks = checks
+        app.state.idempotency = IdempotencyStore(
+            idempotency_records, settings.idempotency_wait_seconds,
+            settings.idempotency_stale_seconds,
+        )  # fmt: skip
         # jieba's dictionary (short-term word boundaries) loads here, not in the first check.
         await asyncio.to_thread(words.tokenizer)
         async with app.state.db.sessions() as session:

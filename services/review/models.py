@@ -10,10 +10,13 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from common.db import new_metadata
+from common.idempotency import idempotency_table
 from common.messaging import Outbox, messaging_tables
 
 metadata = new_metadata()
 tables = messaging_tables(metadata)
+# Idempotency-Key records of the creating requests (decisions, lexicons, policies).
+idempotency_records = idempotency_table(metadata)
 OUTBOX = Outbox(tables.outbox, source="/kitchen/review")
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from common.db import SessionDep
 from common.errors import Unprocessable
+from common.idempotency import HEADER, request_hash
 from common.identity import ActorDep
 from common.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from common.responses import json_response
@@ -35,6 +37,20 @@ checks_router = APIRouter(prefix="/api/v1", tags=["machine checks"])
 
 READ_ROLES = ("reviewer", "confidentiality", "override", "editor", "admin", "reader")
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+IdempotencyKey = Annotated[str | None, Header(alias=HEADER)]
+
+
+async def _once(
+    request: Request,
+    session: SessionDep,
+    actor_id: str,
+    key: str | None,
+    act: Callable[[], Awaitable[tuple[int, Any]]],
+) -> Response:
+    """Run a creating request once per `Idempotency-Key` (a retry replays the first answer)."""
+    digest = request_hash(request.method, request.url.path, await request.body())
+    store = request.app.state.idempotency
+    return await store.respond(request.app.state.db, session, actor_id, key, digest, act)  # type: ignore[no-any-return]
 
 
 async def _detail(session: SessionDep, task_id: str) -> dict[str, object]:
@@ -88,29 +104,47 @@ async def get_review(task_id: str, session: SessionDep, actor: ActorDep) -> Resp
 
 @router.post("/reviews/{task_id}/decisions", status_code=201)
 async def post_decision(
-    task_id: str, body: DecisionIn, session: SessionDep, actor: ActorDep
+    task_id: str,
+    body: DecisionIn,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Approve, reject (with reason) or return (with comment) the current stage."""
-    await service.decide(
-        session,
-        task_id,
-        actor,
-        body.decision,
-        body.comment,
-        body.override_reason,
-        body.stage,
-        body.version,
-    )
-    return json_response(await _detail(session, task_id), status_code=201)
+
+    async def act() -> tuple[int, Any]:
+        await service.decide(
+            session,
+            task_id,
+            actor,
+            body.decision,
+            body.comment,
+            body.override_reason,
+            body.stage,
+            body.version,
+        )
+        return 201, await _detail(session, task_id)
+
+    return await _once(request, session, actor.id, idempotency_key, act)
 
 
 @router.post("/reviews/{task_id}/attestation", status_code=201)
 async def post_attestation(
-    task_id: str, body: AttestationIn, session: SessionDep, actor: ActorDep
+    task_id: str,
+    body: AttestationIn,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Record the 保密审查 attestation (role confidentiality)."""
-    await service.attest(session, task_id, actor, body.result, body.comment)
-    return json_response(await _detail(session, task_id), status_code=201)
+
+    async def act() -> tuple[int, Any]:
+        await service.attest(session, task_id, actor, body.result, body.comment)
+        return 201, await _detail(session, task_id)
+
+    return await _once(request, session, actor.id, idempotency_key, act)
 
 
 @router.post("/reviews/{task_id}/claim")
@@ -154,21 +188,31 @@ async def list_lexicons(session: SessionDep, actor: ActorDep) -> Response:
 
 
 @admin_router.post("/lexicons", status_code=201)
-async def create_lexicon(body: LexiconIn, session: SessionDep, actor: ActorDep) -> Response:
+async def create_lexicon(
+    body: LexiconIn,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Create a lexicon and its version 1 from `text` (one entry per line)."""
     actor.require_role("admin")
-    entries = lexicons.parse_upload(body.kind, body.text)
-    lexicon = await lexicons.create_lexicon(
-        session,
-        name=body.name,
-        kind=body.kind,
-        category=body.category,
-        severity=body.severity or DEFAULT_SEVERITY[body.kind],
-        description=body.description,
-        entries=entries,
-        actor=actor.id,
-    )
-    return json_response({**lexicon_out(lexicon), "entries": len(entries)}, status_code=201)
+
+    async def act() -> tuple[int, Any]:
+        entries = lexicons.parse_upload(body.kind, body.text)
+        lexicon = await lexicons.create_lexicon(
+            session,
+            name=body.name,
+            kind=body.kind,
+            category=body.category,
+            severity=body.severity or DEFAULT_SEVERITY[body.kind],
+            description=body.description,
+            entries=entries,
+            actor=actor.id,
+        )
+        return 201, {**lexicon_out(lexicon), "entries": len(entries)}
+
+    return await _once(request, session, actor.id, idempotency_key, act)
 
 
 @admin_router.get("/lexicons/{name}")
@@ -200,14 +244,24 @@ async def get_lexicon_version(
 
 @admin_router.post("/lexicons/{name}/versions", status_code=201)
 async def upload_lexicon_version(
-    name: str, request: Request, session: SessionDep, actor: ActorDep
+    name: str,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Upload a new version as text/plain (one entry per line); bad lines → 422 naming them."""
+    """Upload a new version as text/plain (one entry per line); bad lines → 422 naming them.
+
+    Send an `Idempotency-Key`: a retried upload must not become two versions."""
     actor.require_role("admin")
-    lexicon = await lexicons.get_lexicon(session, name)
-    entries = lexicons.parse_upload(lexicon.kind, await _upload_text(request))
-    lexicon = await lexicons.upload_version(session, name, entries, actor.id)
-    return json_response({**lexicon_out(lexicon), "entries": len(entries)}, status_code=201)
+
+    async def act() -> tuple[int, Any]:
+        lexicon = await lexicons.get_lexicon(session, name)
+        entries = lexicons.parse_upload(lexicon.kind, await _upload_text(request))
+        lexicon = await lexicons.upload_version(session, name, entries, actor.id)
+        return 201, {**lexicon_out(lexicon), "entries": len(entries)}
+
+    return await _once(request, session, actor.id, idempotency_key, act)
 
 
 @admin_router.patch("/lexicons/{name}")
@@ -260,12 +314,23 @@ async def get_policy(
 
 @admin_router.put("/review-policies/{site}/{kind}")
 async def put_policy(
-    site: PolicySite, kind: PolicyKind, body: PolicyIn, session: SessionDep, actor: ActorDep
+    site: PolicySite,
+    kind: PolicyKind,
+    body: PolicyIn,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Create or replace the policy of (site, kind); `*` matches any."""
+    """Create or replace the policy of (site, kind); `*` matches any. With `Idempotency-Key`
+    a retry replays the first answer instead of recording a second policy change."""
     actor.require_role("admin")
-    row = await policies.put_policy(session, site, kind, body.values(), actor.id)
-    return json_response(policy_out(row))
+
+    async def act() -> tuple[int, Any]:
+        row = await policies.put_policy(session, site, kind, body.values(), actor.id)
+        return 200, policy_out(row)
+
+    return await _once(request, session, actor.id, idempotency_key, act)
 
 
 # --- audit ------------------------------------------------------------------------------

@@ -30,6 +30,10 @@ class ReviewSettings(ServiceSettings):
     link_allowlist: list[str] = DEFAULT_LINK_ALLOWLIST
     # Deadline reminders: how often the worker looks for overdue stages.
     reminder_interval_seconds: float = 60.0
+    # Idempotency-Key: how long a duplicate of a request still running waits for its answer
+    # before a 409, and when a claim left by a crashed process may be taken over.
+    idempotency_wait_seconds: float = 10.0
+    idempotency_stale_seconds: float = 120.0
     # Seed the demo lexicons and wording lists when the lexicon table is empty.
     seed_lexicons: bool = True
     # Audit entries younger than this are never pruned by an export (DOMAIN §5: ≥ 6 months).
