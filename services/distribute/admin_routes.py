@@ -22,8 +22,10 @@ from services.distribute.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
 DeliveryState = Literal[
-    "pending", "sending", "delivered", "failed", "cancelled", "waiting", "not_needed"
+    "pending", "sending", "delivered", "failed", "cancelled", "waiting", "not_needed", "stuck"
 ]
+# what operators look for across items: dead letters and deliveries nobody is moving
+OPERATOR_STATES = ("failed", "stuck")
 
 
 @router.post("/sites", status_code=201)
@@ -117,6 +119,7 @@ async def delete_webhook_endpoint(
 
 @router.get("/deliveries")
 async def list_deliveries(
+    request: Request,
     session: SessionDep,
     actor: ActorDep,
     content_id: str | None = None,
@@ -124,9 +127,13 @@ async def list_deliveries(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Response:
-    """Deliveries, oldest first, e.g. every target of one item (staff)."""
+    """Deliveries, oldest first, e.g. every target of one item (staff); `state=failed` or
+    `state=stuck` across items is the operators' dead-letter view (admin)."""
+    if content_id is None and state in OPERATOR_STATES:
+        actor.require_role("admin")
+    stuck_after = request.app.state.settings.webhook_stuck_seconds
     result = await deliveries.list_deliveries(
-        session, content_id, state, cursor, limit, actor.sites
+        session, content_id, state, cursor, limit, actor.sites, stuck_after
     )
     return json_response(result)
 
@@ -143,6 +150,20 @@ async def replay_delivery(
 ) -> Response:
     """Send a webhook delivery again with the same webhook-id (admin)."""
     actor.require_role("admin")
-    delivery = await publishing.replay_delivery(session, delivery_id)
+    await deliveries.get_delivery(session, delivery_id, actor.sites)  # 404 outside their sites
+    delivery = await publishing.replay_delivery(session, delivery_id, actor)
+    request.app.state.doorbell.ring_after_commit(session)
+    return json_response(deliveries.delivery_out(delivery), 202)
+
+
+@router.post("/deliveries/{delivery_id}/retry", status_code=202)
+async def retry_delivery(
+    delivery_id: str, request: Request, session: SessionDep, actor: ActorDep
+) -> Response:
+    """Retry a failed webhook delivery: a new attempt, the same webhook-id, a fresh retry budget;
+    the retry is audited in the delivery's `actions` (admin)."""
+    actor.require_role("admin")
+    await deliveries.get_delivery(session, delivery_id, actor.sites)  # 404 outside their sites
+    delivery = await publishing.retry_delivery(session, delivery_id, actor)
     request.app.state.doorbell.ring_after_commit(session)
     return json_response(deliveries.delivery_out(delivery), 202)

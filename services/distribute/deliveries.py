@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import BadRequest, NotFound
+from common.events import utcnow
 from common.pagination import decode_cursor, page
-from services.distribute.models import Delivery, DeliveryAttempt, Release
+from services.distribute.models import Delivery, DeliveryAction, DeliveryAttempt, Release
 from services.distribute.pagetags import as_utc, iso
 
 
@@ -48,6 +49,16 @@ def attempt_out(attempt: DeliveryAttempt) -> dict[str, Any]:
     }
 
 
+def action_out(action: DeliveryAction) -> dict[str, Any]:
+    return {
+        "action": action.action,
+        "actor_id": action.actor_id,
+        "actor_name": action.actor_name,
+        "from_state": action.from_state,
+        "at": iso(action.at),
+    }
+
+
 def _position(cursor: str | None) -> tuple[datetime, str] | None:
     position = decode_cursor(cursor)
     if position is None:
@@ -58,6 +69,18 @@ def _position(cursor: str | None) -> tuple[datetime, str] | None:
         raise BadRequest("invalid cursor", field="cursor") from error
 
 
+def stuck(now: datetime, overdue_seconds: float) -> ColumnElement[bool]:
+    """Deliveries nobody is moving: a send whose lease ran out (its process died and no
+    dispatcher took it over), or a pending one long past its due time."""
+    return or_(
+        and_(Delivery.state == "sending", Delivery.lease_until < now),
+        and_(
+            Delivery.state == "pending",
+            Delivery.next_attempt_at < now - timedelta(seconds=overdue_seconds),
+        ),
+    )
+
+
 async def list_deliveries(
     session: AsyncSession,
     content_id: str | None,
@@ -65,9 +88,11 @@ async def list_deliveries(
     cursor: str | None,
     limit: int,
     sites: list[str] | None = None,
+    stuck_after: float = 300.0,
 ) -> dict[str, Any]:
     """Oldest first (the order things happened to the item), keyset on (created_at, id);
-    `sites` (the caller's site scope, None = all) limits it to those sites' releases."""
+    `sites` (the caller's site scope, None = all) limits it to those sites' releases.
+    `state` is a delivery state, or `stuck` (see `stuck`, pending `stuck_after` seconds late)."""
     query = select(Delivery)
     if sites is not None:
         query = query.join(
@@ -76,7 +101,9 @@ async def list_deliveries(
         ).where(Release.site.in_(sites))
     if content_id is not None:
         query = query.where(Delivery.content_id == content_id)
-    if state is not None:
+    if state == "stuck":
+        query = query.where(stuck(utcnow(), stuck_after))
+    elif state is not None:
         query = query.where(Delivery.state == state)
     position = _position(cursor)
     if position is not None:
@@ -110,4 +137,10 @@ async def get_delivery(
         .order_by(DeliveryAttempt.id)
     )
     attempts = [attempt_out(a) for a in (await session.execute(query)).scalars()]
-    return {**delivery_out(delivery), "log": attempts}
+    audit = (
+        select(DeliveryAction)
+        .where(DeliveryAction.delivery_id == delivery_id)
+        .order_by(DeliveryAction.id)
+    )
+    actions = [action_out(a) for a in (await session.execute(audit)).scalars()]
+    return {**delivery_out(delivery), "log": attempts, "actions": actions}

@@ -51,6 +51,7 @@ class Claim:
     url: str
     secret: str = field(repr=False)  # opened from the sealed column; never logged
     payload: bytes = field(repr=False)
+    retry_base: int = 0  # attempts made before the current retry budget began
 
 
 class WebhookDispatcher:
@@ -133,6 +134,7 @@ class WebhookDispatcher:
                         endpoint.url,
                         secret,
                         delivery.payload,
+                        delivery.retry_base,
                     )
                 )
             await session.commit()
@@ -169,7 +171,8 @@ class WebhookDispatcher:
         expired lease re-claimed it) keeps the newer claim's state, only the log gets the row."""
         now = utcnow()
         outcome = result.outcome
-        delay = retry_delay(claim.attempt, self.settings.webhook_retry_schedule)
+        schedule = self.settings.webhook_retry_schedule
+        delay = retry_delay(claim.attempt - claim.retry_base, schedule)
         if outcome == "retry" and delay is None:
             outcome = "failed"
         session.add(

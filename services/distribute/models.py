@@ -126,6 +126,7 @@ class Delivery(DistributeTable, table=True):
     __table_args__ = (
         UniqueConstraint("content_id", "version", "target", "action"),
         Index("ix_delivery_due", "state", "next_attempt_at"),
+        Index("ix_delivery_state_order", "state", "created_at", "id"),  # operators' lists
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -136,8 +137,12 @@ class Delivery(DistributeTable, table=True):
     target: str = Field(max_length=200)  # portal:<site>/<column> | webhook:<endpoint id>
     channel: str = Field(max_length=20)  # portal | webhook
     endpoint_id: str | None = Field(default=None, index=True, max_length=40)
-    state: str = Field(max_length=20)  # pending | sending | delivered | failed | cancelled
+    # pending | sending | delivered | failed | cancelled; takedowns also waiting | not_needed
+    state: str = Field(max_length=20)
     attempts: int = 0
+    # `attempts` when the current retry budget began: a replay or an operator's retry starts a
+    # fresh schedule while attempt numbers keep counting up
+    retry_base: int = 0
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     payload: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     next_attempt_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
@@ -159,6 +164,20 @@ class DeliveryAttempt(DistributeTable, table=True):
     status_code: int | None = None
     error: str = ""
     duration_ms: int = 0
+    at: datetime = Field(sa_column=_at())
+
+
+class DeliveryAction(DistributeTable, table=True):
+    """Audit of what staff did to a delivery (retry, replay): who, when, from which state."""
+
+    __tablename__ = "delivery_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(index=True, max_length=40)
+    action: str = Field(max_length=20)  # retry | replay
+    actor_id: str = Field(max_length=200)
+    actor_name: str = Field(default="", max_length=200)
+    from_state: str = Field(max_length=20)
     at: datetime = Field(sa_column=_at())
 
 

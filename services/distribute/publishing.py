@@ -16,12 +16,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Conflict, NotFound, ServiceUnavailable
 from common.events import ContentPublished, DeliveryUpdated, ReviewDecided, utcnow
+from common.identity import Actor
 from services.distribute.library import VersionFetcher, load_snapshot
 from services.distribute.models import (
     OUTBOX,
     Article,
     ContentSnapshot,
     Delivery,
+    DeliveryAction,
     Release,
     Retraction,
     WebhookEndpoint,
@@ -308,19 +310,34 @@ async def publish_deliveries(
     return list((await session.execute(query.order_by(Delivery.target))).scalars())
 
 
-async def replay_delivery(session: AsyncSession, delivery_id: str) -> Delivery:
+async def replay_delivery(session: AsyncSession, delivery_id: str, actor: Actor) -> Delivery:
     """Send a webhook delivery again, with the same `webhook-id` (receivers that already have it
-    drop the repeat). Portal deliveries are transactional and have nothing to replay."""
+    drop the repeat), whatever its settled state. Portal deliveries are transactional and have
+    nothing to replay."""
+    return await _send_again(session, delivery_id, actor, "replay")
+
+
+async def retry_delivery(session: AsyncSession, delivery_id: str, actor: Actor) -> Delivery:
+    """An operator's retry of a failed (dead-lettered) webhook delivery: a new attempt with the
+    same `webhook-id` and a fresh retry budget; who asked is audited."""
+    return await _send_again(session, delivery_id, actor, "retry")
+
+
+async def _send_again(
+    session: AsyncSession, delivery_id: str, actor: Actor, action: str
+) -> Delivery:
     query = select(Delivery).where(Delivery.id == delivery_id).with_for_update()
     delivery = (await session.execute(query)).scalar_one_or_none()
     if delivery is None:
         raise NotFound(f"no delivery {delivery_id}", field="id")
     if delivery.channel != "webhook":
-        raise Conflict("portal deliveries are applied in one transaction; nothing to replay")
+        raise Conflict("portal deliveries are applied in one transaction; nothing to send again")
     if delivery.state in OPEN_STATES:
         raise Conflict(f"delivery is {delivery.state}; it will be attempted anyway")
     if delivery.state == "waiting":
         raise Conflict("the takedown waits for the publication's outcome; it is sent after it")
+    if action == "retry" and delivery.state != "failed":
+        raise Conflict(f"only failed deliveries are retried; this one is {delivery.state}")
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
     if endpoint is None or not endpoint.active:
         raise Conflict("the webhook endpoint was deleted", field="endpoint_id")
@@ -328,10 +345,21 @@ async def replay_delivery(session: AsyncSession, delivery_id: str) -> Delivery:
     if delivery.action == "publish" and retraction and delivery.version <= retraction.up_to_version:
         raise Conflict("the item was retracted; its publication is not sent again")
     now = utcnow()
-    delivery.state, delivery.attempts, delivery.last_error = "pending", 0, ""
+    session.add(
+        DeliveryAction(
+            delivery_id=delivery.id,
+            action=action,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            from_state=delivery.state,
+            at=now,
+        )
+    )
+    # attempt numbers keep counting; the retry budget starts again from here
+    delivery.state, delivery.retry_base, delivery.last_error = "pending", delivery.attempts, ""
     delivery.next_attempt_at, delivery.updated_at = now, now
     session.add(delivery)
-    await announce(session, delivery)
+    await announce(session, delivery, detail=f"{action} requested by {actor.id}")
     await session.flush()
     if delivery.action == "publish":
         await settle_release(session, delivery.content_id, delivery.version)

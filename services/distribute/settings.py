@@ -30,6 +30,9 @@ class DistributeSettings(ServiceSettings):
     # A delivery claimed but not settled within this many seconds (process died mid-send) is an
     # unknown outcome and is sent again with the same `webhook-id`, the receiver's dedupe key.
     webhook_lease_seconds: float = 30.0
+    # A pending delivery this many seconds past its due time (the dispatcher is not keeping up
+    # or not running) is listed by `GET /api/v1/deliveries?state=stuck`, with expired leases.
+    webhook_stuck_seconds: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> DistributeSettings:

@@ -195,6 +195,11 @@ async def test_client_error_fails_at_once_and_replay_recovers(
     assert [r["id"] for r in receiver.received] == [delivery["id"]] * 2
     assert webhook_of(await deliveries(distribute, "c1"))["state"] == "delivered"
     assert len(await distribute.outbox("content.published")) == 1
+    detail = (
+        await distribute.client.get(f"/api/v1/deliveries/{delivery['id']}", headers=ADMIN)
+    ).json()
+    assert [a["number"] for a in detail["log"]] == [1, 2]  # numbering goes on after a replay
+    assert [(a["action"], a["actor_id"]) for a in detail["actions"]] == [("replay", "admin")]
 
     portal = next(d for d in await deliveries(distribute, "c1") if d["channel"] == "portal")
     conflict = await distribute.client.post(
