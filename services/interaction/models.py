@@ -120,6 +120,8 @@ class Case(InteractionTable, table=True):
     reply_text: str = _text()
     replied_at: datetime | None = _at(nullable=True)
     replied_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    # working days in (received_on, replied_on], fixed at reply time (statistics sum it in SQL)
+    reply_working_days: int | None = None
     satisfaction: str | None = Field(default=None, max_length=20)
     updated_at: datetime = _at()
 

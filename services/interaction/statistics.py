@@ -1,12 +1,16 @@
-"""Public statistics per department and period, each figure with its stated formula."""
+"""Public statistics per department and period, each figure with its stated formula.
+
+One aggregate query grouped by lead department; the totals are the sums of the groups. The
+working days of each reply are counted when the reply is sent (`Case.reply_working_days`), so
+the average is a SQL sum too and a later calendar import does not rewrite past figures.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, case, exists, func, not_, select
 
 from services.interaction.context import Ctx
 from services.interaction.models import Case, CaseClock
@@ -22,59 +26,72 @@ FORMULAS = {
     "average_working_days_to_reply": "Σ(答复日 − 收件日 的工作日数，收件日不计) / replied",
     "satisfaction_rate": "(满意 + 基本满意) / 已评价件数",
 }
+COUNTS = ("received", "accepted", "replied", "on_time", "breached", "rated", "satisfied")
 
 
-def _figures(cases: list[Case], breached: set[str], ctx: Ctx) -> dict[str, Any]:
-    received = [c for c in cases if c.state != "spam"]
-    accepted = [c for c in received if c.accepted_on is not None]
-    replied = [c for c in accepted if c.replied_on is not None]
-    on_time = [c for c in replied if c.id not in breached]
-    rated = [c for c in replied if c.satisfaction]
-    satisfied = [c for c in rated if c.satisfaction in ("satisfied", "basically_satisfied")]
-    days = [
-        ctx.calendar.working_days_between(c.received_on, c.replied_on)
-        for c in replied
-        if c.replied_on
-    ]
+def _count(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
+
+def _query(start: date, end: date, department: str | None) -> Any:
+    received = Case.state != "spam"
+    accepted = and_(received, Case.accepted_on.is_not(None))
+    replied = and_(accepted, Case.replied_on.is_not(None))
+    breached = exists().where(CaseClock.case_id == Case.id, CaseClock.breached.is_(True))
+    rated = and_(replied, Case.satisfaction.is_not(None))
+    group = func.coalesce(Case.lead_department, "unassigned").label("department")
+    query = (
+        select(
+            group,
+            _count(received).label("received"),
+            _count(accepted).label("accepted"),
+            _count(replied).label("replied"),
+            _count(and_(replied, not_(breached))).label("on_time"),
+            _count(and_(accepted, breached)).label("breached"),
+            _count(rated).label("rated"),
+            _count(and_(rated, Case.satisfaction.in_(("satisfied", "basically_satisfied")))).label(
+                "satisfied"
+            ),
+            func.coalesce(
+                func.sum(case((replied, func.coalesce(Case.reply_working_days, 0)), else_=0)), 0
+            ).label("days"),
+        )
+        .where(Case.received_on >= start, Case.received_on <= end)
+        .group_by(group)
+    )
+    if department:
+        query = query.where(Case.lead_department == department)
+    return query
+
+
+def _figures(n: dict[str, int]) -> dict[str, Any]:
     def ratio(a: int, b: int) -> float | None:
         return round(a / b, 4) if b else None
 
     return {
-        "received": len(received),
-        "accepted": len(accepted),
-        "replied": len(replied),
-        "on_time": len(on_time),
-        "breached": len([c for c in accepted if c.id in breached]),
-        "handling_rate": ratio(len(replied), len(accepted)),
-        "on_time_rate": ratio(len(on_time), len(replied)),
-        "average_working_days_to_reply": round(sum(days) / len(days), 2) if days else None,
-        "satisfaction_rate": ratio(len(satisfied), len(rated)),
+        "received": n["received"],
+        "accepted": n["accepted"],
+        "replied": n["replied"],
+        "on_time": n["on_time"],
+        "breached": n["breached"],
+        "handling_rate": ratio(n["replied"], n["accepted"]),
+        "on_time_rate": ratio(n["on_time"], n["replied"]),
+        "average_working_days_to_reply": round(n["days"] / n["replied"], 2)
+        if n["replied"]
+        else None,
+        "satisfaction_rate": ratio(n["satisfied"], n["rated"]),
     }
 
 
 async def statistics(ctx: Ctx, start: date, end: date, department: str | None) -> dict[str, Any]:
     """Cases received in [start, end] (Asia/Shanghai dates), overall and per lead department."""
-    query = select(Case).where(Case.received_on >= start, Case.received_on <= end)
-    if department:
-        query = query.where(Case.lead_department == department)
-    cases = list((await ctx.session.execute(query)).scalars())
-    ids = [c.id for c in cases]
-    breached: set[str] = set()
-    if ids:
-        late = select(CaseClock.case_id).where(
-            CaseClock.case_id.in_(ids), CaseClock.breached.is_(True)
-        )
-        breached = set((await ctx.session.execute(late)).scalars())
-    groups: dict[str, list[Case]] = defaultdict(list)
-    for case in cases:
-        groups[case.lead_department or "unassigned"].append(case)
+    rows = (await ctx.session.execute(_query(start, end, department))).all()
+    groups = {r.department: {k: int(getattr(r, k)) for k in (*COUNTS, "days")} for r in rows}
+    total = {k: sum(g[k] for g in groups.values()) for k in (*COUNTS, "days")}
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
-        "total": _figures(cases, breached, ctx),
-        "departments": {
-            name: _figures(rows, breached, ctx) for name, rows in sorted(groups.items())
-        },
+        "total": _figures(total),
+        "departments": {name: _figures(groups[name]) for name in sorted(groups)},
         "formulas": FORMULAS,
     }

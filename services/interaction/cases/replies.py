@@ -68,6 +68,7 @@ async def approve_reply(ctx: Ctx, case: Case, actor: Actor) -> None:
     require_office(actor)
     require_state(case, {"reply_review"}, "approve_reply")
     case.reply_text, case.replied_at, case.replied_on = case.reply_draft, ctx.now(), ctx.today()
+    case.reply_working_days = ctx.calendar.working_days_between(case.received_on, case.replied_on)
     for clock in await clocks.case_clocks(ctx.session, case.id):
         clocks.stop_clock(ctx, clock)
     await _open_satisfaction(ctx, case)
