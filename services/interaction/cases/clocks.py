@@ -148,13 +148,17 @@ async def scan_deadlines(ctx: Ctx) -> int:
 
     Missed alarms (the service was down) fire on the next scan, so nothing is lost. An alarm
     row keyed (case, clock, kind, due) is written with its event in one savepoint: a second
-    scan, or a second replica, hits the unique key and fires nothing.
+    scan, or a second replica, hits the unique key and fires nothing. On PostgreSQL the second
+    scan's insert waits for the first scan's transaction and then fails; every scan takes the
+    clocks in the same order (case, clock), so two scans never wait for each other in a cycle
+    (a deadlock would abort a whole scan). On SQLite the writers queue on the database lock.
     """
     today = ctx.today()
     query = (
         select(CaseClock, Case)
         .join(Case, Case.id == CaseClock.case_id)
         .where(CaseClock.running.is_(True), CaseClock.due_on <= today + LOOKAHEAD)
+        .order_by(CaseClock.case_id, CaseClock.clock)
     )
     rows = [
         (c, k) for c, k in (await ctx.session.execute(query)).all() if k.state not in PAUSED_STATES
