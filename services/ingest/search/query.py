@@ -4,6 +4,8 @@ Matching: every whitespace-separated term must occur as a substring (after foldi
 of the title or body — expressed as a phrase of bigram tokens. Ranking: bm25 (SQLite) or ts_rank
 (PostgreSQL), with title hits and whole-word (jieba) hits weighted up. Filters narrow by item
 columns; facets count the matches by site, kind, publisher, topic, status and year.
+PostgreSQL plans its queries in two stages (GIN-exact candidates, then lazy phrase checks):
+see `pg.py`; the results are the same.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Unprocessable
 from common.pagination import decode_cursor, encode_cursor
+from services.ingest.search import pg
 from services.ingest.search.index import PUBLIC, STAFF, WORD_PREFIX, is_sqlite
 from services.ingest.search.tokens import Term, query_terms
 
@@ -102,25 +105,18 @@ def filter_sql(filters: SearchFilters, params: dict[str, Any]) -> str:
     return "".join(f" AND {c}" for c in clauses)
 
 
-def match_sql(sqlite: bool, public: bool = False) -> tuple[str, str, str]:
-    """(FROM … WHERE match, score, newest-first key) per dialect; lower score = better.
+def match_sql(public: bool = False) -> tuple[str, str, str]:
+    """SQLite: (FROM … WHERE match, score, newest-first key); lower score = better.
 
-    `public` searches the published versions' index (`published_search_doc`) instead of the
-    current versions' one; either way the row is aliased `sd` and the item `ci`."""
+    `public` searches the published versions' index (`published_fts`) instead of the current
+    versions' one; either way the row is aliased `sd` and the item `ci`. (PostgreSQL: `pg.py`.)"""
     scope = PUBLIC if public else STAFF
-    if sqlite:
-        fts = scope.fts
-        return (
-            f"FROM {fts} JOIN {scope.table} sd ON sd.id = {fts}.rowid "
-            f"JOIN content_item ci ON ci.id = sd.content_id WHERE {fts} MATCH :q",
-            f"bm25({fts}, 5.0, 1.0, 2.0)",
-            f"{fts}.rowid",
-        )
+    fts = scope.fts
     return (
-        f"FROM {scope.table} sd JOIN content_item ci ON ci.id = sd.content_id "
-        "WHERE sd.tsv @@ CAST(:q AS tsquery)",
-        "-ts_rank(sd.tsv, CAST(:q AS tsquery))",
-        "sd.id",
+        f"FROM {fts} JOIN {scope.table} sd ON sd.id = {fts}.rowid "
+        f"JOIN content_item ci ON ci.id = sd.content_id WHERE {fts} MATCH :q",
+        f"bm25({fts}, 5.0, 1.0, 2.0)",
+        f"{fts}.rowid",
     )
 
 
@@ -143,10 +139,15 @@ async def search(
     if not terms:
         raise Unprocessable("the query has no searchable characters", field="q")
     sqlite = is_sqlite(session)
-    params: dict[str, Any] = {"q": fts5_query(terms) if sqlite else tsquery(terms)}
-    source, score, newest = match_sql(sqlite, public)
-    where = source + filter_sql(filters, params)
     position = decode_cursor(cursor) or {}
+    if not sqlite:
+        return await _search_pg(
+            session, terms, filters, order, position, cursor, limit, with_facets, rank_window,
+            public,
+        )  # fmt: skip
+    params: dict[str, Any] = {"q": fts5_query(terms)}
+    source, score, newest = match_sql(public)
+    where = source + filter_sql(filters, params)
     if order == "date":
         sql, params = _date_page(where, params, position, limit)
     else:
@@ -174,6 +175,47 @@ async def search(
     return SearchPage(hits, next_cursor, facets, terms)
 
 
+async def _search_pg(
+    session: AsyncSession,
+    terms: list[Term],
+    filters: SearchFilters,
+    order: str,
+    position: Any,
+    cursor: str | None,
+    limit: int,
+    with_facets: bool,
+    rank_window: int,
+    public: bool,
+) -> SearchPage:
+    """The same page on PostgreSQL, planned in two stages (see `pg.py`)."""
+    table = (PUBLIC if public else STAFF).table
+    params: dict[str, Any] = {"q": tsquery(terms), "lq": pg.candidate_query(terms)}
+    filters_sql = filter_sql(filters, params)
+    verify = pg.needs_verification(terms)
+    await pg.steer_planner(session)
+    if order == "date":
+        sql = pg.date_page_sql(table, filters_sql, verify, params, position)
+    else:
+        params["offset"] = int(position.get("offset", 0)) if isinstance(position, dict) else 0
+        params["window"] = rank_window
+        sql = pg.ranked_page_sql(table, filters_sql, verify)
+    params["limit"] = limit + 1
+    rows = (await session.execute(text(sql), params)).all()
+    hits = [{"id": r[0], "doc_date": r[1], "score": float(r[2])} for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(
+            {"date": str(last[1]), "id": last[0]}
+            if order == "date"
+            else {"offset": params["offset"] + limit}
+        )
+    facets = {}
+    if with_facets and not cursor:
+        facets = await pg.facet_counts(session, table, filters_sql, verify, params, FACET_WINDOW)
+    return SearchPage(hits, next_cursor, facets, terms)
+
+
 def _date_page(
     where: str, params: dict[str, Any], position: Any, limit: int
 ) -> tuple[str, dict[str, Any]]:
@@ -191,9 +233,11 @@ def _date_page(
 async def facet_counts(
     session: AsyncSession, where: str, params: dict[str, Any]
 ) -> dict[str, dict[str, int]]:
-    """Counts by site, kind, publisher, topic, status and year, in one pass over the matches.
+    """SQLite: counts by site, kind, publisher, topic, status and year, in one pass over the
+    matches (PostgreSQL counts in SQL: `pg.facet_counts`).
 
-    Counted over at most FACET_WINDOW matches (the newest); `_truncated` says when there were more.
+    Counted over at most FACET_WINDOW matches (any of them); `_truncated` says when there were
+    more.
     """
     base = {k: v for k, v in params.items() if k not in ("limit", "offset", "c_date", "c_id")}
     where = where.split(" AND (sd.doc_date < :c_date")[0]

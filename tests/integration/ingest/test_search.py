@@ -6,13 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from alembic import command
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from common.db import Database
 from common.events import ContentPublished, utcnow
 from common.migrations import alembic_config
 from services.ingest.consumers import on_content_published
+from services.ingest.search import pg, query
+from services.ingest.search.query import tsquery
+from services.ingest.search.tokens import query_terms
 from services.ingest.service import record_status
 from tests.integration.ingest.helpers import EDITOR, policy, traditional
 
@@ -241,3 +246,107 @@ async def test_the_migration_backfills_public_rows_of_published_items(
         ids["notice"]
     }
     assert public_ids(await ingest_client.get(url, params={"q": "地质灾害"})) == set()
+
+
+def doc(title: str, body: str, **overrides: str) -> dict[str, object]:
+    return {**NOTICE, "title": title, "body_text": body, **overrides}
+
+
+async def test_phrases_need_adjacency_and_pages_facets_agree_on_both_databases(
+    ingest_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guards the PostgreSQL two-stage plan: its candidates (all bigrams, anywhere) must be
+    narrowed to real phrase matches, in the right order, with the same facets as SQLite."""
+    bodies = [
+        ("网站建设通知一", "请加强网站建设。\n2019年1月1日", "news"),
+        ("网站建设通知二", "继续推进网站建设工作。\n2019年2月1日", "news"),
+        ("网站建设通知三", "网站建设要规范。\n2019年3月1日", "notices"),
+        # Every bigram of 网站建设 is here, but never adjacent: not a match.
+        ("零散字词的通知", "门户网站。车站建成。城市建设。\n2019年4月1日", "notices"),
+    ]
+    ids = []
+    for title, body, column in bodies:
+        response = await ingest_client.post(
+            "/api/v1/contents",
+            json=doc(title, body, columns=[column], kind="news" if column == "news" else "notice"),
+            headers=EDITOR,
+        )
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+    url = "/api/v1/contents"
+    ranked = (await ingest_client.get(url, params={"q": "网站建设"}, headers=EDITOR)).json()
+    assert {i["id"] for i in ranked["items"]} == set(ids[:3])
+    assert ranked["facets"]["kind"] == {"news": 2, "notice": 1}
+    assert "_truncated" not in ranked["facets"]
+    # The single-bigram query is answered by the candidates alone: all four.
+    single = (await ingest_client.get(url, params={"q": "建设"}, headers=EDITOR)).json()
+    assert {i["id"] for i in single["items"]} == set(ids)
+    # Date order with a cursor walks the same three matches, newest first, one per page.
+    seen, cursor = [], None
+    for _ in range(4):
+        params: dict[str, str | int] = {"q": "网站建设", "order": "date", "limit": 1}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await ingest_client.get(url, params=params, headers=EDITOR)).json()
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [ids[2], ids[1], ids[0]]
+    # Relevance pages with a cursor: same set, no repeats.
+    first = (
+        await ingest_client.get(url, params={"q": "网站建设", "limit": 2}, headers=EDITOR)
+    ).json()
+    rest = (
+        await ingest_client.get(
+            url,
+            params={"q": "网站建设", "limit": 2, "cursor": first["next_cursor"]},
+            headers=EDITOR,
+        )
+    ).json()
+    assert [i["id"] for i in first["items"] + rest["items"]] == [i["id"] for i in ranked["items"]]
+    # Filters apply before verification: the column and the date range.
+    news = (
+        await ingest_client.get(url, params={"q": "网站建设", "column": "news"}, headers=EDITOR)
+    ).json()
+    assert {i["id"] for i in news["items"]} == set(ids[:2])
+    march = {"q": "网站 建设", "date_from": "2019-02-15", "date_to": "2019-12-31"}
+    assert {
+        i["id"]
+        for i in (await ingest_client.get(url, params=march, headers=EDITOR)).json()["items"]
+    } == {ids[2], ids[3]}
+    # A facet window smaller than the matches says so.
+    monkeypatch.setattr(query, "FACET_WINDOW", 2)
+    capped = (await ingest_client.get(url, params={"q": "网站建设"}, headers=EDITOR)).json()
+    assert capped["facets"]["_truncated"] == {"limit": 2}
+    assert sum(capped["facets"]["kind"].values()) == 2
+
+
+async def test_postgres_search_plans_use_the_index_not_a_scan_of_every_tsvector(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    """A sequential scan evaluates `tsv @@ q` on every row (detoasting each tsvector): the
+    pre-fix p99. The planner picks it for small or rarely-matching tables unless steered."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL plans only")
+    await seed(ingest_client)
+    terms = query_terms("政府网站 信息")
+    params = {"q": tsquery(terms), "lq": pg.candidate_query(terms), "window": 1000,
+              "limit": 21, "offset": 0}  # fmt: skip
+    database = Database(database_url)
+    try:
+        async with database.sessions() as session:
+            await pg.steer_planner(session)
+            for sql in (
+                pg.ranked_page_sql("search_doc", "", True),
+                pg.date_page_sql("search_doc", "", True, params, {}),
+            ):
+                plan = "\n".join(
+                    r[0] for r in (await session.execute(text("EXPLAIN " + sql), params)).all()
+                )
+                assert "ix_search_doc_tsv" in plan and "Seq Scan on search_doc" not in plan, plan
+    finally:
+        await database.dispose()
+    assert pg.candidate_query(terms) == "'政府' & '府网' & '网站' & '信息'"
+    assert pg.needs_verification(terms) and not pg.needs_verification(query_terms("政府 信息"))
+    assert pg.candidate_query(query_terms("年 abc")) == "'年':* & 'abc':*"

@@ -1,0 +1,152 @@
+"""PostgreSQL search plans: candidates from the GIN index alone, phrases verified lazily.
+
+Why (measured with `bench/ingest.py` and EXPLAIN ANALYZE, see docs/ARCHITECTURE.md): evaluating
+`tsv @@ query` on a row means reading its TOASTed tsvector (~15 KB for a 3 KB document, ~5 µs),
+but the planner prices it as one cheap operator call. It therefore picked sequential scans —
+detoasting *every* row — whenever it expected few matches (a query with no hit: ~120 ms per 20k
+documents), and verified every match of a common phrase before sorting or counting.
+
+So a query runs in two stages:
+
+1. **Candidates** — every term's bigrams (and prefixes) ANDed, without phrase operators. GIN
+   answers such a query exactly, without reading any tsvector, and it is a superset of the real
+   matches (a phrase needs all its bigrams; a jieba word `w_…` implies its bigrams). The item
+   filters apply here too. Sequential scans are switched off for the transaction
+   (`SET LOCAL enable_seqscan = off`) so the planner cannot fall back to detoasting scans.
+2. **Verification** — only where needed: a query whose terms are all single tokens (a 2-hanzi
+   term, a single hanzi or Latin prefix, a number) is exact at stage 1. Otherwise candidates are
+   walked in the order the page needs (newest first for ranking, by date for date order) and each
+   is checked with the real `tsquery` (phrases) in a `LATERAL … LIMIT 1` subquery — a nested loop
+   the planner cannot turn into a scan of everything — until the page or window is full. Facets
+   need any `FACET_WINDOW` matches, not an order: a GIN bitmap scan rechecking phrases, stopped
+   by the LIMIT, is cheaper there.
+
+Ranking, the rank window, cursors and facet windows mean exactly what they mean on SQLite:
+`ts_rank` over the newest `RANK_WINDOW` matches; facets over at most `FACET_WINDOW` matches,
+counted in SQL (no longer shipping up to 20,000 rows to Python).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.ingest.search.tokens import Term
+
+FACET_COLUMNS = ("site", "kind", "publisher", "topic", "status")
+
+
+def candidate_query(terms: list[Term]) -> str:
+    """`'g1' & 'g2' & 'g3':* …` — every token of every term; no phrases, so GIN is exact."""
+    tokens: dict[str, None] = {}
+    for term in terms:
+        for i, gram in enumerate(term.grams):
+            prefix = term.prefix and i == len(term.grams) - 1
+            tokens[f"'{gram}'" + (":*" if prefix else "")] = None
+    return " & ".join(tokens)
+
+
+def needs_verification(terms: list[Term]) -> bool:
+    """True when some term is a phrase of several tokens (positions must be checked)."""
+    return any(len(term.grams) > 1 for term in terms)
+
+
+async def steer_planner(session: AsyncSession) -> None:
+    """No sequential scans for this transaction's searches (see the module doc). `SET LOCAL`
+    ends with the transaction; the other statements of a search request are primary-key reads."""
+    await session.execute(text("SET LOCAL enable_seqscan = off"))
+
+
+def candidates_cte(table: str, filters_sql: str, extra: str = "") -> str:
+    """Stage 1 as a materialized CTE `cand(sid, id, doc_date)`; joins the item only if filtered."""
+    join = " JOIN content_item ci ON ci.id = sd.content_id" if "ci." in filters_sql + extra else ""
+    return (
+        "cand AS MATERIALIZED (SELECT sd.id AS sid, sd.content_id AS id, sd.doc_date AS doc_date "
+        f"FROM {table} sd{join} WHERE sd.tsv @@ CAST(:lq AS tsquery){filters_sql}{extra})"
+    )
+
+
+def _verified(table: str, verify: bool, select: str = "1 AS ok") -> str:
+    check = " AND x.tsv @@ CAST(:q AS tsquery)" if verify else ""
+    return (
+        f"CROSS JOIN LATERAL (SELECT {select} FROM {table} x WHERE x.id = c.sid{check} LIMIT 1) v"
+    )
+
+
+def ranked_page_sql(table: str, filters_sql: str, verify: bool) -> str:
+    """The newest `:window` matches, ranked; one page of them."""
+    return (
+        f"WITH {candidates_cte(table, filters_sql)}, "
+        "win AS MATERIALIZED (SELECT c.id, c.doc_date, v.score "
+        "FROM (SELECT * FROM cand ORDER BY sid DESC) c "
+        f"{_verified(table, verify, '-ts_rank(x.tsv, CAST(:q AS tsquery)) AS score')} "
+        "ORDER BY c.sid DESC LIMIT :window) "
+        "SELECT id, doc_date, score FROM win ORDER BY score, id LIMIT :limit OFFSET :offset"
+    )
+
+
+def date_page_sql(
+    table: str, filters_sql: str, verify: bool, params: dict[str, Any], position: Any
+) -> str:
+    """Newest `doc_date` first, keyset cursor on (doc_date, id)."""
+    after = ""
+    if isinstance(position, dict) and "date" in position:
+        after = " AND (sd.doc_date < :c_date OR (sd.doc_date = :c_date AND sd.content_id < :c_id))"
+        params["c_date"] = date.fromisoformat(position["date"])
+        params["c_id"] = position["id"]
+    return (
+        f"WITH {candidates_cte(table, filters_sql, after)} "
+        "SELECT c.id, c.doc_date, 0 AS score "
+        "FROM (SELECT * FROM cand ORDER BY doc_date DESC, id DESC) c "
+        f"{_verified(table, verify) if verify else ''} "
+        "ORDER BY c.doc_date DESC, c.id DESC LIMIT :limit"
+    )
+
+
+async def facet_counts(
+    session: AsyncSession,
+    table: str,
+    filters_sql: str,
+    verify: bool,
+    params: dict[str, Any],
+    window: int,
+) -> dict[str, dict[str, int]]:
+    """Counts by site, kind, publisher, topic, status and year over at most `window` matches."""
+    base = {k: v for k, v in params.items() if k not in ("limit", "offset", "c_date", "c_id")}
+    base["fw"], base["fw1"] = window, window + 1
+    groups = [
+        f"SELECT '{name}' AS facet, CAST({name} AS text) AS value, count(*) AS n "
+        f"FROM counted GROUP BY {name}"
+        for name in FACET_COLUMNS
+    ]
+    groups.append(
+        "SELECT 'year', to_char(doc_date, 'YYYY'), count(*) FROM counted "
+        "WHERE doc_date IS NOT NULL GROUP BY 2"
+    )
+    groups.append("SELECT '_matches', NULL, count(*) FROM matched")
+    # Any `window` matches will do, so no walk in order: one bitmap scan of the GIN index,
+    # rechecking phrases row by row (cheaper than the LATERAL probe), stopped by the LIMIT.
+    join = " JOIN content_item ci ON ci.id = sd.content_id" if "ci." in filters_sql else ""
+    match = ":q" if verify else ":lq"
+    sql = (
+        "WITH matched AS MATERIALIZED (SELECT sd.content_id AS id, sd.doc_date AS doc_date "
+        f"FROM {table} sd{join} WHERE sd.tsv @@ CAST({match} AS tsquery){filters_sql} "
+        "LIMIT :fw1), "
+        f"counted AS MATERIALIZED (SELECT {', '.join('ci.' + c for c in FACET_COLUMNS)}, "
+        "m.doc_date FROM (SELECT * FROM matched LIMIT :fw) m "
+        "JOIN content_item ci ON ci.id = m.id) " + " UNION ALL ".join(groups)
+    )
+    facets: dict[str, dict[str, int]] = {name: {} for name in (*FACET_COLUMNS, "year")}
+    matched = 0
+    rows = (await session.execute(text(sql), base)).all()
+    for facet, value, count in sorted(rows, key=lambda r: (-r[2], str(r[1]))):
+        if facet == "_matches":
+            matched = count
+        else:
+            facets[facet][str(value)] = count
+    if matched > window:
+        facets["_truncated"] = {"limit": window}
+    return facets
