@@ -42,6 +42,21 @@ async def autogenerate_revision(database: Database, migrations_dir: Path, messag
         await conn.run_sync(run)
 
 
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Leave alone what migrations create by hand and models do not declare.
+
+    Full-text objects (SQLite FTS5 tables and their shadow tables, PostgreSQL tsvector
+    columns) are written with `op.execute`; without this, autogenerate proposes to drop them.
+    """
+    if not reflected or compare_to is not None:
+        return True
+    if type_ == "table":
+        return False  # FTS5 virtual tables and their shadow tables
+    return not (type_ in ("column", "index") and "tsv" in (name or ""))
+
+
 def run_env(context: Any, target_metadata: MetaData) -> None:
     """Body of every service's `migrations/env.py`: migrate on the connection handed in."""
     connection = context.config.attributes.get("connection")
@@ -52,6 +67,7 @@ def run_env(context: Any, target_metadata: MetaData) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
