@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentIngested, utcnow
@@ -69,15 +71,20 @@ def material_fields(version: ContentVersion) -> dict[str, object]:
 
 
 async def store_blob(session: AsyncSession, data: bytes, media_type: str) -> str:
-    """Content-addressed: the same bytes are stored once, under their sha256."""
+    """Content-addressed: the same bytes are stored once, under their sha256.
+
+    `INSERT … ON CONFLICT DO NOTHING`, so two requests storing the same bytes at once (a double
+    click, a retry without `Idempotency-Key`) do not collide on the primary key."""
     digest = hashlib.sha256(data).hexdigest()
     if await session.get(Blob, digest) is None:
-        session.add(
-            Blob(
+        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+        await session.execute(
+            insert(Blob)
+            .values(
                 sha256=digest, media_type=media_type, size=len(data), data=data, created_at=utcnow()
             )
+            .on_conflict_do_nothing(index_elements=["sha256"])
         )
-        await session.flush()
     return digest
 
 

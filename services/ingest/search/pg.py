@@ -77,12 +77,16 @@ def _verified(table: str, verify: bool, select: str = "1 AS ok") -> str:
 
 
 def ranked_page_sql(table: str, filters_sql: str, verify: bool) -> str:
-    """The newest `:window` matches, ranked; one page of them."""
+    """The newest `:window` matches, ranked; one page of them. The candidates carry only their
+    row id (common terms have tens of thousands: keep what is sorted small)."""
+    join = " JOIN content_item ci ON ci.id = sd.content_id" if "ci." in filters_sql else ""
+    ranked = "x.content_id AS id, x.doc_date AS doc_date, -ts_rank(x.tsv, CAST(:q AS tsquery))"
     return (
-        f"WITH {candidates_cte(table, filters_sql)}, "
-        "win AS MATERIALIZED (SELECT c.id, c.doc_date, v.score "
-        "FROM (SELECT * FROM cand ORDER BY sid DESC) c "
-        f"{_verified(table, verify, '-ts_rank(x.tsv, CAST(:q AS tsquery)) AS score')} "
+        f"WITH cand AS MATERIALIZED (SELECT sd.id AS sid FROM {table} sd{join} "
+        f"WHERE sd.tsv @@ CAST(:lq AS tsquery){filters_sql}), "
+        "win AS MATERIALIZED (SELECT v.id, v.doc_date, v.score "
+        "FROM (SELECT sid FROM cand ORDER BY sid DESC) c "
+        f"{_verified(table, verify, ranked + ' AS score')} "
         "ORDER BY c.sid DESC LIMIT :window) "
         "SELECT id, doc_date, score FROM win ORDER BY score, id LIMIT :limit OFFSET :offset"
     )

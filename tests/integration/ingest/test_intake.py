@@ -369,3 +369,21 @@ async def test_a_claim_left_by_a_crashed_process_is_taken_over_when_stale(
     finally:
         await database.dispose()
     assert len(await outbox_events(database_url)) == 1
+
+
+async def test_identical_concurrent_submissions_without_a_key_do_not_collide_on_stored_bytes(
+    ingest_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same raw bytes (and attachment) stored by two requests at once: no primary-key 500."""
+    gate = asyncio.Event()
+    real = pipeline.store_blob
+
+    async def in_step(session, data, media_type):  # type: ignore[no-untyped-def]
+        await gate.wait()  # both requests reach the blob insert together
+        return await real(session, data, media_type)
+
+    monkeypatch.setattr(pipeline, "store_blob", in_step)
+    body = traditional(title="同时提交两次的通知", body_text="双击提交按钮时，同一份文件到达两次。")
+    posts = [ingest_client.post("/api/v1/contents", json=body, headers=EDITOR) for _ in range(2)]
+    first, second, _ = await asyncio.gather(*posts, _release_soon(gate, 0.2))
+    assert {first.status_code, second.status_code} <= {200, 202}, (first.text, second.text)
