@@ -64,14 +64,8 @@ async def submit_content(
         digest = idempotency.request_hash(
             read.raw + b"".join(a["sha256"].encode() for a in read.attachments), request.url.path
         )
-        claimed = await idempotency.claim(
-            request.app.state.db,
-            actor.id,
-            idempotency_key,
-            digest,
-            wait_seconds=settings.idempotency_wait_seconds,
-            stale_seconds=settings.idempotency_stale_seconds,
-        )
+        keys = idempotency.store(settings)
+        claimed = await keys.claim(request.app.state.db, actor.id, idempotency_key, digest)
         if isinstance(claimed, idempotency.Replay):
             return Response(
                 claimed.body,
@@ -90,13 +84,13 @@ async def submit_content(
         outcome = await pipeline.ingest(session, incoming, settings)
         status, body = accepted(outcome)
         if owned is not None:
-            await idempotency.complete(session, owned, status, dumps(body))
+            await keys.complete(session, owned, status, dumps(body))
             # Commit here, not after the handler, so a failed commit still releases the key.
             await session.commit()
     except BaseException:
         if owned is not None:
             await session.rollback()
-            await idempotency.release(request.app.state.db, owned)
+            await keys.release(request.app.state.db, owned)
         raise
     headers = {"Location": f"/api/v1/contents/{outcome.item.id}"}
     return json_response(body, status_code=status, headers=headers)

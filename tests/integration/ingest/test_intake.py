@@ -14,10 +14,11 @@ from standardwebhooks import Webhook
 from common.db import Database
 from common.errors import ProblemError
 from common.events import utcnow
+from common.idempotency import IdempotencyStore
 from common.secretbox import SecretBox
 from common.testing import staff
 from services.ingest import idempotency, pipeline, webhooks
-from services.ingest.models_intake import WebhookSecret
+from services.ingest.models_intake import IdempotencyRecord, WebhookSecret
 from tests.integration.ingest.helpers import ADMIN, EDITOR, outbox_events, traditional
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -353,9 +354,8 @@ async def test_a_claim_left_by_a_crashed_process_is_taken_over_when_stale(
     digest = idempotency.request_hash(raw, "/api/v1/contents")
     database = Database(database_url)
     try:
-        owned = await idempotency.claim(
-            database, "editor", "crashed", digest, wait_seconds=0, stale_seconds=60
-        )
+        keys = IdempotencyStore(IdempotencyRecord.__table__, wait_seconds=0, stale_seconds=60)  # type: ignore[arg-type]
+        owned = await keys.claim(database, "editor", "crashed", digest)
         assert isinstance(owned, idempotency.Claim)  # ... and then the process died
         busy = await ingest_client.post("/api/v1/contents", content=raw, headers=headers)
         assert busy.status_code == 409
@@ -365,7 +365,7 @@ async def test_a_claim_left_by_a_crashed_process_is_taken_over_when_stale(
         # The crashed owner can no longer complete its claim (no second answer, no double write).
         async with database.sessions() as session:
             with pytest.raises(ProblemError):
-                await idempotency.complete(session, owned, 202, b"{}")
+                await keys.complete(session, owned, 202, b"{}")
     finally:
         await database.dispose()
     assert len(await outbox_events(database_url)) == 1
