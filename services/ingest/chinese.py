@@ -15,13 +15,10 @@ import jieba
 import jieba.analyse
 import opencc
 
+from common.search_tokens import fold, t2s
+
 _lock = threading.Lock()
 jieba.setLogLevel(logging.WARNING)
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
 
 
 @lru_cache(maxsize=1)
@@ -44,19 +41,6 @@ def idf_table() -> tuple[dict[str, float], float]:
     return tfidf.idf_freq, tfidf.median_idf
 
 
-def fold(text: str) -> str:
-    """Simplified folding for search and comparison; same length as the input.
-
-    OpenCC's phrase tables may change length on rare phrases; offsets (snippets, spans) must
-    survive folding, so a length change falls back to a character-by-character conversion.
-    """
-    folded = _t2s().convert(text)
-    if len(folded) == len(text):
-        return folded
-    convert = _t2s().convert
-    return "".join(c if len(f := convert(c)) != 1 else f for c in text)
-
-
 def to_traditional(text: str) -> str:
     return _s2t().convert(text)
 
@@ -64,7 +48,7 @@ def to_traditional(text: str) -> str:
 def script_of(text: str) -> str:
     """`traditional` when more characters change under t2s than under s2t, else `simplified`."""
     sample = text[:1500]
-    trad = sum(a != b for a, b in zip(sample, _t2s().convert(sample), strict=False))
+    trad = sum(a != b for a, b in zip(sample, t2s().convert(sample), strict=False))
     simp = sum(a != b for a, b in zip(sample, _s2t().convert(sample), strict=False))
     return "traditional" if trad > simp else "simplified"
 

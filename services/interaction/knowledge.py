@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, text
 
 from common.errors import Conflict, NotFound
 from common.identity import Actor
+from common.search_tokens import fold
 from services.interaction import search as fulltext
 from services.interaction.cases.workflow import get_case
 from services.interaction.context import Ctx
@@ -32,7 +33,7 @@ RANKED = 50  # best-ranked candidates checked against the floor
 
 
 def bigrams(value: str) -> Counter[str]:
-    chars = re.sub(r"[\W_]+", "", fulltext.fold(value))
+    chars = re.sub(r"[\W_]+", "", fold(value).lower())
     return Counter(chars[i : i + 2] for i in range(len(chars) - 1)) or Counter(chars)
 
 

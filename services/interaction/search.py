@@ -12,77 +12,26 @@ directly (its parser never sees Chinese). Both therefore index exactly the same 
 - Ranking (knowledge suggestions): any bigram of the text may match; the index scores the
   matches (bm25 on SQLite, ts_rank on PostgreSQL) within a bounded window of candidates.
 
-The tokenizer mirrors `services/ingest/search/tokens.py` (services never import each other);
-it is small and pure, a candidate for `common/`.
+The tokenizer is `common/search_tokens.py`, shared with ingest's library search.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 
-import opencc
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-MAX_QUERY_TERMS = 8
+from common.search_tokens import HAN, Term, fold, index_grams
+
 MAX_ANY_GRAMS = 48  # a suggestion query is at most this many distinct bigrams
 # PostgreSQL keeps positions up to 16383 and at most 256 positions per lexeme.
 PG_MAX_POSITION = 16383
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-def fold(value: str) -> str:
-    """Simplified and lower-cased: either script finds the other."""
-    return _t2s().convert(value).lower()
-
-
-def _run_tokens(run: str, *, trailing: bool) -> list[str]:
-    if not HAN.match(run) or len(run) == 1:
-        return [run]
-    grams = [run[i : i + 2] for i in range(len(run) - 1)]
-    return grams + [run[-1]] if trailing else grams
-
-
 def tokens(value: str) -> list[str]:
     """The index token stream of a text, in order."""
-    stream: list[str] = []
-    for run in RUN.findall(fold(value)):
-        stream.extend(_run_tokens(run, trailing=True))
-    return stream
-
-
-@dataclass(frozen=True)
-class Term:
-    """A query term as a phrase of tokens; `prefix` marks the last token as a prefix."""
-
-    grams: tuple[str, ...]
-    prefix: bool
-
-
-def query_terms(query: str) -> list[Term]:
-    """Whitespace separates terms (all must match); each term is an exact-substring phrase."""
-    terms = []
-    for raw in fold(query).split()[:MAX_QUERY_TERMS]:
-        runs = RUN.findall(raw)
-        if not runs:
-            continue
-        grams: list[str] = []
-        for i, run in enumerate(runs):
-            # A run followed by another ends where the document's run ends too: its trailing
-            # single-character token sits between them in the document's stream.
-            grams.extend(_run_tokens(run, trailing=i < len(runs) - 1))
-        last = runs[-1]
-        terms.append(Term(tuple(grams), prefix=len(last) == 1 or not HAN.match(last)))
-    return terms
+    return index_grams(fold(value))
 
 
 def any_grams(value: str) -> list[str]:

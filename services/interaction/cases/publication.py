@@ -12,6 +12,7 @@ from common.errors import Conflict, Forbidden, NotFound
 from common.events import CasePublished
 from common.identity import Actor
 from common.pagination import decode_cursor, page
+from common.search_tokens import query_terms
 from services.interaction import search as fulltext
 from services.interaction.cases.workflow import OUTCOMES, require_office, transition
 from services.interaction.context import Ctx
@@ -151,7 +152,7 @@ async def search(
     """
     query = select(Publication).where(Publication.status == "approved")
     if q is not None and q.strip():
-        terms = fulltext.query_terms(q)
+        terms = query_terms(q)
         if not terms:
             return {"items": [], "next_cursor": None}
         if fulltext.is_sqlite(ctx.session):

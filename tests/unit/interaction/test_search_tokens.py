@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from common.search_tokens import Term, query_terms
 from services.interaction.search import (
-    Term,
     any_grams,
     fts5_all,
-    query_terms,
     tokens,
     tsquery_all,
     tsvector_literal,
@@ -19,8 +18,8 @@ def test_index_tokens_fold_and_keep_the_run_end() -> None:
 
 def test_query_terms_are_phrases_across_runs() -> None:
     assert query_terms("门口，交通  拥") == [
-        Term(("门口", "口", "交通"), prefix=False),
-        Term(("拥",), prefix=True),
+        Term("门口交通", ("门口", "口", "交通"), prefix=False),
+        Term("拥", ("拥",), prefix=True),
     ]
     assert query_terms("，。 ") == []
 
