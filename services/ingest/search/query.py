@@ -160,17 +160,7 @@ async def search(
             f"{score} AS score {where} ORDER BY {newest} DESC LIMIT :window) AS candidates "
             "ORDER BY score, id LIMIT :limit OFFSET :offset"
         )
-    params["limit"] = limit + 1
-    rows = (await session.execute(text(sql), params)).all()
-    hits = [{"id": r[0], "doc_date": r[1], "score": float(r[2])} for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(
-            {"date": str(last[1]), "id": last[0]}
-            if order == "date"
-            else {"offset": params["offset"] + limit}
-        )
+    hits, next_cursor = await _fetch_page(session, sql, params, order, limit)
     facets = await facet_counts(session, where, params) if with_facets and not cursor else {}
     return SearchPage(hits, next_cursor, facets, terms)
 
@@ -199,21 +189,29 @@ async def _search_pg(
         params["offset"] = int(position.get("offset", 0)) if isinstance(position, dict) else 0
         params["window"] = rank_window
         sql = pg.ranked_page_sql(table, filters_sql, verify)
-    params["limit"] = limit + 1
-    rows = (await session.execute(text(sql), params)).all()
-    hits = [{"id": r[0], "doc_date": r[1], "score": float(r[2])} for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(
-            {"date": str(last[1]), "id": last[0]}
-            if order == "date"
-            else {"offset": params["offset"] + limit}
-        )
+    hits, next_cursor = await _fetch_page(session, sql, params, order, limit)
     facets = {}
     if with_facets and not cursor:
         facets = await pg.facet_counts(session, table, filters_sql, verify, params, FACET_WINDOW)
     return SearchPage(hits, next_cursor, facets, terms)
+
+
+async def _fetch_page(
+    session: AsyncSession, sql: str, params: dict[str, Any], order: str, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Run a page query that fetches `limit + 1` rows; the extra row only says there is more."""
+    params["limit"] = limit + 1
+    rows = (await session.execute(text(sql), params)).all()
+    hits = [{"id": r[0], "doc_date": r[1], "score": float(r[2])} for r in rows[:limit]]
+    if len(rows) <= limit:
+        return hits, None
+    last = rows[limit - 1]
+    position = (
+        {"date": str(last[1]), "id": last[0]}
+        if order == "date"
+        else {"offset": params["offset"] + limit}
+    )
+    return hits, encode_cursor(position)
 
 
 def _date_page(
