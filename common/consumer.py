@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import KafkaError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.backoff import Backoff
 from common.db import Database
 from common.events import CloudEvent, dead_letter_topic
 from common.logs import event_id_var
@@ -53,16 +54,15 @@ class ConsumerRunner:
 
         A failed offset commit only means a redelivery later, which the inbox makes harmless.
         """
-        backoff = 0.5
+        backoff = Backoff()
         while True:
             try:
                 await self._consume()
             except asyncio.CancelledError:
                 raise
             except KafkaError as error:
-                log.warning("consumer interrupted (%r); resuming in %.1fs", error, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.warning("consumer interrupted (%r); resuming in %.1fs", error, backoff.delay)
+                await backoff.wait()
 
     async def _consume(self) -> None:
         while True:
@@ -102,7 +102,7 @@ class ConsumerRunner:
 
     async def _handle_with_retries(self, record: ConsumerRecord, event: CloudEvent) -> None:
         handler = self.handlers[record.topic]
-        delay = self.first_backoff
+        backoff = Backoff(self.first_backoff, ceiling=5.0)
         for attempt in range(1, self.max_attempts + 1):
             try:
                 await self._handle_once(handler, record.topic, event)
@@ -121,8 +121,7 @@ class ConsumerRunner:
                 if attempt == self.max_attempts:
                     await self.dead_letter(record, repr(error))
                     return
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                await backoff.wait()
 
     async def _handle_once(self, handler: Handler, topic: str, event: CloudEvent) -> None:
         async with self.database.sessions() as session:

@@ -8,6 +8,7 @@ import logging
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, func, select, update
 
+from common.backoff import Backoff
 from common.db import Database
 from common.events import utcnow
 from common.observability import OUTBOX_PUBLISHED
@@ -69,17 +70,16 @@ class OutboxRelay:
             return int((await conn.execute(query)).scalar_one())
 
     async def run(self) -> None:
-        backoff = 0.5
+        backoff = Backoff()
         while True:
             try:
                 published = await self.publish_batch()
-                backoff = 0.5
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("outbox relay failed; retrying in %.1fs", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.exception("outbox relay failed; retrying in %.1fs", backoff.delay)
+                await backoff.wait()
                 continue
             if published < self.batch_size:
                 await asyncio.sleep(self.idle_seconds)

@@ -20,6 +20,7 @@ import prometheus_client
 from sqlalchemy import Select, and_, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.backoff import Backoff
 from common.db import Database
 from common.events import utcnow
 from common.secretbox import SecretBox
@@ -237,17 +238,16 @@ class WebhookDispatcher:
         await asyncio.gather(*self.inflight, return_exceptions=True)
 
     async def run(self, database: Database) -> None:
-        backoff = 0.5
+        backoff = Backoff()
         while True:
             try:
                 started = await self.run_once(database)
-                backoff = 0.5
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("webhook dispatcher failed; retrying in %.1fs", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.exception("webhook dispatcher failed; retrying in %.1fs", backoff.delay)
+                await backoff.wait()
                 continue
             if not started:
                 await self.doorbell.wait(self.settings.webhook_poll_seconds)
