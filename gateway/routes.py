@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated, Any
 
 import orjson
@@ -32,6 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 docs_router = APIRouter(include_in_schema=False)
 proxy_router = APIRouter(include_in_schema=False)
 PROXIED_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+OPENAPI_TTL_SECONDS = 60.0
 
 
 @router.post("/auth/token", response_model=TokenOut)
@@ -152,9 +154,17 @@ def _items_or_none(result: Any) -> list[Any] | None:
 
 @docs_router.get("/openapi.json")
 async def openapi_document(request: Request) -> Response:
+    """The merged document, rebuilt at most every `OPENAPI_TTL_SECONDS` (services change rarely)."""
     app = request.app
+    cached: tuple[float, bytes] | None = getattr(app.state, "openapi_cache", None)
+    if cached is not None and time.monotonic() - cached[0] <= OPENAPI_TTL_SECONDS:
+        return Response(cached[1], media_type="application/json")
     docs = await fetch_service_docs(app.state.upstreams)
-    return Response(orjson.dumps(merge_schema(app.openapi(), docs)), media_type="application/json")
+    body = orjson.dumps(merge_schema(app.openapi(), docs))
+    # A service that was down is asked again next time rather than left out for a minute.
+    if len(docs) == len(app.state.upstreams.clients):
+        app.state.openapi_cache = (time.monotonic(), body)
+    return Response(body, media_type="application/json")
 
 
 @docs_router.get("/docs")

@@ -185,3 +185,27 @@ async def test_staff_console_is_served_in_chinese(gateway: httpx.AsyncClient) ->
     assert "信息中央厨房 · 工作台" in page.text and "审核队列" in page.text
     script = await gateway.get("/console/console.js")
     assert script.status_code == 200 and "/api/v1/reviews" in script.text
+
+
+async def test_openapi_merges_services_and_is_cached(database_url: str) -> None:
+    calls: list[str] = []
+
+    def service_doc(name: str) -> httpx.MockTransport:
+        def handle(request: httpx.Request) -> httpx.Response:
+            calls.append(name)
+            paths = {f"/api/v1/{name}-things": {"get": {}}, "/internal": {"get": {}}}
+            return httpx.Response(200, json={"paths": paths, "components": {"schemas": {}}})
+
+        return httpx.MockTransport(handle)
+
+    app = create_app(GatewaySettings(database_url=database_url))
+    async with LifespanManager(app) as manager:
+        for name, upstream in app.state.upstreams.clients.items():
+            upstream._transport = service_doc(name)
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            first = (await client.get("/openapi.json")).json()["paths"]
+            assert "/api/v1/auth/token" in first and "/api/v1/review-things" in first
+            assert "/internal" not in first  # only the public prefixes are merged
+            assert (await client.get("/openapi.json")).json()["paths"] == first
+    assert len(calls) == 4  # the second request was served from the cache
