@@ -28,6 +28,7 @@ class ServiceSettings(BaseSettings):
     internal_secret: str = DEV_INTERNAL_SECRET
     # Encrypts secrets at rest (common.secretbox); rotate by re-sealing with a new key.
     data_key: str = DEV_DATA_KEY
+    data_key_previous: list[str] = []
     # api = HTTP only, worker = relay + consumers only, all = both in one process (local runs).
     process_role: Literal["api", "worker", "all"] = "all"
     max_body_bytes: int = 2 * 1024 * 1024

@@ -78,7 +78,7 @@ async def create_webhook_endpoint(
 ) -> Response:
     """Register a receiver (admin); only this reply (or its idempotent replay) shows the secret."""
     actor.require_role("admin")
-    box = SecretBox(request.app.state.settings.data_key)
+    box = SecretBox.from_settings(request.app.state.settings)
     endpoint, secret, replayed = await webhook_endpoints.create_endpoint(
         session, data, box, idempotency_key
     )

@@ -43,7 +43,7 @@ def create_app(
         async with app.state.db.sessions() as session:
             if settings.seed_demo:
                 await seed_demo_sites(session)
-            await seal_plain_secrets(session, SecretBox(settings.data_key))
+            await seal_plain_secrets(session, SecretBox.from_settings(settings))
             await session.commit()
         if settings.process_role in ("worker", "all"):
             await asyncio.to_thread(warm_up_keywords)  # keeps jieba's load off the first item

@@ -64,7 +64,7 @@ class WebhookDispatcher:
     ) -> None:
         self.settings = settings
         self.sender = sender
-        self.box = SecretBox(settings.data_key)
+        self.box = SecretBox.from_settings(settings)
         self.doorbell = doorbell or Doorbell()
         self.inflight: set[asyncio.Task[None]] = set()
         # sends in flight per endpoint: a slow or dead receiver cannot take every slot

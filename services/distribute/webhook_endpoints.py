@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Conflict, NotFound, Unprocessable
 from common.events import utcnow
-from common.secretbox import PREFIX, SecretBox
+from common.secretbox import SecretBox
 from services.distribute.models import Site, WebhookEndpoint
 from services.distribute.pagetags import iso
 from services.distribute.schemas import WebhookEndpointCreate
@@ -89,14 +89,21 @@ def _same_request(endpoint: WebhookEndpoint, secret: str, data: WebhookEndpointC
 
 
 async def seal_plain_secrets(session: AsyncSession, box: SecretBox) -> int:
-    """Seal secrets stored before sealing existed (run at start); returns how many."""
-    query = select(WebhookEndpoint).where(WebhookEndpoint.secret.not_like(f"{PREFIX}%"))
-    endpoints = list((await session.execute(query.with_for_update())).scalars())
+    """Seal plain secrets and re-seal those of a previous data key (run at start); returns how
+    many changed. A secret no known key opens stays as it is (its deliveries wait, logged)."""
+    endpoints = (await session.execute(select(WebhookEndpoint).with_for_update())).scalars()
+    resealed = 0
     for endpoint in endpoints:
-        endpoint.secret = box.seal(endpoint.secret)
-        session.add(endpoint)
+        try:
+            fresh = box.reseal(endpoint.secret)
+        except ValueError:
+            continue
+        if fresh is not None:
+            endpoint.secret = fresh
+            session.add(endpoint)
+            resealed += 1
     await session.flush()
-    return len(endpoints)
+    return resealed
 
 
 async def list_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:

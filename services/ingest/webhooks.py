@@ -19,7 +19,6 @@ import time
 from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.secretbox import PREFIX as SEALED_PREFIX
 from common.secretbox import SecretBox
 from common.settings import ServiceSettings
 from services.ingest.models_intake import WebhookSecret
@@ -33,20 +32,24 @@ class WebhookRejected(Exception):
 
 def secret_box(settings: ServiceSettings) -> SecretBox:
     """Secrets are stored sealed with `KITCHEN_DATA_KEY` (`fernet:…`), never in plain text."""
-    return SecretBox(settings.data_key)
+    return SecretBox.from_settings(settings)
 
 
 async def seal_legacy_secrets(session: AsyncSession, box: SecretBox) -> int:
-    """Seal rows written before secrets were encrypted; returns how many (the caller commits)."""
-    rows = await session.execute(
-        select(WebhookSecret).where(WebhookSecret.secret.not_like(SEALED_PREFIX + "%"))
-    )
-    sealed = 0
-    for row in rows.scalars():
-        row.secret = box.seal(row.secret)
-        session.add(row)
-        sealed += 1
-    return sealed
+    """Seal plain rows and re-seal rows of a previous data key with the current one; returns how
+    many changed (the caller commits). A row no known key opens is left for `active_secrets`
+    to skip and log."""
+    resealed = 0
+    for row in (await session.execute(select(WebhookSecret))).scalars():
+        try:
+            fresh = box.reseal(row.secret)
+        except ValueError:
+            continue
+        if fresh is not None:
+            row.secret = fresh
+            session.add(row)
+            resealed += 1
+    return resealed
 
 
 def new_secret() -> str:

@@ -105,3 +105,26 @@ async def test_secret_sealed_with_another_key_is_not_sent(
         delivery = (await session.execute(query)).scalar_one()
     assert delivery.state == "pending" and "data key" in delivery.last_error
     assert delivery.attempts == 0  # not an attempt: nothing was sent
+
+
+async def test_data_key_rotation_reseals_at_start_and_keeps_signing(
+    distribute: Distribute, receiver: Receiver
+) -> None:
+    body = {"url": receiver.url, "secret": SECRET}
+    created = await distribute.client.post("/api/v1/webhook-endpoints", json=body, headers=ADMIN)
+    old_key = distribute.settings.data_key
+    rotated = distribute.settings.model_copy(
+        update={"data_key": "the-new-data-key", "data_key_previous": [old_key]}
+    )
+    box = SecretBox.from_settings(rotated)
+    async with distribute.app.state.db.sessions() as session:
+        assert await seal_plain_secrets(session, box) == 1  # re-sealed under the new key
+        await session.commit()
+    stored = await stored_secret(distribute, created.json()["id"])
+    assert SecretBox("the-new-data-key").open(stored) == SECRET
+
+    await distribute.publish(ingested("c1"))
+    dispatcher = WebhookDispatcher(rotated, distribute.dispatcher().sender)
+    assert await dispatcher.run_once(distribute.app.state.db) == 1
+    await dispatcher.drain()
+    assert receiver.rejected == 0 and len(receiver.accepted()) == 1

@@ -25,3 +25,16 @@ def test_production_refuses_the_default_data_key() -> None:
     with pytest.raises(ValueError, match="KITCHEN_DATA_KEY"):
         ServiceSettings(environment="production", internal_secret="x" * 40)
     ServiceSettings(environment="production", internal_secret="x" * 40, data_key="d" * 40)
+
+
+def test_rotation_opens_old_values_and_reseals_them_with_the_new_key() -> None:
+    old = SecretBox("old-key")
+    sealed_with_old = old.seal("whsec_rotate")
+    rotated = SecretBox("new-key", previous_keys=["old-key"])
+    assert rotated.open(sealed_with_old) == "whsec_rotate"
+    fresh = rotated.reseal(sealed_with_old)
+    assert fresh is not None and SecretBox("new-key").open(fresh) == "whsec_rotate"
+    assert rotated.reseal(fresh) is None  # already under the current key
+    assert rotated.reseal("plain") is not None
+    with pytest.raises(ValueError):
+        rotated.reseal(SecretBox("unknown").seal("x"))
