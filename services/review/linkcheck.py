@@ -103,14 +103,7 @@ async def record_findings(session: AsyncSession, job: _Job, findings: list[Findi
     """Add the link findings to the task's version and mark the check done (audit-logged)."""
     if not await _finish(session, job.task_id, {"status": DONE}):
         return False
-    count = select(func.count()).where(
-        FindingRow.content_id == job.content_id, FindingRow.version == job.version
-    )
-    first = int((await session.execute(count)).scalar_one())
-    session.add_all(
-        FindingRow(content_id=job.content_id, version=job.version, ordinal=first + i, **f.as_dict())
-        for i, f in enumerate(findings)
-    )
+    await _add_findings(session, job, findings)
     blocking = sum(f.severity == "block" for f in findings)
     if blocking:
         await session.execute(
@@ -133,6 +126,30 @@ async def record_findings(session: AsyncSession, job: _Job, findings: list[Findi
     return True
 
 
+async def _add_findings(session: AsyncSession, job: _Job, findings: list[Finding]) -> None:
+    """Append findings after those the version already has (ordinals stay unique)."""
+    count = select(func.count()).where(
+        FindingRow.content_id == job.content_id, FindingRow.version == job.version
+    )
+    first = int((await session.execute(count)).scalar_one())
+    session.add_all(
+        FindingRow(content_id=job.content_id, version=job.version, ordinal=first + i, **f.as_dict())
+        for i, f in enumerate(findings)
+    )
+
+
+# Shown to reviewers when the links could not be checked at all: they must look themselves.
+CHECK_FAILED = Finding(
+    rule="link.check_failed",
+    category="link",
+    severity="warn",
+    start=0,
+    end=0,
+    text="",
+    suggestion="链接检查未能完成，请人工核对正文中的外部链接",
+)
+
+
 async def _record_failure(
     session: AsyncSession, job: _Job, error: BaseException, max_attempts: int
 ) -> None:
@@ -146,6 +163,7 @@ async def _record_failure(
         return
     # Giving up must not leave the item unapprovable forever; the trail says the check failed.
     await _finish(session, job.task_id, {"status": FAILED, "attempts": row.attempts})
+    await _add_findings(session, job, [CHECK_FAILED])
     await audit.append(
         session,
         "system",

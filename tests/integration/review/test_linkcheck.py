@@ -133,6 +133,8 @@ async def test_errors_are_retried_then_the_check_gives_up(review: ReviewHarness)
     await linkcheck.run_pending(database, review.checks, max_attempts=2)
     task = await review.task_of(data.content_id)
     assert task["link_check"] == "failed"  # no longer holds up the last stage
+    warned = [f for f in task["findings"] if f["rule"] == "link.check_failed"]
+    assert len(warned) == 1 and warned[0]["severity"] == "warn"  # reviewers are told to look
     trail = await review.client.get(
         "/api/v1/audit", params={"subject": data.content_id}, headers=ADMIN
     )
