@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -63,3 +65,18 @@ class SecretBox:
             return PREFIX + self._any.rotate(token).decode()
         except InvalidToken as error:
             raise ValueError("secret sealed with another data key") from error
+
+    def reseal_rows(self, rows: Iterable[Any], field: str = "secret") -> list[Any]:
+        """Re-seal `field` of each row in place; returns the rows that changed.
+
+        A value no known key opens is left as it is (its users skip it and log why)."""
+        changed = []
+        for row in rows:
+            try:
+                fresh = self.reseal(getattr(row, field))
+            except ValueError:
+                continue
+            if fresh is not None:
+                setattr(row, field, fresh)
+                changed.append(row)
+        return changed

@@ -92,18 +92,10 @@ async def seal_plain_secrets(session: AsyncSession, box: SecretBox) -> int:
     """Seal plain secrets and re-seal those of a previous data key (run at start); returns how
     many changed. A secret no known key opens stays as it is (its deliveries wait, logged)."""
     endpoints = (await session.execute(select(WebhookEndpoint).with_for_update())).scalars()
-    resealed = 0
-    for endpoint in endpoints:
-        try:
-            fresh = box.reseal(endpoint.secret)
-        except ValueError:
-            continue
-        if fresh is not None:
-            endpoint.secret = fresh
-            session.add(endpoint)
-            resealed += 1
+    changed = box.reseal_rows(endpoints)
+    session.add_all(changed)
     await session.flush()
-    return resealed
+    return len(changed)
 
 
 async def list_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:

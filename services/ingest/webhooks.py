@@ -39,17 +39,9 @@ async def seal_legacy_secrets(session: AsyncSession, box: SecretBox) -> int:
     """Seal plain rows and re-seal rows of a previous data key with the current one; returns how
     many changed (the caller commits). A row no known key opens is left for `active_secrets`
     to skip and log."""
-    resealed = 0
-    for row in (await session.execute(select(WebhookSecret))).scalars():
-        try:
-            fresh = box.reseal(row.secret)
-        except ValueError:
-            continue
-        if fresh is not None:
-            row.secret = fresh
-            session.add(row)
-            resealed += 1
-    return resealed
+    changed = box.reseal_rows((await session.execute(select(WebhookSecret))).scalars())
+    session.add_all(changed)
+    return len(changed)
 
 
 def new_secret() -> str:
