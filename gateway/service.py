@@ -6,9 +6,13 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from functools import cache
 
-import bcrypt
 import jwt
+from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pwdlib.hashers.bcrypt import BcryptHasher
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Conflict, NotFound, Unauthorized
@@ -37,12 +41,41 @@ DEMO_USERS = (
 )
 
 
+BCRYPT_MAX_BYTES = 72
+
+
+class LegacyBcryptHasher(BcryptHasher):
+    """Verifies the bcrypt hashes written before argon2; never used for new hashes.
+
+    bcrypt only ever read the first 72 bytes (older releases cut silently, newer ones refuse
+    longer input), so a longer password is checked the way its hash was made instead of failing.
+    """
+
+    def verify(self, password: str | bytes, hash: str | bytes) -> bool:
+        raw = password.encode() if isinstance(password, str) else password
+        return super().verify(raw[:BCRYPT_MAX_BYTES], hash)
+
+
+# New hashes are argon2id; bcrypt hashes still verify and are replaced at the next login.
+PASSWORDS = PasswordHash((Argon2Hasher(), LegacyBcryptHasher()))
+
+
 def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
+    return PASSWORDS.hash(password)
 
 
-def password_matches(password: str, password_hash: str) -> bool:
-    return bcrypt.checkpw(password.encode(), password_hash.encode())
+def check_password(password: str, password_hash: str) -> tuple[bool, str | None]:
+    """Whether the password matches, and a new hash to store when the old one is outdated."""
+    try:
+        return PASSWORDS.verify_and_update(password, password_hash)
+    except UnknownHashError:
+        return False, None
+
+
+@cache
+def _unknown_user_hash() -> str:
+    """A hash to check for names that do not exist, so they cost as much as a wrong password."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def actor_of_user(user: StaffUser) -> Actor:
@@ -68,12 +101,15 @@ def actor_of_key(key: ApiKey) -> Actor:
 
 
 async def authenticate_password(session: AsyncSession, username: str, password: str) -> StaffUser:
+    """The active user with this password; an outdated hash is replaced in the session."""
     user = await session.get(StaffUser, username)
     # Check a hash even for unknown users so timing does not reveal which names exist.
-    expected = user.password_hash if user else "$2b$10$" + "x" * 53
-    valid = password_matches(password, expected) if user else False
+    valid, new_hash = check_password(password, user.password_hash if user else _unknown_user_hash())
     if not valid or user is None or not user.active:
         raise Unauthorized("wrong username or password", field="password")
+    if new_hash is not None:
+        user.password_hash = new_hash
+        session.add(user)
     return user
 
 
