@@ -39,8 +39,11 @@ class ConsumerRunner:
         handlers: Mapping[str, Handler],
         max_attempts: int = 5,
         first_backoff: float = 0.2,
+        topic_prefix: str = "",
     ) -> None:
+        """`handlers` are keyed by logical topic; the consumer subscribes to prefixed names."""
         self.database = database
+        self.topic_prefix = topic_prefix
         self.inbox = inbox
         self.consumer = consumer
         self.producer = producer
@@ -101,12 +104,13 @@ class ConsumerRunner:
             event_id_var.reset(token)
 
     async def _handle_with_retries(self, record: ConsumerRecord, event: CloudEvent) -> None:
-        handler = self.handlers[record.topic]
+        topic = record.topic.removeprefix(self.topic_prefix)
+        handler = self.handlers[topic]
         backoff = Backoff(self.first_backoff, ceiling=5.0)
         for attempt in range(1, self.max_attempts + 1):
             try:
-                await self._handle_once(handler, record.topic, event)
-                EVENTS_CONSUMED.labels(topic=record.topic).inc()
+                await self._handle_once(handler, topic, event)
+                EVENTS_CONSUMED.labels(topic=topic).inc()
                 return
             except asyncio.CancelledError:
                 raise

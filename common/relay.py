@@ -30,8 +30,10 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         batch_size: int = 500,
         idle_seconds: float = 0.02,
+        topic_prefix: str = "",
     ) -> None:
         self.database = database
+        self.topic_prefix = topic_prefix
         self.table = table
         self.producer = producer
         self.batch_size = batch_size
@@ -52,7 +54,9 @@ class OutboxRelay:
             if not rows:
                 return 0
             futures = [
-                await self.producer.send(row.topic, row.payload, key=row.key.encode())
+                await self.producer.send(
+                    self.topic_prefix + row.topic, row.payload, key=row.key.encode()
+                )
                 for row in rows
             ]
             await asyncio.gather(*futures)

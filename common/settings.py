@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_INTERNAL_SECRET = "dev-internal-secret-change-me-not-for-production"
@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     # Apache Kafka supports idempotent producers; the tansu test broker does not.
     kafka_idempotence: bool = False
     kafka_fetch_max_wait_ms: int = 20
+    # Prepended to every topic this process produces to or consumes from, so several hubs (or
+    # tests) can share one Kafka cluster without reading each other's events.
+    kafka_topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
     internal_secret: str = DEV_INTERNAL_SECRET
     # Encrypts secrets at rest (common.secretbox); rotate by re-sealing with a new key.
     data_key: str = DEV_DATA_KEY

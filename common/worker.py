@@ -56,7 +56,10 @@ class ServiceWorker:
         await wait_for_broker(self.settings.kafka_bootstrap, within_seconds=60)
         self.producer = new_producer(self.settings)
         await self.producer.start()
-        self.relay = OutboxRelay(self.database, self.tables.outbox, self.producer)
+        prefix = self.settings.kafka_topic_prefix
+        self.relay = OutboxRelay(
+            self.database, self.tables.outbox, self.producer, topic_prefix=prefix
+        )
         self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         if self.handlers:
             consumer = new_consumer(self.settings, f"kitchen-{self.name}", list(self.handlers))
@@ -69,6 +72,7 @@ class ServiceWorker:
                 self.producer,
                 self.handlers,
                 max_attempts=self.settings.consumer_max_attempts,
+                topic_prefix=prefix,
             )
             self.tasks.append(asyncio.create_task(self.runner.run(), name=f"{self.name}-consumer"))
         for job in self.jobs:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from common.bus import ensure_topics
+from common.events import all_topics
 from common.testing import free_port, throwaway_database
 from kitchen.broker import run_prepare, start_broker, stop_process
 
@@ -30,3 +33,15 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield bootstrap
     finally:
         stop_process(process)
+
+
+@pytest.fixture
+async def kafka_prefix(kafka_bootstrap: str) -> str:
+    """A topic prefix of this test's own, with every hub topic created under it.
+
+    Tests share one broker; with their own topics no test reads another's events, whatever the
+    order they run in (`KITCHEN_KAFKA_TOPIC_PREFIX` does the same for hubs sharing a cluster).
+    """
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    await ensure_topics(kafka_bootstrap, [prefix + topic for topic in all_topics()])
+    return prefix

@@ -17,14 +17,14 @@ from common.settings import ServiceSettings
 
 
 async def test_relay_publishes_and_consumer_dedupes(
-    kafka_bootstrap: str, database_url: str
+    kafka_bootstrap: str, kafka_prefix: str, database_url: str
 ) -> None:
     metadata = new_metadata()
     tables = messaging_tables(metadata)
     database = Database(database_url)
     async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-    settings = ServiceSettings(kafka_bootstrap=kafka_bootstrap)
+    settings = ServiceSettings(kafka_bootstrap=kafka_bootstrap, kafka_topic_prefix=kafka_prefix)
     outbox = Outbox(tables.outbox, "/test")
     async with database.sessions() as session:
         for n in range(3):
@@ -34,7 +34,7 @@ async def test_relay_publishes_and_consumer_dedupes(
 
     producer = new_producer(settings)
     await producer.start()
-    relay = OutboxRelay(database, tables.outbox, producer)
+    relay = OutboxRelay(database, tables.outbox, producer, topic_prefix=kafka_prefix)
     assert await relay.publish_batch() == 3
     assert await relay.pending() == 0
 
@@ -54,6 +54,7 @@ async def test_relay_publishes_and_consumer_dedupes(
         consumer,
         producer,
         {ContentRetractionRequested.TOPIC: handler},
+        topic_prefix=kafka_prefix,
     )
     task = asyncio.create_task(runner.run())
     try:
@@ -61,7 +62,7 @@ async def test_relay_publishes_and_consumer_dedupes(
         # a redelivered event (same id) changes nothing
         async with database.engine.connect() as conn:
             row = (await conn.execute(select(tables.outbox).limit(1))).one()
-        await producer.send_and_wait(row.topic, row.payload, key=row.key.encode())
+        await producer.send_and_wait(kafka_prefix + row.topic, row.payload, key=row.key.encode())
         await asyncio.sleep(1.0)
         assert sorted(seen) == ["c0", "c1", "c2"]
         async with database.engine.connect() as conn:
@@ -76,17 +77,17 @@ async def test_relay_publishes_and_consumer_dedupes(
 
 
 async def test_failing_and_undecodable_events_go_to_the_dead_letter_topic(
-    kafka_bootstrap: str, database_url: str
+    kafka_bootstrap: str, kafka_prefix: str, database_url: str
 ) -> None:
     metadata = new_metadata()
     tables = messaging_tables(metadata)
     database = Database(database_url)
     async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-    settings = ServiceSettings(kafka_bootstrap=kafka_bootstrap)
+    settings = ServiceSettings(kafka_bootstrap=kafka_bootstrap, kafka_topic_prefix=kafka_prefix)
     producer = new_producer(settings)
     await producer.start()
-    topic = ContentRetractionRequested.TOPIC
+    topic = kafka_prefix + ContentRetractionRequested.TOPIC
     attempts: list[str] = []
     handled = asyncio.Event()
 
@@ -96,8 +97,9 @@ async def test_failing_and_undecodable_events_go_to_the_dead_letter_topic(
             raise RuntimeError("cannot handle this one")
         handled.set()
 
-    consumer = new_consumer(settings, "test-dlq", [topic])
-    dead = new_consumer(settings, "test-dlq-reader", [dead_letter_topic(topic)])
+    logical = ContentRetractionRequested.TOPIC
+    consumer = new_consumer(settings, "test-dlq", [logical])
+    dead = new_consumer(settings, "test-dlq-reader", [dead_letter_topic(logical)])
     await consumer.start()
     await dead.start()
     runner = ConsumerRunner(
@@ -105,9 +107,10 @@ async def test_failing_and_undecodable_events_go_to_the_dead_letter_topic(
         Inbox(tables.inbox, "test"),
         consumer,
         producer,
-        {topic: handler},
+        {logical: handler},
         max_attempts=3,
         first_backoff=0.01,
+        topic_prefix=kafka_prefix,
     )
     task = asyncio.create_task(runner.run())
     try:
@@ -126,8 +129,7 @@ async def test_failing_and_undecodable_events_go_to_the_dead_letter_topic(
                 letters += [r for records in batch.values() for r in records]
         reasons = sorted(dict(r.headers)["error"].decode() for r in letters)
         assert "cannot handle this one" in reasons[0] and "undecodable" in reasons[1]
-        mine = [a for a in attempts if a in ("poison", "good")]  # the topic is shared
-        assert mine == ["poison"] * 3 + ["good"]  # bounded retries, then the next one
+        assert attempts == ["poison"] * 3 + ["good"]  # bounded retries, then the next one
         async with database.engine.connect() as conn:
             recorded = set((await conn.execute(select(tables.inbox.c.event_id))).scalars())
         assert poison_id not in recorded  # …and a dead-lettered event is not marked handled

@@ -45,11 +45,11 @@ async def diagnose(app) -> str:  # type: ignore[no-untyped-def]
     return f"timed out; ready={app.state.worker.ready()} {inbox=} {releases=} {deliveries=}"
 
 
-async def read_topics(bootstrap: str, topics: list[str], content_id: str, count: int) -> list[dict]:
+async def read_topics(
+    settings: ServiceSettings, topics: list[str], content_id: str, count: int
+) -> list[dict]:
     """The first `count` events about `content_id` on `topics`, read by a fresh consumer group."""
-    consumer = new_consumer(
-        ServiceSettings(kafka_bootstrap=bootstrap), f"test-{uuid.uuid4().hex}", topics
-    )
+    consumer = new_consumer(settings, f"test-{uuid.uuid4().hex}", topics)
     await consumer.start()
     found: list[dict] = []
     try:
@@ -60,16 +60,22 @@ async def read_topics(bootstrap: str, topics: list[str], content_id: str, count:
                 for record in records:
                     event = orjson.loads(record.value)
                     if event["data"].get("content_id") == content_id:
-                        found.append({"topic": record.topic, **event["data"]})
+                        topic = record.topic.removeprefix(settings.kafka_topic_prefix)
+                        found.append({"topic": topic, **event["data"]})
     finally:
         await consumer.stop()
     return found
 
 
 async def test_events_in_deliveries_and_events_out(
-    kafka_bootstrap: str, database_url: str, receiver: Receiver
+    kafka_bootstrap: str, kafka_prefix: str, database_url: str, receiver: Receiver
 ) -> None:
-    settings = make_settings(database_url, process_role="all", kafka_bootstrap=kafka_bootstrap)
+    settings = make_settings(
+        database_url,
+        process_role="all",
+        kafka_bootstrap=kafka_bootstrap,
+        kafka_topic_prefix=kafka_prefix,
+    )
     app = create_app(settings)
     content_id = uuid.uuid4().hex
     item = ingested(content_id, columns=["news", "policies"])
@@ -82,13 +88,13 @@ async def test_events_in_deliveries_and_events_out(
             )
             assert registered.status_code == 201, registered.text
 
-            producer = new_producer(ServiceSettings(kafka_bootstrap=kafka_bootstrap))
+            producer = new_producer(settings)
             await producer.start()
             try:
                 for data in (item, approved(item)):
                     event = data.to_event("/test")
                     await producer.send_and_wait(
-                        data.TOPIC, event.to_bytes(), key=content_id.encode()
+                        kafka_prefix + data.TOPIC, event.to_bytes(), key=content_id.encode()
                     )
             finally:
                 await producer.stop()
@@ -127,7 +133,7 @@ async def test_events_in_deliveries_and_events_out(
             await wait_for(relayed, app)
 
     topics = [ContentPublished.TOPIC, DeliveryUpdated.TOPIC]
-    events = await read_topics(kafka_bootstrap, topics, content_id, 5)
+    events = await read_topics(settings, topics, content_id, 5)
     [published] = [e for e in events if e["topic"] == ContentPublished.TOPIC]
     assert published["content_hash"] == item.content_hash and len(published["targets"]) == 3
     states = sorted(e["state"] for e in events if e["topic"] == DeliveryUpdated.TOPIC)

@@ -19,12 +19,15 @@ from tests.integration.interaction.conftest import ADMIN, HANDLER, OFFICE, setti
 REPLY = {"text": "已处理完毕。", "outcome": "resolved", "reason": "已处理"}
 
 
-async def test_case_flow_arrives_on_kafka(kafka_bootstrap: str, database_url: str) -> None:
+async def test_case_flow_arrives_on_kafka(
+    kafka_bootstrap: str, kafka_prefix: str, database_url: str
+) -> None:
     clock = FixedClock(shanghai(2025, 9, 26, 10))
     settings = settings_for(
         database_url,
         process_role="all",
         kafka_bootstrap=kafka_bootstrap,
+        kafka_topic_prefix=kafka_prefix,
         scheduler_interval_seconds=0.1,
     )
     topics = [t for t in all_topics() if t.startswith("case.") and not t.endswith(".dlq")]
@@ -68,7 +71,11 @@ async def test_case_flow_arrives_on_kafka(kafka_bootstrap: str, database_url: st
                                 data = orjson.loads(record.value)["data"]
                                 if data["number"] == number:
                                     received.append(
-                                        (record.topic, record.key.decode(), data["action"])
+                                        (
+                                            record.topic.removeprefix(kafka_prefix),
+                                            record.key.decode(),
+                                            data["action"],
+                                        )
                                     )
                 received.sort(key=lambda r: expected.index(r[2]))  # topics interleave; one key
                 assert [r[2] for r in received] == expected

@@ -25,9 +25,12 @@ async def wait_until(predicate: Any, seconds: float = 30.0) -> Any:
         await asyncio.sleep(0.05)
 
 
-async def test_flow_over_kafka(kafka_bootstrap: str, database_url: str) -> None:
+async def test_flow_over_kafka(kafka_bootstrap: str, kafka_prefix: str, database_url: str) -> None:
     settings = ReviewSettings(
-        database_url=database_url, process_role="all", kafka_bootstrap=kafka_bootstrap
+        database_url=database_url,
+        process_role="all",
+        kafka_bootstrap=kafka_bootstrap,
+        kafka_topic_prefix=kafka_prefix,
     )
     app = create_app(settings, mock_checks(settings))
     data = ingested()
@@ -39,7 +42,7 @@ async def test_flow_over_kafka(kafka_bootstrap: str, database_url: str) -> None:
         async for record in watcher:
             event = CloudEvent.from_bytes(record.value)
             if event.subject == data.content_id:
-                seen[record.topic].append(event.data)
+                seen[record.topic.removeprefix(kafka_prefix)].append(event.data)
 
     watching = asyncio.create_task(watch())
     producer = new_producer(settings)
@@ -49,7 +52,7 @@ async def test_flow_over_kafka(kafka_bootstrap: str, database_url: str) -> None:
             await wait_until(lambda: _true(app.state.worker.ready()))
             event = data.to_event("/kitchen/ingest")
             await producer.send_and_wait(
-                ContentIngested.TOPIC, event.to_bytes(), key=data.content_id.encode()
+                kafka_prefix + ContentIngested.TOPIC, event.to_bytes(), key=data.content_id.encode()
             )
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://r") as client:
