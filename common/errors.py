@@ -96,6 +96,24 @@ def problem_response(
     return Response(dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def internal_error_response(request_id: str, instance: str) -> Response:
+    """The answer to an error no handler expected: status 500, the request id, nothing more.
+
+    The exception itself goes to the log under the same request id, never to the client.
+    """
+    body = {
+        "type": "https://kitchen.gov.cn/problems/internal_error",
+        "title": "Internal server error",
+        "status": 500,
+        "detail": f"an unexpected error occurred; quote request id {request_id} when reporting it",
+        "code": "internal_error",
+        "instance": instance,
+        "errors": [],
+        "request_id": request_id,
+    }
+    return Response(dumps(body), status_code=500, media_type=PROBLEM_JSON)
+
+
 def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in location)
 

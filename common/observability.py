@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
+from starlette.datastructures import Headers, MutableHeaders
 
+from common.errors import internal_error_response
 from common.logs import request_id_var
 from common.responses import json_response
+
+log = logging.getLogger(__name__)
 
 REQUESTS = Counter("kitchen_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("kitchen_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -63,20 +68,45 @@ async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-async def request_context_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Echo or assign `X-Request-ID`, bind it to logs, and record metrics."""
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    token = request_id_var.set(request_id)
-    started = time.perf_counter()
-    try:
-        response = await call_next(request)
-    finally:
-        request_id_var.reset(token)
-    route = request.scope.get("route")
-    route_path = getattr(route, "path", "unmatched")
-    REQUESTS.labels(request.method, route_path, str(response.status_code)).inc()
-    LATENCY.labels(request.method, route_path).observe(time.perf_counter() - started)
-    response.headers["X-Request-ID"] = request_id
-    return response
+class RequestContextMiddleware:
+    """Echo or assign `X-Request-ID`, bind it to logs, record metrics, and answer crashes.
+
+    The outermost middleware (pure ASGI, so it sees every response, refusals of the body limit
+    included). An exception no handler took is logged with the request id and answered here as
+    problem+json 500, so it is counted like any other response; Starlette's own last-resort
+    handler sits outside and would answer plain text, unseen by the metrics.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status: int | None = None
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if status is not None:
+                status = 500
+                raise  # the response has begun; the server can only drop the connection
+            await internal_error_response(request_id, scope["path"])(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+            if status is not None:
+                route_path = getattr(scope.get("route"), "path", "unmatched")
+                REQUESTS.labels(scope["method"], route_path, str(status)).inc()
+                LATENCY.labels(scope["method"], route_path).observe(time.perf_counter() - started)

@@ -16,7 +16,7 @@ from common.errors import BodyLimitMiddleware, install_problem_handlers
 from common.logs import configure_logging
 from common.messaging import MessagingTables
 from common.migrations import upgrade_to_head
-from common.observability import health_router, request_context_middleware
+from common.observability import RequestContextMiddleware, health_router
 from common.settings import ServiceSettings
 from common.worker import PeriodicJob, ServiceWorker
 
@@ -68,8 +68,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.state.settings = settings
     app.state.spec = spec
     install_problem_handlers(app)
-    app.middleware("http")(request_context_middleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)  # outermost: sees every answer, crashes too
     app.include_router(health_router)
     if settings.process_role in ("api", "all"):
         for router in spec.routers:

@@ -14,7 +14,7 @@ from common.db import Database
 from common.errors import BodyLimitMiddleware, install_problem_handlers
 from common.logs import configure_logging
 from common.migrations import upgrade_to_head
-from common.observability import health_router, request_context_middleware
+from common.observability import RequestContextMiddleware, health_router
 from gateway.proxy import Upstreams
 from gateway.ratelimit import WindowLimiter
 from gateway.routes import docs_router, proxy_router, router
@@ -60,8 +60,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.limiter = WindowLimiter(settings.public_rate_per_minute)
     install_problem_handlers(app)
-    app.middleware("http")(request_context_middleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)  # outermost: sees every answer, crashes too
     app.include_router(health_router)
     app.include_router(docs_router)
     app.include_router(router)
