@@ -20,7 +20,7 @@ from common.db import Database
 from common.events import utcnow
 from services.ingest import pipeline
 from services.ingest.crawler.decode import decode
-from services.ingest.crawler.extract import article_links, extract_article, sitemap_links
+from services.ingest.crawler.extract import article_links, read_article, sitemap_links
 from services.ingest.crawler.feeds import Entry, entries
 from services.ingest.crawler.fetch import FEED_TYPES, Fetcher, FetchFailed
 from services.ingest.models import ContentItem
@@ -260,8 +260,10 @@ async def crawl_page(
         if fetched.status == 304 or (state and state.body_sha256 == digest):
             await progress.count("unchanged")
             return
-        text, _ = decode(fetched.body, fetched.content_type)
-        article = extract_article(text, fetched.url)
+        # Up to a few megabytes of parsing and extraction: off the event loop the API shares.
+        article = await asyncio.to_thread(
+            read_article, fetched.body, fetched.content_type, fetched.url
+        )
         if not article.title or len(article.body_html) < 20:
             await remember_failure(session, source, url, state, "no article found on the page")
             await progress.count("failed", url, "no article found on the page")
