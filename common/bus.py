@@ -60,6 +60,16 @@ async def ensure_topics(
         await admin.close()
 
 
+async def broker_cluster_id(bootstrap: str) -> str:
+    """The cluster id the broker reports: it changes when a broker starts over empty."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    await admin.start()
+    try:
+        return str((await admin.describe_cluster())["cluster_id"])
+    finally:
+        await admin.close()
+
+
 async def wait_for_broker(bootstrap: str, within_seconds: float = 30.0) -> None:
     """Block until the broker answers metadata requests."""
     deadline = asyncio.get_running_loop().time() + within_seconds

@@ -48,6 +48,8 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("payload", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+        # Cluster id of the broker that acknowledged the row (see common.relay).
+        Column("published_to", String(200), nullable=True),
     )
     inbox = Table(
         "inbox",

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 REQUESTS = Counter("kitchen_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("kitchen_http_request_seconds", "HTTP request latency", ["method", "route"])
 OUTBOX_PUBLISHED = Counter("kitchen_outbox_published_total", "Outbox rows published to Kafka")
+OUTBOX_REQUEUED = Counter(
+    "kitchen_outbox_requeued_total",
+    "Published outbox rows sent again to a broker that never saw them",
+)
 EVENTS_CONSUMED = Counter("kitchen_events_consumed_total", "Events handled", ["topic"])
 EVENTS_DEAD_LETTERED = Counter(
     "kitchen_events_dead_lettered_total", "Events sent to DLQ", ["topic"]

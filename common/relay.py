@@ -1,17 +1,23 @@
-"""Publishes outbox rows to Kafka and marks only what the broker acknowledged."""
+"""Publishes outbox rows to Kafka and marks only what the broker acknowledged.
+
+Each row remembers which broker acknowledged it (the cluster id). A broker that comes back empty —
+the local memory broker after a crash, a wiped cluster — has a new id, and every row the old one
+acknowledged within the retention window goes out again. Consumers dedupe by event id (inbox).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, delete, func, or_, select, update
 
 from common.backoff import Backoff
 from common.db import Database
 from common.events import utcnow
-from common.observability import OUTBOX_PUBLISHED
+from common.observability import OUTBOX_PUBLISHED, OUTBOX_REQUEUED
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +37,44 @@ class OutboxRelay:
         batch_size: int = 500,
         idle_seconds: float = 0.02,
         topic_prefix: str = "",
+        retention: timedelta = timedelta(days=7),
     ) -> None:
         self.database = database
-        self.topic_prefix = topic_prefix
         self.table = table
         self.producer = producer
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
+        self.topic_prefix = topic_prefix
+        self.retention = retention
+        self.broker_id: str | None = None
+
+    async def follow_broker(self, broker_id: str) -> int:
+        """Publish to the broker `broker_id` from now on; returns how many rows were re-queued.
+
+        Rows acknowledged by any other broker (or by one not known, before ids were recorded)
+        within the retention window are marked unpublished, so they go out again in id order.
+        Several relays of one service may do this at once: a row re-published by one is marked
+        with the new id and left alone by the others.
+        """
+        if broker_id == self.broker_id:
+            return 0
+        column = self.table.c
+        requeue = (
+            update(self.table)
+            .where(column.published_at.is_not(None))
+            .where(column.published_at >= utcnow() - self.retention)
+            .where(or_(column.published_to.is_(None), column.published_to != broker_id))
+            .values(published_at=None, published_to=None)
+        )
+        async with self.database.engine.begin() as conn:
+            requeued = (await conn.execute(requeue)).rowcount or 0
+        self.broker_id = broker_id
+        if requeued:
+            OUTBOX_REQUEUED.inc(requeued)
+            log.warning(
+                "broker %s never saw %d published events; sending them again", broker_id, requeued
+            )
+        return requeued
 
     async def publish_batch(self) -> int:
         """Publish up to one batch; returns how many rows were published."""
@@ -49,6 +86,9 @@ class OutboxRelay:
         )
         if not self.database.is_sqlite:
             query = query.with_for_update(skip_locked=True)
+        # Read before sending: if the broker changes mid-batch, the rows carry the old id and
+        # are sent again once the change is noticed, never counted as held by the new broker.
+        broker_id = self.broker_id
         async with self.database.engine.begin() as conn:
             rows = (await conn.execute(query)).all()
             if not rows:
@@ -63,7 +103,7 @@ class OutboxRelay:
             await conn.execute(
                 update(self.table)
                 .where(self.table.c.id.in_([row.id for row in rows]))
-                .values(published_at=utcnow())
+                .values(published_at=utcnow(), published_to=broker_id)
             )
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
@@ -72,6 +112,12 @@ class OutboxRelay:
         query = select(func.count()).where(self.table.c.published_at.is_(None))
         async with self.database.engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
+
+    async def prune(self) -> int:
+        """Delete published rows older than the retention window; returns how many."""
+        old = delete(self.table).where(self.table.c.published_at < utcnow() - self.retention)
+        async with self.database.engine.begin() as conn:
+            return (await conn.execute(old)).rowcount or 0
 
     async def run(self) -> None:
         backoff = Backoff()

@@ -28,6 +28,10 @@ class ServiceSettings(BaseSettings):
     # Prepended to every topic this process produces to or consumes from, so several hubs (or
     # tests) can share one Kafka cluster without reading each other's events.
     kafka_topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
+    # Published events are kept this long; a broker that comes back empty gets them again.
+    outbox_retention_days: float = Field(default=7.0, gt=0)
+    # How often a worker asks the broker for its cluster id (a new id = a broker that starts over).
+    broker_check_seconds: float = Field(default=5.0, gt=0)
     internal_secret: str = DEV_INTERNAL_SECRET
     # Encrypts secrets at rest (common.secretbox); rotate by re-sealing with a new key.
     data_key: str = DEV_DATA_KEY

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 
-from common.bus import new_consumer, new_producer, wait_for_broker
+from common.bus import broker_cluster_id, new_consumer, new_producer, wait_for_broker
 from common.consumer import ConsumerRunner, Handler
 from common.db import Database
 from common.messaging import Inbox, MessagingTables
@@ -14,6 +15,7 @@ from common.relay import OutboxRelay
 from common.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY_SECONDS = 3600.0
 
 PeriodicJob = Callable[[Database], Awaitable[None]]
 
@@ -58,8 +60,14 @@ class ServiceWorker:
         await self.producer.start()
         prefix = self.settings.kafka_topic_prefix
         self.relay = OutboxRelay(
-            self.database, self.tables.outbox, self.producer, topic_prefix=prefix
+            self.database,
+            self.tables.outbox,
+            self.producer,
+            topic_prefix=prefix,
+            retention=timedelta(days=self.settings.outbox_retention_days),
         )
+        # Before the first batch: rows an earlier, now vanished broker acknowledged go again.
+        await self.relay.follow_broker(await broker_cluster_id(self.settings.kafka_bootstrap))
         self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         if self.handlers:
             consumer = new_consumer(self.settings, f"kitchen-{self.name}", list(self.handlers))
@@ -75,11 +83,48 @@ class ServiceWorker:
                 topic_prefix=prefix,
             )
             self.tasks.append(asyncio.create_task(self.runner.run(), name=f"{self.name}-consumer"))
+        self.tasks.append(asyncio.create_task(self._watch_broker(), name=f"{self.name}-broker"))
+        self.tasks.append(asyncio.create_task(self._prune(), name=f"{self.name}-prune"))
         for job in self.jobs:
             self.tasks.append(asyncio.create_task(job(self.database), name=f"{self.name}-job"))
         for task in self.tasks:
             task.add_done_callback(_log_crash)
         self.started = True
+
+    async def _watch_broker(self) -> None:
+        """Notice a broker that started over: re-send what it lost, re-read it from the start.
+
+        Committed offsets die with such a broker; the consumer rewinds so that events published
+        again below its old position are not skipped (the inbox makes the repeats harmless).
+        """
+        while True:
+            await asyncio.sleep(self.settings.broker_check_seconds)
+            try:
+                await self._follow(await broker_cluster_id(self.settings.kafka_bootstrap))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the broker may be down for a while: keep watching
+                log.info("broker check failed (%r); checking again later", error)
+
+    async def _follow(self, broker_id: str) -> None:
+        if broker_id == self.relay.broker_id:
+            return
+        log.warning("the broker started over (cluster id %s)", broker_id)
+        if self.runner is not None:
+            self.consumer.seek_to_beginning()
+        await self.relay.follow_broker(broker_id)
+
+    async def _prune(self) -> None:
+        while True:
+            try:
+                pruned = await self.relay.prune()
+                if pruned:
+                    log.info("pruned %d outbox rows past the retention window", pruned)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox pruning failed; trying again later")
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
     async def stop(self) -> None:
         for task in self.tasks:
