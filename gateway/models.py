@@ -1,4 +1,4 @@
-"""The gateway's own tables: staff users and API keys (no domain data of the services)."""
+"""The gateway's own tables: staff users, API keys, their audit chain (no services' data)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Column, DateTime
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from common.audit_chain import AuditEntryFields, AuditHeadFields
 from common.db import new_metadata
 
 metadata = new_metadata()
@@ -46,3 +47,15 @@ class ApiKey(GatewayTable, table=True):
     last_used_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
+
+
+class AuditEntry(GatewayTable, AuditEntryFields, table=True):
+    """One link of the gateway's audit chain (accounts and keys); never updated or deleted."""
+
+    __tablename__ = "audit_entry"
+
+
+class AuditHead(GatewayTable, AuditHeadFields, table=True):
+    """The gateway chain's newest (seq, hash); locked by every append."""
+
+    __tablename__ = "audit_head"

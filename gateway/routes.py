@@ -86,7 +86,7 @@ async def list_api_keys(session: SessionDep, actor: CurrentActor) -> Response:
 async def revoke_api_key(key_id: str, session: SessionDep, actor: CurrentActor) -> Response:
     """Revoke a key at once (admin)."""
     actor.require_role("admin")
-    key = await service.revoke_api_key(session, key_id)
+    key = await service.revoke_api_key(session, key_id, actor)
     return json_response(
         ApiKeyOut.model_validate(key, from_attributes=True).model_dump(mode="json")
     )
@@ -96,7 +96,7 @@ async def revoke_api_key(key_id: str, session: SessionDep, actor: CurrentActor) 
 async def create_user(body: StaffUserCreate, session: SessionDep, actor: CurrentActor) -> Response:
     """Create a staff account (admin)."""
     actor.require_role("admin")
-    user = await service.create_user(session, body)
+    user = await service.create_user(session, body, actor)
     out = StaffUserOut.model_validate(user, from_attributes=True)
     return json_response(out.model_dump(), status_code=201)
 

@@ -13,11 +13,13 @@ from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
+from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.errors import Conflict, NotFound, Unauthorized
+from common.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from common.events import utcnow
 from common.identity import Actor
+from gateway.audit import CHAIN
 from gateway.models import ApiKey, StaffUser
 from gateway.schemas import ApiKeyCreate, StaffUserCreate
 
@@ -155,6 +157,13 @@ async def create_api_key(
         created_at=utcnow(),
     )
     session.add(key)
+    await CHAIN.append(
+        session,
+        creator.id,
+        "api_key.created",
+        f"api_key:{key_id}",
+        {"name": key.name, "scopes": key.scopes, "site": key.site},
+    )
     return key, f"{API_KEY_PREFIX}{key_id}_{secret}"
 
 
@@ -174,17 +183,23 @@ async def api_key_from_secret(session: AsyncSession, presented: str) -> ApiKey:
     return key
 
 
-async def revoke_api_key(session: AsyncSession, key_id: str) -> ApiKey:
+async def revoke_api_key(session: AsyncSession, key_id: str, actor: Actor) -> ApiKey:
     key = await session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"no API key {key_id}", field="id")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.add(key)
+        await CHAIN.append(
+            session, actor.id, "api_key.revoked", f"api_key:{key_id}", {"name": key.name}
+        )
     return key
 
 
-async def create_user(session: AsyncSession, request: StaffUserCreate) -> StaffUser:
+async def create_user(
+    session: AsyncSession, request: StaffUserCreate, creator: Actor, via: str = "api"
+) -> StaffUser:
+    """A new staff account, recorded in the audit chain (never its password)."""
     if await session.get(StaffUser, request.id) is not None:
         raise Conflict(f"user {request.id} exists", field="id")
     user = StaffUser(
@@ -197,7 +212,66 @@ async def create_user(session: AsyncSession, request: StaffUserCreate) -> StaffU
         created_at=utcnow(),
     )
     session.add(user)
+    record = {
+        "display_name": user.display_name,
+        "roles": user.roles,
+        "sites": user.sites,
+        "department": user.department,
+        "via": via,
+    }
+    await CHAIN.append(session, creator.id, "user.created", f"user:{user.id}", record)
     return user
+
+
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MIN_CLASSES = 3
+
+
+def password_problems(password: str) -> list[str]:
+    """What makes a password too weak for an admin account; empty when it is acceptable.
+
+    At least 12 characters, with at least 3 of: lowercase, uppercase, digits, other characters.
+    """
+    problems = []
+    if len(password) < PASSWORD_MIN_LENGTH:
+        problems.append(f"shorter than {PASSWORD_MIN_LENGTH} characters")
+    classes = {
+        "lower" if c.islower() else "upper" if c.isupper() else "digit" if c.isdigit() else "other"
+        for c in password
+    }
+    if len(classes) < PASSWORD_MIN_CLASSES:
+        problems.append(
+            f"uses {len(classes)} of lowercase, uppercase, digits and other characters; "
+            f"at least {PASSWORD_MIN_CLASSES} are required"
+        )
+    if password != password.strip():
+        problems.append("begins or ends with whitespace")
+    return problems
+
+
+async def create_admin(
+    session: AsyncSession, username: str, display_name: str, password: str, operator: Actor
+) -> StaffUser:
+    """An admin account created by an operator outside the API (the first one, typically).
+
+    The password policy is checked on the password exactly as typed.
+    """
+    problems = password_problems(password)
+    if problems:
+        raise Unprocessable(f"password too weak: {'; '.join(problems)}", field="password")
+    try:
+        request = StaffUserCreate(
+            id=username, display_name=display_name, password=password, roles=["admin"]
+        )
+    except ValidationError as error:
+        names = {"id": "username"}
+        errors = [
+            {"field": names.get(str(e["loc"][0]), str(e["loc"][0])), "reason": e["msg"]}
+            for e in error.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        raise Unprocessable(detail, errors=errors) from error
+    return await create_user(session, request, operator, via="cli")
 
 
 async def seed_demo_users(session: AsyncSession, password: str) -> int:

@@ -1,4 +1,4 @@
-"""`kitchen`: operator commands (run the hub, migrations, audit, imports)."""
+"""`kitchen`: operator commands (run the hub, migrations, audit, imports, staff accounts)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 
 from common.db import Database
 from common.migrations import autogenerate_revision, upgrade_to_head
+from gateway.cli import users_app
 from kitchen.registry import ALL_PROCESSES, migrations_dir
 from services.review.cli import audit_app
 
@@ -18,6 +19,7 @@ app = typer.Typer(help="信息中央厨房 operator commands", no_args_is_help=T
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 
 
 def _check_service(service: str) -> str:

@@ -1,329 +1,56 @@
-"""The hash-chained, append-only audit trail.
+"""The review service's hash-chained, append-only audit trail.
 
-Entry n stores `prev_hash` = hash of entry n-1 and `hash` = sha256 over the canonical encoding
-(orjson, sorted keys, UTC times with microseconds) of its own fields including `prev_hash`.
-Appends lock the single `audit_head` row, so concurrent writers serialise and the chain never
-forks. Verification walks the chain from its base and names the first entry that no longer
-matches: an altered row fails its own hash, a removed row leaves a gap in `seq`.
+The chain mechanism (canonical encoding, hash-linking, locking the head, verification, anchors,
+archives) is `common.audit_chain`; this module binds it to the review tables `audit_entry` and
+`audit_head` and keeps the names the review code calls.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
-import orjson
-from sqlalchemy import delete, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from common.errors import Unprocessable
-from common.events import utcnow
+from common.audit_chain import (
+    ANCHOR_FORMAT,
+    ARCHIVE_FORMAT,
+    GENESIS,
+    Anchor,
+    AuditChain,
+    Verification,
+    canonical_data,
+    canonical_time,
+    entry_hash,
+    entry_json,
+    hash_of,
+    load_anchor,
+    verify_archive,
+)
 from services.review.models import AuditEntry, AuditHead
 
-GENESIS = "0" * 64
-ARCHIVE_FORMAT = "kitchen-audit-archive/1"
-ANCHOR_FORMAT = "kitchen-audit-anchor/1"
-_HEAD_ID = 1
+CHAIN: AuditChain[AuditEntry, AuditHead] = AuditChain(AuditEntry, AuditHead)
 
+ensure_head = CHAIN.ensure_head
+append = CHAIN.append
+current_anchor = CHAIN.current_anchor
+verify = CHAIN.verify
+history = CHAIN.history
+export = CHAIN.export
 
-def canonical_time(at: datetime) -> str:
-    """One spelling per instant: SQLite hands back naive UTC, PostgreSQL aware datetimes."""
-    aware = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical_data(data: dict[str, Any]) -> str:
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def entry_hash(
-    seq: int, at: datetime, actor: str, action: str, subject: str, data: str, prev_hash: str
-) -> str:
-    fields = {
-        "seq": seq,
-        "at": canonical_time(at),
-        "actor": actor,
-        "action": action,
-        "subject": subject,
-        "data": data,
-        "prev_hash": prev_hash,
-    }
-    return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def hash_of(entry: AuditEntry) -> str:
-    return entry_hash(
-        entry.seq, entry.at, entry.actor, entry.action, entry.subject, entry.data, entry.prev_hash
-    )
-
-
-async def ensure_head(session: AsyncSession) -> AuditHead:
-    """The locked head row (created on first use)."""
-    query = select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update()
-    head = (await session.execute(query)).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=_HEAD_ID, seq=0, hash=GENESIS, base_seq=0, base_hash=GENESIS)
-        session.add(head)
-        await session.flush()
-    return head
-
-
-async def append(
-    session: AsyncSession, actor: str, action: str, subject: str, data: dict[str, Any]
-) -> AuditEntry:
-    """Append one entry in the caller's transaction (committed with the change it records)."""
-    head = await ensure_head(session)
-    at = utcnow()
-    encoded = canonical_data(data)
-    seq = head.seq + 1
-    digest = entry_hash(seq, at, actor, action, subject, encoded, head.hash)
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor=actor,
-        action=action,
-        subject=subject,
-        data=encoded,
-        prev_hash=head.hash,
-        hash=digest,
-    )
-    session.add(entry)
-    head.seq, head.hash = seq, digest
-    session.add(head)
-    await session.flush()
-    return entry
-
-
-@dataclass(frozen=True)
-class Verification:
-    ok: bool
-    checked: int
-    head_seq: int
-    first_bad_seq: int | None = None
-    reason: str | None = None
-    anchor_seq: int | None = None  # the outside anchor checked against, if any
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """A (seq, hash) of the chain kept outside the database (a file, a ticket, a notary).
-
-    The chain alone only proves it is self-consistent: whoever can write the table can
-    recompute every hash after a rewritten row. An anchor taken earlier cannot be recomputed.
-    """
-
-    seq: int
-    hash: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"format": ANCHOR_FORMAT, "seq": self.seq, "hash": self.hash}
-
-
-async def current_anchor(session: AsyncSession) -> Anchor:
-    """The chain head now, to be stored outside the database."""
-    head = (await session.execute(select(AuditHead))).scalar_one_or_none()
-    return Anchor(head.seq, head.hash) if head else Anchor(0, GENESIS)
-
-
-def load_anchor(path: Path) -> Anchor:
-    """An anchor file (`kitchen audit head`) or an archive, whose header carries its chain head."""
-    lines = path.read_bytes().splitlines()
-    try:
-        first = orjson.loads(lines[0]) if lines else None
-    except orjson.JSONDecodeError as error:
-        raise ValueError(f"{path.name} is not JSON: {error}") from error
-    if isinstance(first, dict) and first.get("format") == ARCHIVE_FORMAT:
-        first = first.get("chain_head")
-    if not isinstance(first, dict) or not _is_anchor(first.get("seq"), first.get("hash")):
-        raise ValueError(f"{path.name} holds no chain head {{seq, hash}}")
-    return Anchor(first["seq"], first["hash"])
-
-
-def _is_anchor(seq: object, digest: object) -> bool:
-    return (
-        isinstance(seq, int)
-        and seq >= 0
-        and isinstance(digest, str)
-        and len(digest) == 64
-        and all(c in "0123456789abcdef" for c in digest)
-    )
-
-
-async def _entries(
-    session: AsyncSession, after: int, chunk: int = 1000
-) -> AsyncIterator[AuditEntry]:
-    while True:
-        query = select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
-        rows = list((await session.execute(query.limit(chunk))).scalars())
-        for row in rows:
-            yield row
-        if len(rows) < chunk:
-            return
-        after = rows[-1].seq
-
-
-async def verify(session: AsyncSession, anchor: Anchor | None = None) -> Verification:
-    """Walk the kept chain; report the first entry that is missing or no longer matches.
-
-    With an `anchor`, the entry at its seq must also carry its hash: a history rewritten and
-    re-hashed consistently passes the walk but fails here, pointing at the anchor.
-    """
-    head = (await session.execute(select(AuditHead))).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=_HEAD_ID, seq=0, hash=GENESIS, base_seq=0, base_hash=GENESIS)
-    pinned = anchor.seq if anchor else None
-    problem = _anchor_outside_walk(head, anchor)
-    if problem:
-        return Verification(False, 0, head.seq, *problem, anchor_seq=pinned)
-    expected_seq, expected_prev, checked = head.base_seq + 1, head.base_hash, 0
-    async for entry in _entries(session, head.base_seq):
-        problem = _check(entry, expected_seq, expected_prev) or _against(entry, anchor)
-        if problem:
-            return Verification(False, checked, head.seq, *problem, anchor_seq=pinned)
-        checked += 1
-        expected_seq, expected_prev = entry.seq + 1, entry.hash
-    if expected_seq - 1 != head.seq or expected_prev != head.hash:
-        reason = f"chain ends at {expected_seq - 1} but its head is entry {head.seq}"
-        return Verification(False, checked, head.seq, expected_seq, reason, pinned)
-    return Verification(True, checked, head.seq, anchor_seq=pinned)
-
-
-def _anchor_outside_walk(head: AuditHead, anchor: Anchor | None) -> tuple[int, str] | None:
-    """Anchors the walk never reaches: before the kept chain, at its base, or past its head."""
-    if anchor is None or anchor.seq > head.base_seq and anchor.seq <= head.seq:
-        return None
-    if anchor.seq > head.seq:
-        return anchor.seq, (
-            f"the chain ends at entry {head.seq}, before the anchored entry {anchor.seq}: "
-            "entries were removed"
-        )
-    if anchor.seq < head.base_seq:
-        return anchor.seq, (
-            f"the anchored entry {anchor.seq} was archived (the kept chain starts after "
-            f"{head.base_seq}); verify the anchor against the archive"
-        )
-    base = head.base_hash if anchor.seq == head.base_seq else None
-    return None if base == anchor.hash else (anchor.seq, _REWRITTEN.format(seq=anchor.seq))
-
-
-_REWRITTEN = "entry {seq} does not match the anchor: the history up to it was rewritten"
-
-
-def _against(entry: AuditEntry, anchor: Anchor | None) -> tuple[int, str] | None:
-    if anchor is None or entry.seq != anchor.seq or entry.hash == anchor.hash:
-        return None
-    return entry.seq, _REWRITTEN.format(seq=entry.seq)
-
-
-def _check(entry: AuditEntry, expected_seq: int, expected_prev: str) -> tuple[int, str] | None:
-    if entry.seq != expected_seq:
-        return expected_seq, f"entry {expected_seq} is missing"
-    if entry.prev_hash != expected_prev:
-        return entry.seq, "prev_hash does not match the previous entry"
-    if hash_of(entry) != entry.hash:
-        return entry.seq, "entry content does not match its hash"
-    return None
-
-
-async def history(
-    session: AsyncSession, subject: str | None, after_seq: int | None, limit: int
-) -> list[AuditEntry]:
-    query = select(AuditEntry).order_by(AuditEntry.seq).limit(limit)
-    if subject:
-        query = query.where(AuditEntry.subject == subject)
-    if after_seq is not None:
-        query = query.where(AuditEntry.seq > after_seq)
-    return list((await session.execute(query)).scalars())
-
-
-def entry_json(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "at": canonical_time(entry.at),
-        "actor": entry.actor,
-        "action": entry.action,
-        "subject": entry.subject,
-        "data": orjson.loads(entry.data),
-        "data_canonical": entry.data,
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
-
-
-async def export(
-    session: AsyncSession,
-    before: datetime,
-    path: Path,
-    *,
-    prune: bool = False,
-    retention_days: int = 183,
-    actor: str = "system",
-) -> dict[str, Any]:
-    """Write entries older than `before` to a JSON Lines archive headed by its chain head.
-
-    With `prune`, the archived entries are removed from the database and the kept chain's base
-    moves to the archive's head (only entries older than the retention period may be pruned).
-    The export itself is recorded in the chain.
-    """
-    head = await ensure_head(session)
-    if prune and (utcnow() - before).days < retention_days:
-        raise Unprocessable(f"entries younger than {retention_days} days are kept", field="before")
-    query = select(AuditEntry).where(AuditEntry.seq > head.base_seq, AuditEntry.at < before)
-    rows = list((await session.execute(query.order_by(AuditEntry.seq))).scalars())
-    # Only a contiguous prefix of the kept chain can become an archive.
-    rows = [r for i, r in enumerate(rows) if r.seq == head.base_seq + 1 + i]
-    summary = {
-        "format": ARCHIVE_FORMAT,
-        "from_seq": rows[0].seq if rows else None,
-        "to_seq": rows[-1].seq if rows else None,
-        "prev_hash": head.base_hash,
-        "chain_head": {"seq": rows[-1].seq, "hash": rows[-1].hash} if rows else None,
-        "before": canonical_time(before),
-        "entries": len(rows),
-    }
-    lines = [orjson.dumps(summary)] + [orjson.dumps(entry_json(r)) for r in rows]
-    body = b"\n".join(lines) + b"\n"
-    await asyncio.to_thread(path.write_bytes, body)
-    summary["sha256"] = hashlib.sha256(body).hexdigest()
-    summary["pruned"] = bool(prune and rows)
-    if prune and rows:
-        await session.execute(delete(AuditEntry).where(AuditEntry.seq <= rows[-1].seq))
-        head.base_seq, head.base_hash = rows[-1].seq, rows[-1].hash
-        session.add(head)
-    await append(session, actor, "audit.exported", "audit", {**summary, "file": path.name})
-    return summary
-
-
-def verify_archive(path: Path) -> Verification:
-    """Check an archive file on its own: every entry's hash and link, and the head it claims."""
-    lines = path.read_bytes().splitlines()
-    header = orjson.loads(lines[0])
-    expected_prev, checked = header["prev_hash"], 0
-    for line in lines[1:]:
-        raw = orjson.loads(line)
-        entry = AuditEntry(
-            seq=raw["seq"],
-            at=datetime.fromisoformat(raw["at"]),
-            actor=raw["actor"],
-            action=raw["action"],
-            subject=raw["subject"],
-            data=raw["data_canonical"],
-            prev_hash=raw["prev_hash"],
-            hash=raw["hash"],
-        )
-        problem = _check(entry, header["from_seq"] + checked, expected_prev)
-        if problem:
-            return Verification(False, checked, header["to_seq"] or 0, *problem)
-        checked, expected_prev = checked + 1, entry.hash
-    head = header["chain_head"]
-    if head and head["hash"] != expected_prev:
-        return Verification(False, checked, head["seq"], head["seq"], "archive head mismatch")
-    return Verification(True, checked, header["to_seq"] or 0)
+__all__ = [
+    "ANCHOR_FORMAT",
+    "ARCHIVE_FORMAT",
+    "CHAIN",
+    "GENESIS",
+    "Anchor",
+    "Verification",
+    "append",
+    "canonical_data",
+    "canonical_time",
+    "current_anchor",
+    "ensure_head",
+    "entry_hash",
+    "entry_json",
+    "export",
+    "hash_of",
+    "history",
+    "load_anchor",
+    "verify",
+    "verify_archive",
+]
