@@ -76,9 +76,10 @@ class RequestContextMiddleware:
     """Echo or assign `X-Request-ID`, bind it to logs, record metrics, and answer crashes.
 
     The outermost middleware (pure ASGI, so it sees every response, refusals of the body limit
-    included). An exception no handler took is logged with the request id and answered here as
-    problem+json 500, so it is counted like any other response; Starlette's own last-resort
-    handler sits outside and would answer plain text, unseen by the metrics.
+    included). An exception no handler took is logged with the request id, answered here as
+    problem+json 500 and counted like any other response; Starlette's own last-resort handler
+    sits outside and would answer plain text, unseen by the metrics. The exception is then
+    raised on; once a response has been sent, that handler only passes it to the server.
     """
 
     def __init__(self, app: Any) -> None:
@@ -104,10 +105,14 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
-            if status is not None:
-                status = 500
-                raise  # the response has begun; the server can only drop the connection
-            await internal_error_response(request_id, scope["path"])(scope, receive, send_with_id)
+            if status is None:
+                await internal_error_response(request_id, scope["path"])(
+                    scope, receive, send_with_id
+                )
+            status = 500
+            # Raised on, as Starlette does: the server sees a sent response and only logs it,
+            # and test clients may surface the exception.
+            raise
         finally:
             request_id_var.reset(token)
             if status is not None:

@@ -88,8 +88,18 @@ async def test_an_unhandled_error_is_a_counted_problem_500(name: str, logged: Li
     counted = f'kitchen_http_requests_total{{method="GET",route="{path}",status="500"}} 2.0'
     assert counted in metrics
 
+    # Raised on after the answer, as Starlette does: a raising test client still sees it.
+    raising = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=raising, base_url="http://svc") as client:
+        with pytest.raises(RuntimeError, match="secret internals"):
+            await client.get(path, headers={"x-request-id": f"req-raised-{name}"})
+
     errors = [line for line in logged.lines if line["level"] == "ERROR"]
-    assert [line["request_id"] for line in errors] == [f"req-crash-{name}", generated]
+    assert [line["request_id"] for line in errors] == [
+        f"req-crash-{name}",
+        generated,
+        f"req-raised-{name}",
+    ]
     assert "RuntimeError: secret internals" in str(errors[0]["exception"])
 
 
