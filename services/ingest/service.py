@@ -194,15 +194,32 @@ async def list_items(
     return page(rows, limit, lambda r: [r.updated_at.isoformat(), r.id])
 
 
+# How far one version has come. Events from review and distribute travel on different topics
+# and may arrive in any order (after a broker starts over they come again, interleaved), so a
+# version's status only moves forward: a late `review.started` never undoes `approved`.
+STATUS_STAGE = {"ingested": 0, "in_review": 1, "approved": 2, "rejected": 2, "returned": 2}
+PUBLISHED_STAGE = 3
+
+
+def status_stage(status: str) -> int:
+    return STATUS_STAGE.get(status, PUBLISHED_STAGE if status == "published" else 0)
+
+
 async def record_status(
     session: AsyncSession, content_id: str, version: int, status: str, detail: str = ""
 ) -> None:
-    """Apply a status learned from an event, unless it is about an older version.
+    """Apply a status learned from an event, unless it is about an older version or is one the
+    version has already passed.
 
     `published` also points the public search row at that version — even an older one (its
     event arrived after a later edit): the portal shows it, so public search must find it."""
     item = await session.get(ContentItem, content_id)
     if item is None:
+        return
+    if version == item.version and status_stage(status) < status_stage(item.status):
+        if status == "approved":
+            item.approved_version = version
+            session.add(item)
         return
     if version < item.version:
         if status == "published" and version > (item.published_version or 0):
