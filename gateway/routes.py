@@ -7,16 +7,15 @@ import time
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from sqlalchemy import select
 
 from common.db import SessionDep
 from common.errors import NotFound
+from common.identity import Actor
 from common.responses import json_response
 from gateway import service
 from gateway.auth import CurrentActor, MaybeActor, client_ip
-from gateway.models import ApiKey, StaffUser
 from gateway.openapi import fetch_service_docs, merge_schema
 from gateway.proxy import to_response
 from gateway.routing import service_for
@@ -60,10 +59,20 @@ async def whoami(actor: CurrentActor) -> Response:
     return json_response(actor.model_dump())
 
 
-@router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
-async def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: CurrentActor) -> Response:
-    """Create a machine key (admin); the key is shown in this response only."""
+def admin_actor(actor: CurrentActor) -> Actor:
+    """A dependency, so a non-admin is refused before its request body is even looked at."""
     actor.require_role("admin")
+    return actor
+
+
+AdminActor = Annotated[Actor, Depends(admin_actor)]
+
+
+@router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
+async def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: AdminActor) -> Response:
+    """Create a machine key (admin; a site-scoped admin only for one of its sites).
+
+    The key is shown in this response only."""
     key, secret = await service.create_api_key(session, body, actor)
     created = ApiKeyCreated(
         **ApiKeyOut.model_validate(key, from_attributes=True).model_dump(), key=secret
@@ -72,10 +81,9 @@ async def create_api_key(body: ApiKeyCreate, session: SessionDep, actor: Current
 
 
 @router.get("/api-keys")
-async def list_api_keys(session: SessionDep, actor: CurrentActor) -> Response:
-    """Every API key with its scopes and last use; never the secret (admin)."""
-    actor.require_role("admin")
-    keys = (await session.execute(select(ApiKey).order_by(ApiKey.created_at))).scalars()
+async def list_api_keys(session: SessionDep, actor: AdminActor) -> Response:
+    """The API keys of the admin's sites with scopes and last use; never the secret (admin)."""
+    keys = await service.list_api_keys(session, actor)
     items = [
         ApiKeyOut.model_validate(k, from_attributes=True).model_dump(mode="json") for k in keys
     ]
@@ -83,9 +91,8 @@ async def list_api_keys(session: SessionDep, actor: CurrentActor) -> Response:
 
 
 @router.delete("/api-keys/{key_id}")
-async def revoke_api_key(key_id: str, session: SessionDep, actor: CurrentActor) -> Response:
-    """Revoke a key at once (admin)."""
-    actor.require_role("admin")
+async def revoke_api_key(key_id: str, session: SessionDep, actor: AdminActor) -> Response:
+    """Revoke a key at once (admin; a key outside a scoped admin's sites is a 404)."""
     key = await service.revoke_api_key(session, key_id, actor)
     return json_response(
         ApiKeyOut.model_validate(key, from_attributes=True).model_dump(mode="json")
@@ -93,19 +100,17 @@ async def revoke_api_key(key_id: str, session: SessionDep, actor: CurrentActor) 
 
 
 @router.post("/users", status_code=201, response_model=StaffUserOut)
-async def create_user(body: StaffUserCreate, session: SessionDep, actor: CurrentActor) -> Response:
-    """Create a staff account (admin)."""
-    actor.require_role("admin")
+async def create_user(body: StaffUserCreate, session: SessionDep, actor: AdminActor) -> Response:
+    """Create a staff account (admin; a site-scoped admin only within its own sites)."""
     user = await service.create_user(session, body, actor)
     out = StaffUserOut.model_validate(user, from_attributes=True)
     return json_response(out.model_dump(), status_code=201)
 
 
 @router.get("/users")
-async def list_users(session: SessionDep, actor: CurrentActor) -> Response:
-    """Every staff account (admin)."""
-    actor.require_role("admin")
-    users = (await session.execute(select(StaffUser).order_by(StaffUser.id))).scalars()
+async def list_users(session: SessionDep, actor: AdminActor) -> Response:
+    """The staff accounts of the admin's sites (every one for a global admin)."""
+    users = await service.list_users(session, actor)
     items = [StaffUserOut.model_validate(u, from_attributes=True).model_dump() for u in users]
     return json_response({"items": items, "next_cursor": None})
 

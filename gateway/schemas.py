@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Scope = Literal["content:submit", "content:read", "cases:submit", "cases:read"]
+SiteName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
 
 
 class TokenOut(BaseModel):
@@ -49,7 +50,10 @@ class StaffUserCreate(BaseModel):
     roles: list[
         Literal["admin", "editor", "reviewer", "confidentiality", "override", "office", "handler"]
     ] = Field(min_length=1)
-    sites: list[str] | None = None
+    sites: list[SiteName] | None = Field(
+        default=None,
+        description="Sites the account may act on; omitted = every site (global admins only).",
+    )
     department: str | None = None
 
 

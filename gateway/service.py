@@ -14,9 +14,10 @@ from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from common.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from common.events import utcnow
 from common.identity import Actor
 from gateway.audit import CHAIN
@@ -141,10 +142,61 @@ def _secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+# --- what an admin may grant and manage -------------------------------------------------
+#
+# Nobody grants what they do not hold. A global admin (no site scope) may create any account or
+# key. A site-scoped admin may create accounts of any role, admins included, but only with a
+# non-empty site scope inside its own sites (no sites = every site, which it does not hold), and
+# keys of any scope (they map to the machine roles integrator/reader, below any admin) only for
+# one of its sites. It lists only the accounts and keys it could have created, and revoking a key
+# outside its sites answers 404 like an unknown key, so other sites' keys are not revealed.
+
+
+def within_scope(admin: Actor, sites: list[str] | None) -> bool:
+    """Whether an account or key scoped to `sites` (None = every site) is inside `admin`'s."""
+    if admin.sites is None:
+        return True
+    return bool(sites) and set(sites or ()) <= set(admin.sites)
+
+
+def check_grant(admin: Actor, sites: list[str] | None, field: str) -> None:
+    """Refuse granting sites the acting admin does not hold (403 naming `field`).
+
+    Roles need no check of their own: only admins create accounts and keys, an admin holds every
+    role's powers within its sites, and the site scope bounds where the granted roles apply.
+    """
+    if not admin.has_role("admin"):
+        raise Forbidden("requires role admin")
+    if admin.sites is None:
+        return
+    if not sites:
+        raise Forbidden(
+            f"a site-scoped admin must name sites within {', '.join(admin.sites)}; "
+            "no sites would mean every site",
+            field=field,
+        )
+    outside = sorted(set(sites) - set(admin.sites))
+    if outside:
+        raise Forbidden(f"not allowed to grant sites {', '.join(outside)}", field=field)
+
+
+async def list_users(session: AsyncSession, admin: Actor) -> list[StaffUser]:
+    """The accounts the admin manages: every one for a global admin, else those in its sites."""
+    users = (await session.execute(select(StaffUser).order_by(StaffUser.id))).scalars()
+    return [u for u in users if within_scope(admin, u.sites)]
+
+
+async def list_api_keys(session: AsyncSession, admin: Actor) -> list[ApiKey]:
+    """The keys the admin manages: every one for a global admin, else those of its sites."""
+    keys = (await session.execute(select(ApiKey).order_by(ApiKey.created_at))).scalars()
+    return [k for k in keys if within_scope(admin, [k.site] if k.site else None)]
+
+
 async def create_api_key(
     session: AsyncSession, request: ApiKeyCreate, creator: Actor
 ) -> tuple[ApiKey, str]:
     """A new key; the plain secret is returned once and only its hash is stored."""
+    check_grant(creator, [request.site] if request.site else None, "site")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     key = ApiKey(
@@ -185,7 +237,7 @@ async def api_key_from_secret(session: AsyncSession, presented: str) -> ApiKey:
 
 async def revoke_api_key(session: AsyncSession, key_id: str, actor: Actor) -> ApiKey:
     key = await session.get(ApiKey, key_id)
-    if key is None:
+    if key is None or not within_scope(actor, [key.site] if key.site else None):
         raise NotFound(f"no API key {key_id}", field="id")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
@@ -200,6 +252,8 @@ async def create_user(
     session: AsyncSession, request: StaffUserCreate, creator: Actor, via: str = "api"
 ) -> StaffUser:
     """A new staff account, recorded in the audit chain (never its password)."""
+    if via == "api":  # the CLI's operator holds the database itself (the first admin)
+        check_grant(creator, request.sites, "sites")
     if await session.get(StaffUser, request.id) is not None:
         raise Conflict(f"user {request.id} exists", field="id")
     user = StaffUser(
