@@ -7,6 +7,9 @@ archives) is `common.audit_chain`; this module binds it to the review tables `au
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from common.audit_chain import (
     ANCHOR_FORMAT,
     ARCHIVE_FORMAT,
@@ -22,7 +25,7 @@ from common.audit_chain import (
     load_anchor,
     verify_archive,
 )
-from services.review.models import AuditEntry, AuditHead
+from services.review.models import AuditEntry, AuditHead, ReviewTask
 
 CHAIN: AuditChain[AuditEntry, AuditHead] = AuditChain(AuditEntry, AuditHead)
 
@@ -32,6 +35,35 @@ current_anchor = CHAIN.current_anchor
 verify = CHAIN.verify
 history = CHAIN.history
 export = CHAIN.export
+
+
+async def history_within(
+    session: AsyncSession,
+    sites: list[str] | None,
+    subject: str | None,
+    after_seq: int | None,
+    limit: int,
+) -> list[AuditEntry]:
+    """The trail as a caller scoped to `sites` (None = every site) may see it.
+
+    Entries carry no site: a scoped caller sees the entries whose subject is an item reviewed
+    for one of its sites; lexicon and policy changes, which are global, are left out.
+    """
+    if sites is None:
+        return await CHAIN.history(session, subject, after_seq, limit)
+    items = select(ReviewTask.content_id).where(ReviewTask.site.in_(sites))  # type: ignore[attr-defined]
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.subject.in_(items))  # type: ignore[attr-defined]
+        .order_by(AuditEntry.seq)
+        .limit(limit)
+    )
+    if subject:
+        query = query.where(AuditEntry.subject == subject)
+    if after_seq is not None:
+        query = query.where(AuditEntry.seq > after_seq)
+    return list((await session.execute(query)).scalars())
+
 
 __all__ = [
     "ANCHOR_FORMAT",
@@ -50,6 +82,7 @@ __all__ = [
     "export",
     "hash_of",
     "history",
+    "history_within",
     "load_anchor",
     "verify",
     "verify_archive",

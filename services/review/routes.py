@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from common.db import SessionDep
-from common.errors import Unprocessable
+from common.errors import Forbidden, Unprocessable
 from common.idempotency import HEADER, request_hash
-from common.identity import ActorDep
+from common.identity import Actor, ActorDep
 from common.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from common.responses import json_response
 from services.review import audit, lexicons, linkcheck, policies, queue, service
@@ -344,10 +344,13 @@ async def audit_history(
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> Response:
-    """The audit trail, oldest first; `subject` (a content id, `lexicon:…`, `policy:…`) filters."""
+    """The audit trail, oldest first; `subject` (a content id, `lexicon:…`, `policy:…`) filters.
+
+    A site-scoped caller sees only the entries of items reviewed for its sites."""
     actor.require_role("admin", "reviewer", "confidentiality", "override", "reader")
     after = decode_cursor(cursor)
-    rows = await audit.history(session, subject, int(after) if after else None, limit + 1)
+    after_seq = int(after) if after else None
+    rows = await audit.history_within(session, actor.sites, subject, after_seq, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return json_response(
@@ -358,10 +361,17 @@ async def audit_history(
     )
 
 
+def _require_whole_chain(actor: Actor) -> None:
+    """Head and verify speak for every site's entries: refused to site-scoped admins."""
+    actor.require_role("admin")
+    if actor.sites is not None:
+        raise Forbidden("the whole audit chain is for admins of every site", field="sites")
+
+
 @admin_router.get("/audit/head")
 async def audit_head(session: SessionDep, actor: ActorDep) -> Response:
-    """The chain head {seq, hash}, to keep outside as an anchor for `verify`."""
-    actor.require_role("admin")
+    """The chain head {seq, hash}, to keep outside as an anchor for `verify` (global admin)."""
+    _require_whole_chain(actor)
     return json_response((await audit.current_anchor(session)).as_dict())
 
 
@@ -373,8 +383,9 @@ async def audit_verify(
     anchor_hash: Annotated[str | None, Query(pattern="^[0-9a-f]{64}$")] = None,
 ) -> Response:
     """Walk the chain; `first_bad_seq` names the first entry altered or removed. With an anchor
-    (a head kept outside), a consistently re-hashed rewrite is reported at the anchor."""
-    actor.require_role("admin")
+    (a head kept outside), a consistently re-hashed rewrite is reported at the anchor.
+    Global admins only: the walk covers every site's entries."""
+    _require_whole_chain(actor)
     if (anchor_seq is None) != (anchor_hash is None):
         missing = "anchor_hash" if anchor_hash is None else "anchor_seq"
         raise Unprocessable("anchor_seq and anchor_hash go together", field=missing)

@@ -1,0 +1,43 @@
+"""A site-scoped caller sees only the audit entries of its sites' items; the whole chain is not."""
+
+from __future__ import annotations
+
+from common.testing import staff
+from tests.integration.review.conftest import ADMIN, ReviewHarness
+
+COUNTY_REVIEWER = staff("county-reviewer", ("reviewer",), sites=["county"])
+COUNTY_ADMIN = staff("county-admin", ("admin",), sites=["county"])
+
+
+async def subjects(review: ReviewHarness, headers: dict[str, str], **params: str) -> set[str]:
+    response = await review.client.get("/api/v1/audit", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return {e["subject"] for e in response.json()["items"]}
+
+
+async def test_scoped_callers_see_only_their_sites_entries(review: ReviewHarness) -> None:
+    county = await review.ingest(site="county")
+    province = await review.ingest(site="province")
+    lexicon = await review.client.post(
+        "/api/v1/lexicons",
+        json={"name": "scope-test", "kind": "sensitive", "text": "某词", "category": "测试"},
+        headers=ADMIN,
+    )
+    assert lexicon.status_code == 201, lexicon.text
+
+    everything = await subjects(review, ADMIN)
+    assert {county.content_id, province.content_id, "lexicon:scope-test"} <= everything
+    for headers in (COUNTY_REVIEWER, COUNTY_ADMIN):
+        assert await subjects(review, headers) == {county.content_id}
+        assert await subjects(review, headers, subject=province.content_id) == set()
+        assert await subjects(review, headers, subject="lexicon:scope-test") == set()
+        assert await subjects(review, headers, subject=county.content_id) == {county.content_id}
+
+
+async def test_head_and_verify_are_for_global_admins(review: ReviewHarness) -> None:
+    await review.ingest(site="county")
+    for path in ("/api/v1/audit/head", "/api/v1/audit/verify"):
+        assert (await review.client.get(path, headers=ADMIN)).status_code == 200
+        refused = await review.client.get(path, headers=COUNTY_ADMIN)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["errors"][0]["field"] == "sites"
