@@ -29,7 +29,8 @@ from tests.e2e.receiver import webhook_receiver
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"crash-test-webhook-secret-0123").decode()
 ROUNDS = 3
-PER_ROUND = 24
+PER_ROUND = 60
+IN_FLIGHT = 16
 OPEN_STATES = ("open", "pending", "in_review")
 
 
@@ -109,11 +110,11 @@ async def burst(
     rng: random.Random,
     crashed: asyncio.Event,
 ) -> None:
-    """Submissions and sign-offs at once, eight in flight, until the crash cuts them off.
+    """Submissions and sign-offs at once, `IN_FLIGHT` at once, until the crash cuts them off.
 
     A request the crash interrupts fails; one that fails before the crash fails the test.
     """
-    semaphore = asyncio.Semaphore(8)
+    semaphore = asyncio.Semaphore(IN_FLIGHT)
 
     async def submit(n: int) -> None:
         async with semaphore, cut_off_by(crashed):
@@ -155,8 +156,8 @@ async def test_whole_stack_killed_three_times_under_load(tmp_path: Path) -> None
                     )
                     started = time.monotonic()
                     # the moment: some random time after this round's first answers
-                    await wait_for(answered(accepted, len(accepted) + 3), within=60)
-                    await asyncio.sleep(rng.uniform(0.0, 2.5))
+                    await wait_for(answered(accepted, len(accepted) + 10), within=60)
+                    await asyncio.sleep(rng.uniform(0.0, 2.0))
                     moment = time.monotonic() - started
                     crashed.set()
                     await asyncio.to_thread(crash, stack)
