@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 # image installs; requirements/dev.txt adds the `local` extra (the tansu broker) and `dev`.
 LOCKS := requirements/runtime.txt requirements/dev.txt
 LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --no-config \
-	--index-url https://pypi.org/simple --custom-compile-command 'make lock' --quiet
+	--custom-compile-command 'make lock' --quiet
 
 $(STAMP): pyproject.toml $(LOCKS)
 	python3 -m venv $(VENV)
