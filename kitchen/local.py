@@ -1,4 +1,11 @@
-"""`make run`: the whole hub on one machine with the embedded defaults, until Ctrl-C."""
+"""`make run`: the whole hub on one machine with the embedded defaults, until Ctrl-C.
+
+What it promises: nothing starts if a port it needs is taken (the message names the port and
+the service); the banner appears only once every service of its own answers `/readyz`; Ctrl-C
+or SIGTERM drains in-flight events and stops everything; if the supervisor itself dies, even by
+SIGKILL, the kernel takes the broker and the services with it (kitchen.broker.start_child).
+It exits non-zero when something failed.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,13 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from kitchen.stack import DEFAULT_PORTS, Stack, StackConfig
+from kitchen.stack import DEFAULT_PORTS, PortsInUse, Stack, StackConfig
 
 console = Console()
 
@@ -49,32 +57,65 @@ def print_welcome(config: StackConfig) -> None:
     console.print("Ctrl-C stops everything; data under var/ is kept for the next run.\n")
 
 
+def watch(stack: Stack, stop_requested: Callable[[], bool]) -> str | None:
+    """Until a stop is requested or a child exits; returns what failed, if anything did."""
+    while not stop_requested():
+        for name in ("broker", *stack.processes):
+            try:
+                stack.check_alive(name)
+            except RuntimeError as error:
+                return str(error)
+        time.sleep(0.5)
+    return None
+
+
 def run_local() -> None:
     # The broker takes a moment to listen; its clients' connection errors are expected then.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     config = local_config()
     stack = Stack(config)
-    stopping = False
+    try:
+        stack.check_ports()
+    except PortsInUse as error:
+        console.print(
+            f"[red]{error} — another kitchen run? set KITCHEN_PORT / KITCHEN_KAFKA_PORT[/]"
+        )
+        raise SystemExit(1) from None
+
+    running = False
+    stop_requested = False
 
     def request_stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
+        nonlocal stop_requested
+        if not running:
+            # While starting: give up on the start (what did start is stopped below). While
+            # stopping, a second signal: leave now — the children die with this process.
+            raise KeyboardInterrupt
+        stop_requested = True
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     console.print("starting broker, services and gateway …")
+    failure: str | None = None
     try:
         stack.start_all()
         print_welcome(config)
-        while not stopping:
-            for name, child in list(stack.processes.items()):
-                if child.poll() is not None:
-                    console.print(
-                        f"[red]{name} exited ({child.returncode}); see {stack.log_path(name)}[/]"
-                    )
-                    stopping = True
-            time.sleep(0.5)
+        running = True
+        failure = watch(stack, lambda: stop_requested)
+    except (RuntimeError, TimeoutError) as error:
+        failure = str(error)
+    except KeyboardInterrupt:
+        console.print("interrupted while starting")
     finally:
+        running = False
+        if failure:
+            console.print(f"[red]{failure}[/]")
         console.print("stopping: draining in-flight events, then stopping processes …")
-        stack.stop_all()
-        console.print("stopped.")
+        try:
+            stack.stop_all()
+        except KeyboardInterrupt:
+            console.print("[red]stopped without draining[/]")
+            raise SystemExit(130) from None
+    console.print("stopped.")
+    if failure:
+        raise SystemExit(1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from kitchen.broker import run_prepare, start_broker, stop_process
+from kitchen.broker import run_prepare, start_broker, start_child, stop_process
 from kitchen.registry import SERVICES
 
 DEFAULT_PORTS = {
@@ -50,6 +51,37 @@ class StackConfig:
         default = f"sqlite+aiosqlite:///{(self.var_dir / f'{process}.db').resolve()}"
         return self.database_urls.get(process, default)
 
+    def wanted_ports(self) -> list[tuple[int, str]]:
+        """Every port the stack listens on, with who listens: services first, then the broker."""
+        return [*((port, name) for name, port in self.ports.items()), (self.broker_port, "broker")]
+
+
+class PortsInUse(RuntimeError):
+    """Some port the stack needs is taken; nothing was started."""
+
+    def __init__(self, busy: list[tuple[int, str]]) -> None:
+        self.busy = busy
+        names = ", ".join(f"{port} ({name})" for port, name in busy)
+        verb = "is" if len(busy) == 1 else "are"
+        super().__init__(f"port{'s' if len(busy) > 1 else ''} {names} {verb} in use")
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server can listen on 127.0.0.1:port now.
+
+    The probe binds with SO_REUSEADDR, as uvicorn (asyncio) and tansu do: then only a socket
+    really bound to the port makes it fail — a listener there, on 127.0.0.1 or on every address —
+    and not the TIME_WAIT connections a stack that just stopped leaves behind, which would
+    not stop the servers either.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
 
 class Stack:
     """The hub's processes; start, stop, kill and restart them one by one or all together."""
@@ -64,9 +96,38 @@ class Stack:
     def log_path(self, process: str) -> Path:
         return self.config.var_dir / "logs" / f"{process}.log"
 
-    def start_broker(self) -> None:
-        self.broker = start_broker(self.config.broker_port, self.log_path("broker"))
+    def check_ports(self) -> None:
+        """Raise `PortsInUse` naming each port that is taken (or wanted twice), and by whom."""
+        wanted = self.config.wanted_ports()
+        seen: set[int] = set()
+        busy = []
+        for port, name in wanted:
+            if port in seen or not port_is_free(port):
+                busy.append((port, name))
+            seen.add(port)
+        if busy:
+            raise PortsInUse(busy)
+
+    def start_broker(self, within_seconds: float = 30.0) -> None:
+        """Start tansu and create the topics; fail at once, naming the log, if tansu exits."""
+        log = self.log_path("broker")
+        broker = self.broker = start_broker(self.config.broker_port, log)
+        deadline = time.monotonic() + within_seconds
+        while True:
+            if broker.poll() is not None:
+                raise RuntimeError(f"broker exited with {broker.returncode}; see {log}")
+            try:
+                socket.create_connection(("127.0.0.1", self.config.broker_port), 0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"broker not listening after {within_seconds}s; see {log}"
+                    ) from None
+                time.sleep(0.1)
         run_prepare(self.config.bootstrap)
+        if broker.poll() is not None:
+            raise RuntimeError(f"broker exited with {broker.returncode}; see {log}")
 
     def restart_broker(self) -> None:
         """Bring a stopped broker back with every topic in place before anyone reconnects.
@@ -123,27 +184,29 @@ class Stack:
             "--timeout-graceful-shutdown",
             "10",
         ]
-        log = open(self.log_path(process), "ab")  # noqa: SIM115 - owned by the child
-        self.processes[process] = subprocess.Popen(
-            command,
-            env=self.environment(process),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.log_path(process), "ab") as log:  # the child keeps its own copy
+            self.processes[process] = start_child(command, log, self.environment(process))
+
+    def check_alive(self, process: str) -> None:
+        """Raise if the process has exited, naming its log."""
+        child = self.broker if process == "broker" else self.processes[process]
+        if child is None or child.poll() is not None:
+            code = None if child is None else child.returncode
+            raise RuntimeError(f"{process} exited with {code}; see {self.log_path(process)}")
 
     def wait_ready(self, process: str, within_seconds: float = 60.0) -> None:
-        """Poll `/readyz` until 200; fail early if the process died."""
+        """Poll `/readyz` until 200 from our own child; fail early if the process died.
+
+        An answer while the child has exited came from someone else on the port (an orphan of
+        an earlier run, say), so it does not count.
+        """
         deadline = time.monotonic() + within_seconds
         url = f"{self.config.url(process)}/readyz"
         while time.monotonic() < deadline:
-            child = self.processes[process]
-            if child.poll() is not None:
-                raise RuntimeError(
-                    f"{process} exited with {child.returncode}; see {self.log_path(process)}"
-                )
+            self.check_alive(process)
             try:
                 if httpx.get(url, timeout=1.0).status_code == 200:
+                    self.check_alive(process)
                     return
             except httpx.HTTPError:
                 pass
@@ -153,11 +216,19 @@ class Stack:
         )
 
     def start_all(self) -> None:
+        """Check every port is free, start everything, return once all of it answers.
+
+        Raises `PortsInUse` before starting anything; RuntimeError or TimeoutError (naming the
+        log) if a process exits or does not get ready — the caller stops what did start.
+        """
+        self.check_ports()
         self.start_broker()
         for process in (*SERVICES, "gateway"):
             self.start(process)
         for process in (*SERVICES, "gateway"):
             self.wait_ready(process)
+        for process in ("broker", *self.processes):
+            self.check_alive(process)
 
     def kill(self, process: str) -> None:
         """SIGKILL: no cleanup, no graceful shutdown — as a crash would."""
@@ -193,7 +264,8 @@ class Stack:
     def stop_all(self) -> None:
         """Stop taking input, let in-flight events finish, then stop services and broker."""
         self.stop("gateway")
-        self.drain()
+        if any(process in self.processes for process in SERVICES):
+            self.drain()
         for process in list(self.processes):
             self.stop(process)
         self.stop_broker()
