@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import resource
 import statistics
@@ -44,7 +45,8 @@ from services.ingest.search.tokens import index_grams, index_words  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "ingest"
-SAMPLES = ROOT.parent / "shared" / "samples"
+# More real text to mix in: a folder of UTF-8 .txt files (optional).
+SAMPLES = Path(os.environ.get("KITCHEN_BENCH_SAMPLES", "/nonexistent"))
 MIGRATIONS = ROOT / "services" / "ingest" / "migrations"
 DIRT = ("@@", "發(fā)展", "\ufffd", "　　", "k15]")
 CHROME = ("发布日期：2017-06-12 字体：[大 中 小]", "扫一扫在手机打开当前页", "浏览次数：1024")

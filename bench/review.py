@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/review.py [--mb 8] [--terms 10000] [--seed 7]
 
-The corpus is generated from the Chinese sample texts in `../shared/samples` (or a built-in
-paragraph when they are missing), cut into ~3 KB documents and sprinkled with evasions,
+The corpus is generated from Chinese sample texts (`KITCHEN_BENCH_SAMPLES`, a folder of .txt;
+by default the test fixtures, or a built-in paragraph), cut into ~3 KB documents and sprinkled
+with evasions,
 personal data and integrity damage so every check has work. The lexicon holds `--terms` random
 2–4 character words over the corpus's own characters (so many of them hit) plus the demo lists.
 The bare scan uses one pyahocorasick automaton over the same folded terms on the raw text; the
@@ -13,6 +14,7 @@ ratio machine-check / bare is the figure to watch (absolute MB/s drift between m
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import time
@@ -28,7 +30,13 @@ from services.review.checks.metadata import ItemMeta
 from services.review.checks.normalize import fold_term
 from services.review.seed import DEMO_LEXICONS
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+# Real text to build the corpus from: a folder of UTF-8 .txt files (default: the test fixtures).
+SAMPLES = Path(
+    os.environ.get(
+        "KITCHEN_BENCH_SAMPLES",
+        Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "ingest",
+    )
+)
 FALLBACK = "为进一步加强政府网站信息内容建设，提升政府网站的权威性和影响力，现提出以下意见。"
 NOISE = ("六 合·彩", "手机13812345678", "身份证11010519491231002X", "發(fā)", "@@", "再接再励")
 

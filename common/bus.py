@@ -28,7 +28,7 @@ def new_producer(settings: ServiceSettings) -> AIOKafkaProducer:
 def new_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
     """A consumer of `topics` (logical names: the settings' topic prefix is added here)."""
     # fetch_max_wait_ms: the broker holds fetches until this timer; the default 500 ms adds
-    # ~100 ms per hop (see PERF.md). Below 5 ms the test broker misbehaves.
+    # ~100 ms per hop (docs/ceilings.md). Below 5 ms the test broker misbehaves.
     return AIOKafkaConsumer(
         *(settings.kafka_topic_prefix + topic for topic in topics),
         bootstrap_servers=settings.kafka_bootstrap,

@@ -1,4 +1,4 @@
-"""Fast JSON responses (orjson bytes; the default JSON path costs 2.5×, see PERF.md)."""
+"""Fast JSON responses (orjson bytes: the default JSON path costs 2.5×, docs/ceilings.md)."""
 
 from __future__ import annotations
 

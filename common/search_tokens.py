@@ -1,11 +1,12 @@
 """Index and query tokens for Chinese full-text search, the same on SQLite and PostgreSQL.
 
-Chinese has no spaces and the common query is two characters (PERF.md), and a jieba-only index
-misses most substrings that cross word boundaries. So text is indexed as overlapping character
-bigrams of each run of hanzi, plus each run's last character (single-character queries and
-runs that end mid-query still match), plus whole Latin/digit words. A query of n ≥ 2 hanzi is a
-*phrase* of its n-1 bigrams: an exact-substring match with full recall, using index positions.
-Text is folded to Simplified first, so either script finds the other.
+Chinese has no spaces and the common query is two characters (docs/ceilings.md), and a
+jieba-only index misses most substrings that cross word boundaries. So text is indexed as
+overlapping character bigrams of each run of hanzi, plus each run's last character
+(single-character queries and runs that end mid-query still match), plus whole Latin/digit
+words. A query of n ≥ 2 hanzi is a *phrase* of its n-1 bigrams: an exact-substring match with
+full recall, using index positions. Text is folded to Simplified first, so either script finds
+the other.
 
 Pure functions, shared by every service that indexes text (ingest's library, interaction's
 published cases and knowledge base); each service keeps its own tables and SQL.

@@ -1,7 +1,7 @@
 """What a portal renders: the article JSON with its page tags, and the column list entry.
 
 Pure functions of a snapshot and the site tree; called once at publish time, and the results are
-stored as bytes so that public reads never rebuild them (PERF.md).
+stored as bytes so that public reads never rebuild them (docs/ceilings.md).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def first_image(body_html: str) -> str:
 def page_tags(
     site: SiteInfo, column: ColumnInfo, snapshot: ContentSnapshot, published_at: datetime
 ) -> dict[str, str]:
-    """The page tags every rendered article page carries (DOMAIN.md §2)."""
+    """The page tags every rendered article page carries (the national list, SiteName … Url)."""
     return {
         "SiteName": site.name,
         "SiteDomain": site.domain,

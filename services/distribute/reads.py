@@ -1,6 +1,7 @@
 """Hot public reads: stored bytes out of one indexed query, no ORM objects per request.
 
-Everything a portal reads was rendered at publish time (PERF.md: the ORM costs 4–5× per read).
+Everything a portal reads was rendered at publish time (docs/ceilings.md: the ORM costs
+4–5× per read).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ DEMO_SITES = (
     ("city", "成都市人民政府", "www.chengdu.gov.cn", "5101000001", "province"),
     ("county", "大邑县人民政府", "www.dayi.gov.cn", "5101290001", "city"),
 )
-# slug, name, type: the columns DOMAIN.md names, in display order.
+# slug, name, type: the columns the national check indicators name, in display order.
 DEMO_COLUMNS = (
     ("news", "要闻动态", "news"),
     ("notices", "通知公告", "notice"),

@@ -1,7 +1,7 @@
 """Working days on the official Chinese calendar, with make-up working days (调休).
 
 Pure domain code: no database, no HTTP. `WorkCalendar` answers from an in-memory map of days that
-the service loads from its `calendar_day` table. Counting rules (INTERACTION.md):
+the service loads from its `calendar_day` table. Counting rules (docs/ARCHITECTURE.md, interaction):
 the day of receipt is not counted; the deadline is the end of the N-th working day after the local
 receipt date; a date in a year without official data makes the result provisional.
 """

@@ -1,11 +1,12 @@
 """Full-text search of published cases and the knowledge base, the same on SQLite and PostgreSQL.
 
-Chinese has no spaces, and the common query is two characters (PERF.md), so the index holds the
-character bigrams of each run of hanzi of the Simplified-folded, lower-cased text, plus each run's
-last character (single-character queries and runs that end mid-query still match), plus whole
-Latin/digit words. The tokens are computed here and handed to each database *as tokens*: FTS5's
-`unicode61` tokenizer only splits them on spaces, and PostgreSQL gets a tsvector literal cast
-directly (its parser never sees Chinese). Both therefore index exactly the same tokens.
+Chinese has no spaces, and the common query is two characters (docs/ceilings.md), so the index
+holds the character bigrams of each run of hanzi of the Simplified-folded, lower-cased text,
+plus each run's last character (single-character queries and runs that end mid-query still
+match), plus whole Latin/digit words. The tokens are computed here and handed to each database
+*as tokens*: FTS5's `unicode61` tokenizer only splits them on spaces, and PostgreSQL gets a
+tsvector literal cast directly (its parser never sees Chinese). Both therefore index exactly the
+same tokens.
 
 - Filtering (the public case list): every whitespace-separated term must occur as a substring
   — a *phrase* of its bigrams, using the index's positions.

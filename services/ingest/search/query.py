@@ -152,7 +152,8 @@ async def search(
         sql, params = _date_page(where, params, position, limit)
     else:
         params["offset"] = int(position.get("offset", 0)) if isinstance(position, dict) else 0
-        # Rank within a bounded window of the newest matches (PERF.md: the p99 of ranked
+        # Rank within a bounded window of the newest matches (docs/ceilings.md: the p99 of
+        # ranked
         # queries comes from very common words; never score tens of thousands of rows).
         params["window"] = rank_window
         sql = (

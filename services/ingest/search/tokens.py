@@ -1,7 +1,8 @@
 """Index and query tokens shared by the SQLite (FTS5) and PostgreSQL (tsvector) indexes.
 
-Why two tokenisations (PERF.md): a jieba-only index misses 55–75 % of substrings that cross word
-boundaries, and 2-character queries are the common case. So every document is indexed twice:
+Why two tokenisations (docs/ceilings.md): a jieba-only index misses 55–75 % of substrings that
+cross word boundaries, and 2-character queries are the common case. So every document is indexed
+twice:
 
 - `grams`: overlapping character bigrams of each run of hanzi, plus the run's last character
   (so single-character queries and runs ending mid-query still match), and whole Latin/digit

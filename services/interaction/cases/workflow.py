@@ -1,7 +1,7 @@
 """The staff workflow of a case: screening, dispatch, returns, extension, suspension, reply,
 follow-up, supervision. Every transition writes a log row and a `case.*` event (outbox) together.
 
-States (INTERACTION.md): submitted → screening → accepted | not_accepted | merged | spam;
+States: submitted → screening → accepted | not_accepted | merged | spam;
 accepted → dispatched → in_progress → (extension_requested | suspended) → reply_review → replied
 → closed | followup → in_progress (reopened once) → … → supervision → closed;
 withdrawn before reply.
