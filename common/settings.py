@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from ipaddress import ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_INTERNAL_SECRET = "dev-internal-secret-change-me-not-for-production"
 DEV_DATA_KEY = "dev-data-key-change-me-not-for-production"
@@ -33,6 +35,13 @@ class ServiceSettings(BaseSettings):
     # How often a worker asks the broker for its cluster id (a new id = a broker that starts over).
     broker_check_seconds: float = Field(default=5.0, gt=0)
     internal_secret: str = DEV_INTERNAL_SECRET
+    # Services refuse the gateway's signed actor/client-address headers older than this (401),
+    # allowing this much difference between the machines' clocks either way.
+    internal_signature_max_age_seconds: float = Field(default=30.0, gt=0)
+    internal_signature_clock_skew_seconds: float = Field(default=5.0, ge=0)
+    # Proxies in front of this process whose X-Forwarded-For is believed (CIDRs or addresses,
+    # comma-separated or a JSON list); see common.client_address.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     # Encrypts secrets at rest (common.secretbox); rotate by re-sealing with a new key.
     data_key: str = DEV_DATA_KEY
     data_key_previous: list[str] = []
@@ -41,6 +50,23 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = 2 * 1024 * 1024
     consumer_max_attempts: int = 5
     log_level: str = "INFO"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ip_network(entry, strict=False)  # a ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> ServiceSettings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -54,8 +54,12 @@ def staff(
     sites: list[str] | None = None,
     secret: str = DEV_INTERNAL_SECRET,
     department: str | None = None,
-) -> dict[str, str]:
-    """Signed identity headers as the gateway would send them."""
+) -> Mapping[str, str]:
+    """Signed identity headers as the gateway would send them.
+
+    Signed again each time they are sent (`common.identity.SignedHeaders`), so module constants
+    such as `ADMIN = staff(...)` outlive the signature's age limit.
+    """
     actor = Actor(id=actor_id, name=actor_id, roles=list(roles), sites=sites, department=department)
     return actor_headers(actor, secret)
 

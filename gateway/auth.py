@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common import client_address
 from common.db import SessionDep
 from common.errors import Unauthorized
 from common.identity import Actor
@@ -59,15 +60,16 @@ async def required_actor(actor: Annotated[Actor | None, Depends(current_actor)])
     return actor
 
 
+CLIENT_IP_SCOPE_KEY = "kitchen.client_ip"  # in the scope: request.state may outlive a request
 MaybeActor = Annotated[Actor | None, Depends(current_actor)]
 CurrentActor = Annotated[Actor, Depends(required_actor)]
 
 
 def client_ip(request: Request) -> str:
-    """The caller's address; `X-Forwarded-For` is trusted only from configured proxies."""
-    settings: GatewaySettings = request.app.state.settings
-    peer = request.client.host if request.client else "unknown"
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in settings.trusted_proxies:
-        return forwarded.split(",")[0].strip()
-    return peer
+    """The caller's address (`common.client_address`), computed once per request."""
+    known: str | None = request.scope.get(CLIENT_IP_SCOPE_KEY)
+    if known is None:
+        settings: GatewaySettings = request.app.state.settings
+        known = client_address.client_ip(request, settings.trusted_proxies)
+        request.scope[CLIENT_IP_SCOPE_KEY] = known
+    return known

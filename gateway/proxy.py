@@ -6,7 +6,14 @@ import httpx
 from fastapi import Request, Response
 
 from common.errors import ServiceUnavailable
-from common.identity import ACTOR_HEADER, SIGNATURE_HEADER, Actor, actor_headers
+from common.identity import (
+    ACTOR_HEADER,
+    CLIENT_ADDRESS_HEADER,
+    ISSUED_AT_HEADER,
+    SIGNATURE_HEADER,
+    Actor,
+    internal_headers,
+)
 from common.logs import request_id_var
 
 # Never forwarded upstream: hop-by-hop headers, and credentials the gateway already consumed.
@@ -25,6 +32,8 @@ DROPPED_REQUEST_HEADERS = {
     "cookie",
     ACTOR_HEADER,
     SIGNATURE_HEADER,
+    ISSUED_AT_HEADER,
+    CLIENT_ADDRESS_HEADER,
 }
 DROPPED_RESPONSE_HEADERS = {
     "connection",
@@ -55,9 +64,11 @@ class Upstreams:
             await client.aclose()
 
     def headers_for(self, actor: Actor | None, client_ip: str) -> dict[str, str]:
+        """The request id and what the gateway vouches for: the actor and the client address
+        (`common.client_address`), signed now. `X-Forwarded-For` carries the same address, for
+        logs; the services believe only the signed one."""
         headers = {"x-request-id": request_id_var.get() or "", "x-forwarded-for": client_ip}
-        if actor is not None:
-            headers.update(actor_headers(actor, self.secret))
+        headers.update(internal_headers(self.secret, actor, client_ip))
         return headers
 
     async def call(

@@ -22,7 +22,6 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = 30 * 1024 * 1024
     upstream_timeout_seconds: float = 30.0
     public_rate_per_minute: int = 600
-    trusted_proxies: list[str] = []
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> GatewaySettings:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ipaddress import ip_address
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from common.client_address import client_ip as common_client_ip
 from common.db import SessionDep
+from common.identity import vouched
 from services.interaction.context import Ctx
 
 
@@ -21,28 +22,16 @@ CtxDep = Annotated[Ctx, Depends(domain_context, scope="function")]
 
 
 def client_ip(request: Request) -> str:
-    """The peer address; `X-Forwarded-For` is believed only when the peer is a trusted proxy.
+    """The caller's address: the one the gateway vouched for in its signed headers, else the
+    socket peer as `common.client_address` reads it (`KITCHEN_TRUSTED_PROXIES`, default none).
 
-    Walks the header from the right and stops at the first address that is not a trusted proxy,
-    so a client cannot choose its own rate-limit key by sending the header itself.
+    A client cannot choose its own rate-limit key: an unsigned or stale address header is a 401,
+    and `X-Forwarded-For` counts only from configured proxies, walked from the right.
     """
-    trusted = set(request.app.state.settings.trusted_proxies)
-    peer = request.client.host if request.client else "unknown"
-    if peer not in trusted:
-        return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if hop not in trusted:
-            return hop if _is_ip(hop) else peer
-    return peer
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ip_address(value)
-    except ValueError:
-        return False
-    return True
+    forwarded = vouched(request).client_address
+    if forwarded is not None:
+        return forwarded
+    return common_client_ip(request, request.app.state.settings.trusted_proxies)
 
 
 ClientIp = Annotated[str, Depends(client_ip)]

@@ -45,5 +45,4 @@ class InteractionSettings(ServiceSettings):
     rate_limit_per_ip: int = 10  # submissions per IP per hour
     rate_limit_per_phone: int = 5  # submissions per phone per day
     duplicate_window_hours: int = 24
-    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
     public_base_url: str = "http://127.0.0.1:8000"

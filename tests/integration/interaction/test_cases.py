@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from common.identity import SignedHeaders
 from services.interaction.clock import FixedClock, shanghai
 from services.interaction.models import Case, SubmissionAttempt
 from tests.integration.interaction.conftest import (
@@ -349,11 +350,12 @@ async def test_abuse_controls(app: FastAPI, client: httpx.AsyncClient, clock: Fi
     assert await count(app, Case) == 5 and await count(app, SubmissionAttempt) == 5
 
 
-async def test_rate_limit_per_ip_trusts_forwarded_only_from_proxies(
+async def test_rate_limit_per_ip_uses_the_address_the_gateway_signed(
     app: FastAPI, client: httpx.AsyncClient, clock: FixedClock
 ) -> None:
     app.state.settings.rate_limit_per_ip = 2
-    headers = {"x-forwarded-for": "203.0.113.7"}
+    secret = app.state.settings.internal_secret
+    headers = SignedHeaders(secret, client_address="203.0.113.7")
     token = (await client.get("/api/v1/cases/form")).json()["form_token"]
     clock.advance(seconds=30)
     for n in range(2):
@@ -362,7 +364,15 @@ async def test_rate_limit_per_ip_trusts_forwarded_only_from_proxies(
     body = {**MESSAGE, "phone": "13900000009", "title": "标题9", "form_token": token}
     limited = await client.post("/api/v1/cases", json=body, headers=headers)
     assert limited.status_code == 429 and limited.json()["errors"][0]["field"] == "ip"
-    other = await client.post(
-        "/api/v1/cases", json=body, headers={"x-forwarded-for": "198.51.100.1"}
+    # A forged X-Forwarded-For from an untrusted peer changes nothing: still the same key.
+    forged = await client.post(
+        "/api/v1/cases", json=body, headers={**headers, "x-forwarded-for": "198.51.100.1"}
     )
-    assert other.status_code == 201  # a different client behind the same (trusted) gateway
+    assert forged.status_code == 429
+    # An address header without the gateway's signature is refused, not believed.
+    unsigned = await client.post(
+        "/api/v1/cases", json=body, headers={"x-kitchen-client-address": "198.51.100.1"}
+    )
+    assert unsigned.status_code == 401
+    other = SignedHeaders(secret, client_address="198.51.100.1")
+    assert (await client.post("/api/v1/cases", json=body, headers=other)).status_code == 201
