@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from common.db import SessionDep
 from common.errors import Forbidden, Unprocessable
 from common.idempotency import HEADER, request_hash
-from common.identity import Actor, ActorDep
+from common.identity import Actor, ActorDep, required_actor
 from common.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from common.responses import json_response
 from services.review import audit, lexicons, linkcheck, policies, queue, service
@@ -38,6 +38,32 @@ checks_router = APIRouter(prefix="/api/v1", tags=["machine checks"])
 READ_ROLES = ("reviewer", "confidentiality", "override", "editor", "admin", "reader")
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 IdempotencyKey = Annotated[str | None, Header(alias=HEADER)]
+
+
+def requires(*roles: str) -> Any:
+    """An actor dependency holding one of `roles`: FastAPI runs dependencies before it reports
+    body or query errors, so a caller without the role gets 403 whatever it sent."""
+
+    def check(actor: Annotated[Actor, Depends(required_actor)]) -> Actor:
+        actor.require_role(*roles)
+        return actor
+
+    return Annotated[Actor, Depends(check)]
+
+
+AdminDep = requires("admin")
+
+
+def global_admin(actor: AdminDep) -> Actor:
+    """Lexicons and the chain serve every site: a site-scoped admin may not change them."""
+    if actor.sites is not None:
+        raise Forbidden("only an admin of every site may do this", field="sites")
+    return actor
+
+
+GlobalAdminDep = Annotated[Actor, Depends(global_admin)]
+ConfidentialityDep = requires("confidentiality")
+CheckerDep = requires("editor", "reviewer", "admin", "integrator")
 
 
 async def _once(
@@ -135,7 +161,7 @@ async def post_attestation(
     body: AttestationIn,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    actor: ConfidentialityDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Record the 保密审查 attestation (role confidentiality)."""
@@ -192,11 +218,10 @@ async def create_lexicon(
     body: LexiconIn,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    actor: GlobalAdminDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create a lexicon and its version 1 from `text` (one entry per line)."""
-    actor.require_role("admin")
 
     async def act() -> tuple[int, Any]:
         entries = lexicons.parse_upload(body.kind, body.text)
@@ -247,13 +272,12 @@ async def upload_lexicon_version(
     name: str,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    actor: GlobalAdminDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Upload a new version as text/plain (one entry per line); bad lines → 422 naming them.
 
     Send an `Idempotency-Key`: a retried upload must not become two versions."""
-    actor.require_role("admin")
 
     async def act() -> tuple[int, Any]:
         lexicon = await lexicons.get_lexicon(session, name)
@@ -266,10 +290,9 @@ async def upload_lexicon_version(
 
 @admin_router.patch("/lexicons/{name}")
 async def patch_lexicon(
-    name: str, body: LexiconPatch, session: SessionDep, actor: ActorDep
+    name: str, body: LexiconPatch, session: SessionDep, actor: GlobalAdminDep
 ) -> Response:
     """Switch a lexicon on or off (its versions are kept)."""
-    actor.require_role("admin")
     return json_response(
         lexicon_out(await lexicons.set_active(session, name, body.active, actor.id))
     )
@@ -319,12 +342,15 @@ async def put_policy(
     body: PolicyIn,
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    actor: AdminDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create or replace the policy of (site, kind); `*` matches any. With `Idempotency-Key`
-    a retry replays the first answer instead of recording a second policy change."""
-    actor.require_role("admin")
+    a retry replays the first answer instead of recording a second policy change.
+    A site-scoped admin sets only its own sites' policies (`*` is every site)."""
+    if site == "*" and actor.sites is not None:
+        raise Forbidden("only an admin of every site may set the policy of site *", field="site")
+    actor.require_site(site)
 
     async def act() -> tuple[int, Any]:
         row = await policies.put_policy(session, site, kind, body.values(), actor.id)
@@ -397,10 +423,9 @@ async def audit_verify(
 
 @checks_router.post("/checks")
 async def check_draft(
-    body: CheckRequest, request: Request, session: SessionDep, actor: ActorDep
+    body: CheckRequest, request: Request, session: SessionDep, actor: CheckerDep
 ) -> Response:
     """Run the machine checks on a draft; nothing is stored."""
-    actor.require_role("editor", "reviewer", "admin", "integrator")
     checks = request.app.state.checks
     findings = await run_draft_checks(session, checks, body, body.check_links)
     blocking = sum(f.severity == "block" for f in findings)

@@ -41,3 +41,37 @@ async def test_head_and_verify_are_for_global_admins(review: ReviewHarness) -> N
         refused = await review.client.get(path, headers=COUNTY_ADMIN)
         assert refused.status_code == 403, refused.text
         assert refused.json()["errors"][0]["field"] == "sites"
+
+
+async def test_callers_without_the_role_are_refused_before_their_body_is_read(
+    review: ReviewHarness,
+) -> None:
+    editor = staff("editor", ("editor",))
+    handler = staff("handler", ("handler",))
+    refusals = [
+        ("POST", "/api/v1/lexicons", editor),
+        ("PATCH", "/api/v1/lexicons/x", editor),
+        ("PUT", "/api/v1/review-policies/province/notice", editor),
+        ("POST", "/api/v1/reviews/x/attestation", editor),
+        ("POST", "/api/v1/checks", handler),
+    ]
+    for method, path, headers in refusals:
+        response = await review.client.request(method, path, json={}, headers=headers)
+        assert response.status_code == 403, (path, response.text)
+
+
+async def test_scoped_admins_change_only_their_own_sites_settings(review: ReviewHarness) -> None:
+    policy = {"stages": [{"name": "终审", "role": "reviewer"}]}
+    for site in ("*", "province"):
+        response = await review.client.put(
+            f"/api/v1/review-policies/{site}/notice", json=policy, headers=COUNTY_ADMIN
+        )
+        assert response.status_code == 403, (site, response.text)
+        assert response.json()["errors"][0]["field"] == "site"
+    lexicon = {"name": "county-words", "kind": "sensitive", "text": "某词", "category": "测试"}
+    refused = await review.client.post("/api/v1/lexicons", json=lexicon, headers=COUNTY_ADMIN)
+    assert refused.status_code == 403 and refused.json()["errors"][0]["field"] == "sites"
+    county = await review.client.put(
+        "/api/v1/review-policies/county/notice", json=policy, headers=COUNTY_ADMIN
+    )
+    assert county.status_code == 200, county.text
