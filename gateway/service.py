@@ -26,12 +26,12 @@ from gateway.schemas import ApiKeyCreate, StaffUserCreate
 
 API_KEY_PREFIX = "ck_"
 TOKEN_ALGORITHM = "HS256"
-# What a machine key may do, expressed as the roles the services check.
+# What a machine key may do in the content services, expressed as the roles they check. The
+# cases scopes grant no role: they must not open the library (integrator/reader are content
+# roles); interaction checks the scope itself (Open311 filing needs `cases:submit`).
 SCOPE_ROLES = {
     "content:submit": "integrator",
     "content:read": "reader",
-    "cases:submit": "integrator",
-    "cases:read": "reader",
 }
 DEMO_USERS = (
     ("admin", "系统管理员", ["admin"], None),

@@ -150,3 +150,17 @@ async def test_non_admins_are_refused_before_their_body_is_read(
         assert (await gateway.post(path, json={})).status_code == 401
     assert (await gateway.get("/api/v1/users", headers=editor)).status_code == 403
     assert (await gateway.delete("/api/v1/api-keys/x", headers=editor)).status_code == 403
+
+
+async def test_cases_scopes_grant_no_content_role(gateway: httpx.AsyncClient) -> None:
+    admin = await login(gateway, "admin")
+    for scopes, roles in (
+        (["cases:submit", "cases:read"], []),
+        (["content:submit", "cases:read"], ["integrator"]),
+        (["content:read"], ["reader"]),
+    ):
+        created = await gateway.post(
+            "/api/v1/api-keys", json={"name": "k", "scopes": scopes}, headers=admin
+        )
+        seen = await gateway.get("/api/v1/auth/me", headers={"x-api-key": created.json()["key"]})
+        assert seen.json()["roles"] == roles and seen.json()["scopes"] == scopes
