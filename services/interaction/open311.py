@@ -203,9 +203,11 @@ async def token(token: str, ctx: CtxDep) -> Response:
 
 @router.post("/requests.json")
 async def create_request(request: Request, ctx: CtxDep, actor: OptionalActorDep) -> Response:
-    """File a request (form-encoded) with an API key the gateway validated."""
+    """File a request (form-encoded) with an API key of scope `cases:submit`."""
     if actor is None or actor.kind != "api_key":
         return errors(403, "api_key is missing or invalid")
+    if "cases:submit" not in actor.scopes:
+        return errors(403, "api_key lacks the cases:submit scope")
     form = await request.form()
     code = str(form.get("service_code") or "")
     description = str(form.get("description") or "")

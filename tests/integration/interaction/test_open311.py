@@ -16,7 +16,12 @@ from services.interaction.clock import FixedClock
 from tests.integration.interaction.conftest import submit
 
 API_KEY_ACTOR = actor_headers(
-    Actor(id="key-portal", name="portal", kind="api_key"), DEV_INTERNAL_SECRET
+    Actor(id="key-portal", name="portal", kind="api_key", scopes=["cases:submit"]),
+    DEV_INTERNAL_SECRET,
+)
+READ_KEY_ACTOR = actor_headers(
+    Actor(id="key-reader", name="reader", kind="api_key", scopes=["cases:read"]),
+    DEV_INTERNAL_SECRET,
 )
 
 
@@ -35,6 +40,8 @@ async def test_open311_client_reads_and_files(
     assert refused.status_code == 403 and refused.json() == [
         {"code": 403, "description": "api_key is missing or invalid"}
     ]
+    read_only = await client.post("/open311/v2/requests.json", data=form, headers=READ_KEY_ACTOR)
+    assert read_only.status_code == 403 and "cases:submit" in read_only.json()[0]["description"]
     bad = await client.post(
         "/open311/v2/requests.json", data={**form, "service_code": "nope"}, headers=API_KEY_ACTOR
     )
