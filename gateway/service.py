@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 
@@ -252,6 +253,7 @@ async def create_user(
     session: AsyncSession, request: StaffUserCreate, creator: Actor, via: str = "api"
 ) -> StaffUser:
     """A new staff account, recorded in the audit chain (never its password)."""
+    require_strong_password(request.password)
     if via == "api":  # the CLI's operator holds the database itself (the first admin)
         check_grant(creator, request.sites, "sites")
     if await session.get(StaffUser, request.id) is not None:
@@ -281,26 +283,46 @@ PASSWORD_MIN_LENGTH = 12
 PASSWORD_MIN_CLASSES = 3
 
 
-def password_problems(password: str) -> list[str]:
-    """What makes a password too weak for an admin account; empty when it is acceptable.
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """等保 2.0 level 3 password rules; `gateway.login.policy_of(settings)` reads the settings."""
 
-    At least 12 characters, with at least 3 of: lowercase, uppercase, digits, other characters.
+    min_length: int = PASSWORD_MIN_LENGTH
+    min_classes: int = PASSWORD_MIN_CLASSES
+    history: int = 5  # a new password may not be any of the newest `history` ones
+    max_age_days: float = 90.0  # 0 = never expires
+
+
+DEFAULT_POLICY = PasswordPolicy()
+
+
+def password_problems(password: str, policy: PasswordPolicy = DEFAULT_POLICY) -> list[str]:
+    """What makes a password too weak for a staff account; empty when it is acceptable.
+
+    At least 12 characters, with at least 3 of: lowercase, uppercase, digits, other characters
+    (the defaults of `PasswordPolicy`).
     """
     problems = []
-    if len(password) < PASSWORD_MIN_LENGTH:
-        problems.append(f"shorter than {PASSWORD_MIN_LENGTH} characters")
+    if len(password) < policy.min_length:
+        problems.append(f"shorter than {policy.min_length} characters")
     classes = {
         "lower" if c.islower() else "upper" if c.isupper() else "digit" if c.isdigit() else "other"
         for c in password
     }
-    if len(classes) < PASSWORD_MIN_CLASSES:
+    if len(classes) < policy.min_classes:
         problems.append(
             f"uses {len(classes)} of lowercase, uppercase, digits and other characters; "
-            f"at least {PASSWORD_MIN_CLASSES} are required"
+            f"at least {policy.min_classes} are required"
         )
     if password != password.strip():
         problems.append("begins or ends with whitespace")
     return problems
+
+
+def require_strong_password(password: str, policy: PasswordPolicy = DEFAULT_POLICY) -> None:
+    problems = password_problems(password, policy)
+    if problems:
+        raise Unprocessable(f"password too weak: {'; '.join(problems)}", field="password")
 
 
 async def create_admin(
@@ -310,9 +332,7 @@ async def create_admin(
 
     The password policy is checked on the password exactly as typed.
     """
-    problems = password_problems(password)
-    if problems:
-        raise Unprocessable(f"password too weak: {'; '.join(problems)}", field="password")
+    require_strong_password(password)
     try:
         request = StaffUserCreate(
             id=username, display_name=display_name, password=password, roles=["admin"]
