@@ -18,6 +18,7 @@ from common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from common.events import ContentIngested, ReviewDecided, ReviewStarted, utcnow
 from common.identity import Actor
 from services.review import audit, linkcheck, policies
+from services.review.checks.personal import CATEGORY as PERSONAL_DATA
 from services.review.checks.types import Finding
 from services.review.models import OUTBOX, Decision, FindingRow, ReviewTask
 
@@ -289,6 +290,13 @@ async def _check_approvable(
         if not override_reason.strip():
             raise Unprocessable("an override needs a written reason", field="override_reason")
     blocking = unresolved_blocking(task, await findings_of(session, task.content_id, task.version))
+    personal = sorted({f.rule for f in blocking if f.category == PERSONAL_DATA})
+    if personal:
+        # The hub publishes the approved version verbatim, so no override lets personal data out.
+        raise Conflict(
+            f"含个人信息（{', '.join(personal)}），不能放行：请删除或脱敏后提交新版本",
+            field="findings",
+        )
     if blocking and not (task.override_by or override_reason):
         rules = ", ".join(sorted({f.rule for f in blocking}))
         raise Conflict(f"{len(blocking)} blocking finding(s) stand: {rules}", field="findings")

@@ -126,7 +126,7 @@ async def test_demo_checks_on_a_dirty_item(review: ReviewHarness) -> None:
     assert ("typo:typos-demo", "再接再励", "warn") in got
     assert ("classification:classification-marks", "内部资料", "block") in got
     assert ("personal.id_number", "11010519491231002X", "block") in got
-    assert ("personal.mobile", "13812345678", "warn") in got
+    assert ("personal.mobile", "13812345678", "block") in got
     assert ("sensitive:gambling", "六 合 彩", "block") in got
     assert ("sensitive:gambling", "投注官网", "block") in got
     assert ("advertising.link_outside_allowlist", "http://dead.example.com/x", "block") in got

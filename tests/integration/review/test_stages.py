@@ -39,6 +39,19 @@ async def test_blocking_finding_needs_a_written_override(review: ReviewHarness) 
     assert "finding.overridden" in actions
 
 
+async def test_personal_data_cannot_be_overridden(review: ReviewHarness) -> None:
+    """The approved version is published verbatim, so personal data never gets an override."""
+    data = await review.ingest(body_text="六合彩举报人手机13812345678。")
+    tid = (await review.task_of(data.content_id))["id"]
+    for reviewer, reason in ((R1, None), (OVERRIDER, "举报人同意公开")):
+        refused = await review.decide(tid, reviewer, override_reason=reason)
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["errors"][0]
+        assert error["field"] == "findings" and "personal.mobile" in refused.json()["detail"]
+    task = await review.task_of(data.content_id)
+    assert task["decisions"] == [] and task["status"] == "in_review"
+
+
 async def test_classification_routes_to_the_attestation(review: ReviewHarness) -> None:
     data = await review.ingest(body_text="本件为内部资料，注意保密。")
     tid = (await review.task_of(data.content_id))["id"]
