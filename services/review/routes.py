@@ -315,6 +315,17 @@ PolicySite = Annotated[str, Path(pattern=r"^(\*|[a-z0-9][a-z0-9-]{0,59})$")]
 PolicyKind = Annotated[str, Path(pattern=r"^(\*|[a-z][a-z_-]{0,29})$")]
 
 
+def policy_admin(site: PolicySite, actor: AdminDep) -> Actor:
+    """An admin of `site` (of every site for `*`), checked before the body is looked at."""
+    if site == "*" and actor.sites is not None:
+        raise Forbidden("only an admin of every site may set the policy of site *", field="site")
+    actor.require_site(site)
+    return actor
+
+
+PolicyAdminDep = Annotated[Actor, Depends(policy_admin)]
+
+
 @admin_router.get("/review-policies")
 async def list_policies(session: SessionDep, actor: ActorDep) -> Response:
     """Every configured policy (the built-in default applies where none matches)."""
@@ -342,15 +353,12 @@ async def put_policy(
     body: PolicyIn,
     request: Request,
     session: SessionDep,
-    actor: AdminDep,
+    actor: PolicyAdminDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create or replace the policy of (site, kind); `*` matches any. With `Idempotency-Key`
     a retry replays the first answer instead of recording a second policy change.
     A site-scoped admin sets only its own sites' policies (`*` is every site)."""
-    if site == "*" and actor.sites is not None:
-        raise Forbidden("only an admin of every site may set the policy of site *", field="site")
-    actor.require_site(site)
 
     async def act() -> tuple[int, Any]:
         row = await policies.put_policy(session, site, kind, body.values(), actor.id)
