@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
 from common.db import SessionDep
-from common.identity import ActorDep
+from common.identity import Actor, ActorDep
 from common.pagination import MAX_LIMIT
 from common.responses import dumps, json_response
 from services.ingest import docnumber, idempotency, pipeline, service
@@ -18,6 +18,19 @@ from services.ingest.schemas import ContentKind, ContentStatus, RelationIn, Subm
 from services.ingest.search.query import SearchFilters
 
 router = APIRouter(prefix="/api/v1", tags=["contents"])
+# Who reads the library: staff and content keys; a key with only cases scopes holds no role.
+LIBRARY_ROLES = (
+    "admin", "editor", "reviewer", "confidentiality", "override", "office", "handler",
+    "integrator", "reader",
+)  # fmt: skip
+
+
+def library_reader(actor: ActorDep) -> Actor:
+    actor.require_role(*LIBRARY_ROLES)
+    return actor
+
+
+ReaderDep = Annotated[Actor, Depends(library_reader)]
 SUBMISSION_BODY = {
     "requestBody": {
         "content": {
@@ -100,7 +113,7 @@ async def submit_content(
 async def list_contents(
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    actor: ReaderDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
     status: ContentStatus | None = None,
     site: str | None = None,
@@ -134,7 +147,7 @@ async def list_contents(
 
 
 @router.get("/contents/{content_id}")
-async def get_content(content_id: str, session: SessionDep, actor: ActorDep) -> Response:
+async def get_content(content_id: str, session: SessionDep, actor: ReaderDep) -> Response:
     """One item: current version, metadata, sources, relations, cleaning steps, history."""
     item = await service.get_item(session, content_id)
     actor.require_site(item.site)
@@ -142,7 +155,7 @@ async def get_content(content_id: str, session: SessionDep, actor: ActorDep) -> 
 
 
 @router.get("/contents/{content_id}/versions")
-async def list_content_versions(content_id: str, session: SessionDep, actor: ActorDep) -> Response:
+async def list_content_versions(content_id: str, session: SessionDep, actor: ReaderDep) -> Response:
     """Every version of an item with its author, hash and diff against the one before."""
     item = await service.get_item(session, content_id)
     actor.require_site(item.site)
@@ -153,7 +166,7 @@ async def list_content_versions(content_id: str, session: SessionDep, actor: Act
 
 @router.get("/contents/{content_id}/versions/{version}")
 async def get_content_version(
-    content_id: str, version: int, session: SessionDep, actor: ActorDep
+    content_id: str, version: int, session: SessionDep, actor: ReaderDep
 ) -> Response:
     """One immutable version, with its content hash, cleaning steps and diff."""
     item = await service.get_item(session, content_id)
@@ -164,7 +177,7 @@ async def get_content_version(
 
 @router.get("/contents/{content_id}/versions/{version}/raw")
 async def get_raw_input(
-    content_id: str, version: int, session: SessionDep, actor: ActorDep
+    content_id: str, version: int, session: SessionDep, actor: ReaderDep
 ) -> Response:
     """The input of a version exactly as received (byte for byte)."""
     item = await service.get_item(session, content_id)
