@@ -12,8 +12,8 @@ import typer
 from common.db import Database
 from common.migrations import autogenerate_revision, upgrade_to_head
 from gateway.cli import users_app
+from kitchen.audit import audit_app
 from kitchen.registry import ALL_PROCESSES, migrations_dir
-from services.review.cli import audit_app
 
 app = typer.Typer(help="信息中央厨房 operator commands", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations", no_args_is_help=True)

@@ -32,7 +32,7 @@ OPERATOR_STATES = ("failed", "stuck")
 async def create_site(data: SiteCreate, session: SessionDep, actor: ActorDep) -> Response:
     """Create a site (admin)."""
     actor.require_role("admin")
-    site = await sites.create_site(session, data)
+    site = await sites.create_site(session, data, actor.id)
     return json_response(sites.site_out(site), 201, {"Location": f"/api/v1/sites/{site.slug}"})
 
 
@@ -43,7 +43,7 @@ async def update_site(
     """Change a site's names or codes (admin); published pages follow shortly."""
     actor.require_role("admin")
     actor.require_site(site)
-    return json_response(sites.site_out(await sites.update_site(session, site, data)))
+    return json_response(sites.site_out(await sites.update_site(session, site, data, actor.id)))
 
 
 @router.post("/sites/{site}/columns", status_code=201)
@@ -53,7 +53,7 @@ async def create_column(
     """Add a column to a site (admin)."""
     actor.require_role("admin")
     actor.require_site(site)
-    column = await sites.create_column(session, site, data)
+    column = await sites.create_column(session, site, data, actor.id)
     location = f"/api/v1/sites/{site}/columns/{column.slug}"
     return json_response(sites.column_out(column), 201, {"Location": location})
 
@@ -65,7 +65,8 @@ async def update_column(
     """Rename or retype a column (admin)."""
     actor.require_role("admin")
     actor.require_site(site)
-    return json_response(sites.column_out(await sites.update_column(session, site, column, data)))
+    changed = await sites.update_column(session, site, column, data, actor.id)
+    return json_response(sites.column_out(changed))
 
 
 @router.post("/webhook-endpoints", status_code=201)
@@ -80,7 +81,7 @@ async def create_webhook_endpoint(
     actor.require_role("admin")
     box = SecretBox.from_settings(request.app.state.settings)
     endpoint, secret, replayed = await webhook_endpoints.create_endpoint(
-        session, data, box, idempotency_key
+        session, data, box, actor.id, idempotency_key
     )
     body = webhook_endpoints.endpoint_out(endpoint, secret=secret)
     headers = {"Location": f"/api/v1/webhook-endpoints/{endpoint.id}"}
@@ -113,7 +114,7 @@ async def delete_webhook_endpoint(
 ) -> Response:
     """Stop sending to a receiver (admin); its delivery log is kept."""
     actor.require_role("admin")
-    await webhook_endpoints.delete_endpoint(session, endpoint_id)
+    await webhook_endpoints.delete_endpoint(session, endpoint_id, actor.id)
     return Response(status_code=204)
 
 

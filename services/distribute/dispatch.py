@@ -25,6 +25,7 @@ from common.db import Database
 from common.events import utcnow
 from common.secretbox import SecretBox
 from common.worker import PeriodicJob
+from services.distribute import audit
 from services.distribute.doorbell import Doorbell
 from services.distribute.models import Delivery, DeliveryAttempt, Retraction, WebhookEndpoint
 from services.distribute.publishing import announce, retry_detail, settle_release
@@ -152,20 +153,26 @@ class WebhookDispatcher:
     async def attempt(self, database: Database, claim: Claim) -> None:
         result = await self.sender.send(claim.url, claim.secret, claim.delivery_id, claim.payload)
         async with database.sessions() as session:
+            gone = result.status_code == GONE and await self._switch_off(session, claim.endpoint_id)
             await self.settle(session, claim, result)
-            if result.status_code == GONE:
-                await self._switch_off(session, claim.endpoint_id)
+            if gone:  # the chain's head is taken last (see services.distribute.audit)
+                detail = {"reason": "the receiver answered 410 Gone", "delivery": claim.delivery_id}
+                action = "webhook_endpoint.switched_off"
+                await audit.record(session, audit.SYSTEM, action, claim.endpoint_id, detail)
             await session.commit()
         WEBHOOK_ATTEMPTS.labels(outcome=result.outcome).inc()
         WEBHOOK_SECONDS.observe(result.duration_ms / 1000)
 
-    async def _switch_off(self, session: AsyncSession, endpoint_id: str) -> None:
-        """410 Gone: the receiver says the endpoint no longer exists (Standard Webhooks)."""
+    async def _switch_off(self, session: AsyncSession, endpoint_id: str) -> bool:
+        """410 Gone: the receiver says the endpoint no longer exists (Standard Webhooks).
+        True if this switched it off."""
         endpoint = await session.get(WebhookEndpoint, endpoint_id)
-        if endpoint is not None and endpoint.active:
-            log.warning("webhook endpoint %s answered 410; switched off", endpoint_id)
-            endpoint.active, endpoint.deleted_at = False, utcnow()
-            session.add(endpoint)
+        if endpoint is None or not endpoint.active:
+            return False
+        log.warning("webhook endpoint %s answered 410; switched off", endpoint_id)
+        endpoint.active, endpoint.deleted_at = False, utcnow()
+        session.add(endpoint)
+        return True
 
     async def settle(self, session: AsyncSession, claim: Claim, result: SendResult) -> None:
         """Record the attempt and the delivery's next state; a row that changed meanwhile (an

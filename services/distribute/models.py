@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from common.audit_chain import AuditEntryFields, AuditHeadFields
 from common.db import new_metadata
 from common.messaging import BigIntId, Outbox, messaging_tables
 
@@ -261,3 +262,18 @@ class Change(DistributeTable, table=True):
     op: str = Field(max_length=20)  # published | updated | retracted
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     at: datetime = Field(sa_column=_at())
+
+
+# --- the audit chain (common.audit_chain) ----------------------------------------------------
+
+
+class AuditEntry(DistributeTable, AuditEntryFields, table=True):
+    """One link of distribute's audit chain (staff acts); never updated or deleted."""
+
+    __tablename__ = "audit_entry"
+
+
+class AuditHead(DistributeTable, AuditHeadFields, table=True):
+    """Distribute's chain newest (seq, hash); locked by every append."""
+
+    __tablename__ = "audit_head"

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.errors import Conflict, NotFound, ServiceUnavailable
 from common.events import ContentPublished, DeliveryUpdated, ReviewDecided, utcnow
 from common.identity import Actor
+from services.distribute import audit
 from services.distribute.library import VersionFetcher, load_snapshot
 from services.distribute.models import (
     OUTBOX,
@@ -225,6 +226,7 @@ async def _fail_everywhere(
         await announce(session, delivery)
     session.add(release)
     await session.flush()
+    await _record_outcome(session, release, sorted(targets or ["portal"]), reason)
 
 
 async def _deliver(
@@ -276,6 +278,7 @@ async def _settle(session: AsyncSession, release: Release, deliveries: list[Deli
     """Move the (locked) release on from the states of its publish deliveries."""
     if release.state not in ("delivering", "failed"):
         return
+    before = release.state
     # a cancelled delivery (its endpoint was deleted) is no longer a target
     deliveries = [d for d in deliveries if d.state != "cancelled"]
     states = {d.state for d in deliveries}
@@ -297,6 +300,27 @@ async def _settle(session: AsyncSession, release: Release, deliveries: list[Deli
     else:
         release.state = "failed"
     session.add(release)
+    if release.state != before and release.state in ("published", "failed"):
+        failed = [d for d in deliveries if d.state != "delivered"]
+        reasons = "; ".join(f"{d.target}: {d.last_error}" for d in failed)
+        await _record_outcome(session, release, sorted(d.target for d in deliveries), reasons)
+
+
+async def _record_outcome(
+    session: AsyncSession, release: Release, targets: list[str], reason: str
+) -> None:
+    """One chain entry per release that settled (published, or failed somewhere), written by
+    the service itself; single deliveries are in the delivery log, not the chain."""
+    data = {
+        "version": release.version,
+        "content_hash": release.content_hash,
+        "site": release.site,
+        "targets": targets,
+    }
+    if release.state == "failed":
+        data["reason"] = reason[:500]
+    action = f"release.{release.state}"
+    await audit.record(session, audit.SYSTEM, action, release.content_id, data)
 
 
 async def publish_deliveries(
@@ -345,6 +369,7 @@ async def _send_again(
     if delivery.action == "publish" and retraction and delivery.version <= retraction.up_to_version:
         raise Conflict("the item was retracted; its publication is not sent again")
     now = utcnow()
+    from_state = delivery.state
     session.add(
         DeliveryAction(
             delivery_id=delivery.id,
@@ -363,4 +388,12 @@ async def _send_again(
     await session.flush()
     if delivery.action == "publish":
         await settle_release(session, delivery.content_id, delivery.version)
+    record = {
+        "content_id": delivery.content_id,
+        "version": delivery.version,
+        "action": delivery.action,
+        "target": delivery.target,
+        "from_state": from_state,
+    }
+    await audit.record(session, actor.id, f"delivery.{action}", delivery.id, record)
     return delivery

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentRetractionRequested, utcnow
+from services.distribute import audit
 from services.distribute.models import (
     ContentSnapshot,
     Delivery,
@@ -49,6 +50,10 @@ async def handle_retraction(session: AsyncSession, request: ContentRetractionReq
         .values(state="retracted", detail=request.reason[:500])
     )
     await session.flush()
+    # who asked is the editor named in the request (ingest's chain has the request itself)
+    data = {"reason": request.reason, "deliveries": recorded}
+    actor, subject = request.requested_by, request.content_id
+    await audit.record(session, actor, "retraction.applied", subject, data)
     return recorded
 
 

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Conflict, NotFound, Unprocessable
 from common.events import utcnow
+from services.distribute import audit
 from services.distribute.feeds import feed_path
 from services.distribute.models import Site, SiteColumn
 from services.distribute.pagetags import COLUMN_TYPES, ColumnInfo, SiteInfo, iso
@@ -84,7 +85,7 @@ async def get_column(session: AsyncSession, site: str, slug: str) -> SiteColumn:
     return column
 
 
-async def create_site(session: AsyncSession, data: SiteCreate) -> Site:
+async def create_site(session: AsyncSession, data: SiteCreate, actor: str) -> Site:
     if await session.get(Site, data.slug) is not None:
         raise Conflict(f"site {data.slug!r} exists", field="slug")
     if data.parent is not None and await session.get(Site, data.parent) is None:
@@ -93,10 +94,11 @@ async def create_site(session: AsyncSession, data: SiteCreate) -> Site:
     site = Site(**data.model_dump(), created_at=now, updated_at=now)
     session.add(site)
     await session.flush()
+    await audit.record(session, actor, "site.created", f"site:{site.slug}", data.model_dump())
     return site
 
 
-async def update_site(session: AsyncSession, slug: str, data: SiteUpdate) -> Site:
+async def update_site(session: AsyncSession, slug: str, data: SiteUpdate, actor: str) -> Site:
     """Change a site; the upkeep job re-renders its published pages (`render_rev`)."""
     site = await get_site(session, slug)
     # null clears only the parent; other fields keep their value when sent as null
@@ -114,10 +116,13 @@ async def update_site(session: AsyncSession, slug: str, data: SiteUpdate) -> Sit
     site.render_rev += 1
     session.add(site)
     await session.flush()
+    await audit.record(session, actor, "site.changed", f"site:{slug}", changes)
     return site
 
 
-async def create_column(session: AsyncSession, site: str, data: ColumnCreate) -> SiteColumn:
+async def create_column(
+    session: AsyncSession, site: str, data: ColumnCreate, actor: str
+) -> SiteColumn:
     await get_site(session, site)
     now = utcnow()
     column = SiteColumn(site=site, **data.model_dump(), created_at=now, updated_at=now)
@@ -127,14 +132,17 @@ async def create_column(session: AsyncSession, site: str, data: ColumnCreate) ->
             await session.flush()
     except IntegrityError as error:
         raise Conflict(f"column {data.slug!r} exists on site {site!r}", field="slug") from error
+    subject = f"column:{site}/{column.slug}"
+    await audit.record(session, actor, "column.created", subject, data.model_dump())
     return column
 
 
 async def update_column(
-    session: AsyncSession, site: str, slug: str, data: ColumnUpdate
+    session: AsyncSession, site: str, slug: str, data: ColumnUpdate, actor: str
 ) -> SiteColumn:
     column = await get_column(session, site, slug)
-    for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    for name, value in changes.items():
         setattr(column, name, value)
     column.updated_at = utcnow()
     session.add(column)
@@ -142,4 +150,5 @@ async def update_column(
     owner.render_rev += 1
     session.add(owner)
     await session.flush()
+    await audit.record(session, actor, "column.changed", f"column:{site}/{slug}", changes)
     return column

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.errors import Conflict, NotFound, Unprocessable
 from common.events import utcnow
 from common.secretbox import SecretBox
+from services.distribute import audit
 from services.distribute.models import Site, WebhookEndpoint
 from services.distribute.pagetags import iso
 from services.distribute.schemas import WebhookEndpointCreate
@@ -43,6 +44,7 @@ async def create_endpoint(
     session: AsyncSession,
     data: WebhookEndpointCreate,
     box: SecretBox,
+    actor: str,
     idempotency_key: str | None = None,
 ) -> tuple[WebhookEndpoint, str, bool]:
     """The new endpoint and its plain secret, or the endpoint an earlier request with the same
@@ -76,7 +78,18 @@ async def create_endpoint(
             session.add(endpoint)
     except IntegrityError as error:  # a concurrent request with the same key won
         raise Conflict("retry: a request with this Idempotency-Key is in progress") from error
+    await audit.record(session, actor, "webhook_endpoint.created", endpoint.id, _audited(endpoint))
     return endpoint, secret, False
+
+
+def _audited(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """What the chain keeps of an endpoint: where and what it receives, never its secret."""
+    return {
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "site": endpoint.site,
+        "description": endpoint.description,
+    }
 
 
 def _same_request(endpoint: WebhookEndpoint, secret: str, data: WebhookEndpointCreate) -> bool:
@@ -110,10 +123,11 @@ async def get_endpoint(session: AsyncSession, endpoint_id: str) -> WebhookEndpoi
     return endpoint
 
 
-async def delete_endpoint(session: AsyncSession, endpoint_id: str) -> None:
+async def delete_endpoint(session: AsyncSession, endpoint_id: str, actor: str) -> None:
     """Stop sending to it; kept (inactive) so the delivery log still says where things went.
     Its pending deliveries are cancelled by the dispatcher when they come due."""
     endpoint = await get_endpoint(session, endpoint_id)
     endpoint.active, endpoint.deleted_at = False, utcnow()
     session.add(endpoint)
     await session.flush()
+    await audit.record(session, actor, "webhook_endpoint.removed", endpoint.id, _audited(endpoint))

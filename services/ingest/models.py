@@ -13,6 +13,7 @@ from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, LargeBinary, Te
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from common.audit_chain import AuditEntryFields, AuditHeadFields
 from common.db import new_metadata
 from common.messaging import BigIntId, Outbox, messaging_tables
 
@@ -224,3 +225,18 @@ class ContentAttachment(IngestTable, table=True):
     version: int = Field(primary_key=True)
     sha256: str = Field(primary_key=True, max_length=64, index=True)
     filename: str = Field(max_length=300)
+
+
+# --- the audit chain (common.audit_chain) ----------------------------------------------------
+
+
+class AuditEntry(IngestTable, AuditEntryFields, table=True):
+    """One link of ingest's audit chain (staff acts); never updated or deleted."""
+
+    __tablename__ = "audit_entry"
+
+
+class AuditHead(IngestTable, AuditHeadFields, table=True):
+    """Ingest's chain newest (seq, hash); locked by every append."""
+
+    __tablename__ = "audit_head"

@@ -1,4 +1,7 @@
-"""`kitchen audit …`: verify the review audit chain and export older ranges to an archive."""
+"""`kitchen audit head|export|verify-archive`: anchors and archives of the review audit chain.
+
+`kitchen audit verify` (every service's chain) is `kitchen/audit.py`.
+"""
 
 from __future__ import annotations
 
@@ -25,37 +28,6 @@ def _url(url: str | None) -> str:
 
 def _print(payload: object) -> None:
     typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
-
-
-@audit_app.command("verify")
-def verify_command(
-    url: Annotated[str | None, typer.Option(help="review database URL (default: settings)")] = None,
-    anchor: Annotated[
-        Path | None,
-        typer.Option(help="chain head kept outside (`kitchen audit head` output or an archive)"),
-    ] = None,
-) -> None:
-    """Walk the chain; exit 1 and name the first bad entry if a row was altered or removed.
-
-    With --anchor, a history rewritten and re-hashed consistently is reported too.
-    """
-    try:
-        pinned = audit.load_anchor(anchor) if anchor else None
-    except (OSError, ValueError) as error:
-        raise typer.BadParameter(str(error), param_hint="--anchor") from error
-
-    async def run() -> audit.Verification:
-        database = Database(_url(url))
-        try:
-            async with database.sessions() as session:
-                return await audit.verify(session, pinned)
-        finally:
-            await database.dispose()
-
-    result = asyncio.run(run())
-    _print(result.as_dict())
-    if not result.ok:
-        raise typer.Exit(1)
 
 
 @audit_app.command("head")
