@@ -14,6 +14,13 @@ from common.testing import free_port, throwaway_database
 from kitchen.broker import run_prepare, start_broker, stop_process
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Unit tests and `any_database` tests run once, in the SQLite pass of `make test`."""
+    for item in items:
+        if "/tests/unit/" in str(item.fspath):
+            item.add_marker(pytest.mark.any_database)
+
+
 @pytest.fixture
 async def database_url(tmp_path: Path) -> AsyncIterator[str]:
     """An empty database (SQLite, or PostgreSQL when KITCHEN_TEST_DB=postgres)."""

@@ -19,6 +19,9 @@ from kitchen.stack import DEFAULT_PORTS, port_is_free
 
 SERVICE_OFFSETS = {name: port - DEFAULT_PORTS["gateway"] for name, port in DEFAULT_PORTS.items()}
 
+# `kitchen run` always uses its own SQLite files: the database kind under test does not matter.
+pytestmark = pytest.mark.any_database
+
 
 def free_base_port() -> int:
     """A KITCHEN_PORT whose gateway port and service ports (+101…+104) are all free."""
