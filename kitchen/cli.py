@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -101,7 +102,9 @@ def import_documents(
     from services.ingest.settings import IngestSettings
 
     settings = IngestSettings(database_url=url) if url else IngestSettings()
-    options = ImportOptions(site=site, columns=column, publisher=publisher, kind=kind)
+    options = ImportOptions(
+        site=site, columns=column, publisher=publisher, kind=kind, operator=_operator()
+    )
     console = Console()
 
     async def run() -> object:
@@ -128,6 +131,15 @@ def import_documents(
         f"added {len(summary.added)}, merged {len(summary.merged)}, "  # type: ignore[attr-defined]
         f"rejected {len(summary.rejected)}"  # type: ignore[attr-defined]
     )
+
+
+def _operator() -> str:
+    """Who ran the command, as far as the machine can tell (audited as `cli:<login>`)."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        login = "unknown"
+    return f"cli:{login}"[:100]
 
 
 def _import_models(service: str) -> None:

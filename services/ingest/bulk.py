@@ -1,7 +1,8 @@
 """Bulk import of files, folders or zip archives of HTML / text documents through the pipeline.
 
 Each document commits on its own; the summary says what was added, merged into an existing
-item, or rejected and why. The CLI (`kitchen import`) only draws the progress bar.
+item, or rejected and why. The start and the end of an import (who ran it, what came of it) are
+entries of ingest's audit chain. The CLI (`kitchen import`) only draws the progress bar.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.db import Database
-from services.ingest import pipeline
+from services.ingest import audit, pipeline
 from services.ingest.crawler.decode import decode
 from services.ingest.crawler.extract import extract_article
 from services.ingest.prepare import Incoming
@@ -28,7 +29,8 @@ class ImportOptions:
     columns: list[str]
     publisher: str | None
     kind: str = "news"
-    actor: str = "import"
+    actor: str = "import"  # the items' author
+    operator: str = "cli"  # who started the import (audited)
 
 
 @dataclass
@@ -101,6 +103,11 @@ async def import_path(
 ) -> ImportSummary:
     """Import every document under `path`; `on_document(name, outcome)` after each one."""
     summary = ImportSummary()
+    subject = f"import:{path.name}"
+    started = {"path": path.name, "site": options.site, "columns": options.columns}
+    async with database.sessions() as session:
+        await audit.record(session, options.operator, "import.started", subject, started)
+        await session.commit()
     for name, data in documents(path):
         try:
             incoming = to_incoming(name, data, options)
@@ -121,4 +128,13 @@ async def import_path(
             outcome_name = "merged" if outcome.outcome == "merged" else "added"
         if on_document:
             on_document(name, outcome_name)
+    counts = {
+        "path": path.name,
+        "added": len(summary.added),
+        "merged": len(summary.merged),
+        "rejected": len(summary.rejected),
+    }
+    async with database.sessions() as session:
+        await audit.record(session, options.operator, "import.finished", subject, counts)
+        await session.commit()
     return summary

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.errors import Conflict, NotFound, Unprocessable
 from common.events import utcnow
 from common.pagination import decode_cursor, page
+from services.ingest import audit
 from services.ingest.models import (
     Blob,
     ContentItem,
@@ -255,6 +256,7 @@ async def release(session: AsyncSession, item: ContentItem, editor: str, note: s
     """An editor releases a quarantined item to review: it is announced now, not before."""
     if item.status != "quarantined":
         raise Conflict(f"item is {item.status}, not quarantined", field="status")
+    flagged = item.status_reason
     now = utcnow()
     item.status, item.status_reason, item.updated_at = "ingested", None, now
     session.add(item)
@@ -265,6 +267,8 @@ async def release(session: AsyncSession, item: ContentItem, editor: str, note: s
         )
     )
     await announce(session, item, await get_version(session, item.id, item.version))
+    record = {"version": item.version, "note": note, "quarantined_for": flagged}
+    await audit.record(session, editor, "quarantine.released", item.id, record)
 
 
 async def link(session: AsyncSession, item: ContentItem, kind: str, target_id: str) -> None:

@@ -15,7 +15,7 @@ from common.events import utcnow
 from common.identity import ActorDep
 from common.pagination import MAX_LIMIT
 from common.responses import json_response
-from services.ingest import pipeline
+from services.ingest import audit, pipeline
 from services.ingest.crawler.run import new_run
 from services.ingest.models_intake import CrawlRun, CrawlSource
 from services.ingest.schemas import SLUG_PATTERN, ContentKind
@@ -72,7 +72,9 @@ async def create_source(
         created_at=utcnow(),
     )
     session.add(source)
-    return json_response(source_out(source), status_code=201)
+    out = source_out(source)
+    await audit.record(session, actor.id, "source.created", f"source:{source.id}", out)
+    return json_response(out, status_code=201)
 
 
 @router.get("/sources")
@@ -101,6 +103,7 @@ async def start_crawl(source_id: str, session: SessionDep, actor: ActorDep) -> R
         raise NotFound("no such source", field="source_id")
     run = new_run(source_id, "manual")
     session.add(run)
+    await audit.record(session, actor.id, "crawl.started", f"source:{source_id}", {"run": run.id})
     return json_response(
         run_out(run), status_code=202, headers={"Location": f"/api/v1/crawls/{run.id}"}
     )

@@ -15,7 +15,7 @@ from common.events import utcnow
 from common.identity import Actor, ActorDep
 from common.responses import dumps, json_response
 from common.secretbox import SecretBox
-from services.ingest import pipeline, webhooks
+from services.ingest import audit, pipeline, webhooks
 from services.ingest.api.intake import accepted, incoming_from, parse_submission
 from services.ingest.models_intake import WebhookDelivery, WebhookSecret
 from services.ingest.schemas import SLUG_PATTERN
@@ -113,6 +113,9 @@ async def create_secret(
         created_at=utcnow(),
     )
     session.add(row)
+    # the secret's id, never its value
+    subject, record = f"webhook_source:{source}", {"secret_id": row.id}
+    await audit.record(session, actor.id, "webhook_secret.created", subject, record)
     return json_response({**_secret_out(row), "secret": secret}, status_code=201)
 
 
@@ -139,4 +142,6 @@ async def revoke_secret(
         raise NotFound("no such secret", field="secret_id")
     row.active, row.revoked_at = False, utcnow()
     session.add(row)
+    subject, record = f"webhook_source:{source}", {"secret_id": row.id}
+    await audit.record(session, actor.id, "webhook_secret.revoked", subject, record)
     return Response(status_code=204)
