@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -14,6 +15,7 @@ DEV_INTERNAL_SECRET = "dev-internal-secret-change-me-not-for-production"
 DEV_DATA_KEY = "dev-data-key-change-me-not-for-production"
 DEV_TOKEN_SECRET = "dev-token-secret-change-me-not-for-production"
 VAR_DIR = Path("var")
+HOST_NAME = re.compile(r"^(?=.{1,253}$)[^\s/:@\[\]]+$")
 
 
 class ServiceSettings(BaseSettings):
@@ -50,6 +52,11 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = 2 * 1024 * 1024
     consumer_max_attempts: int = 5
     log_level: str = "INFO"
+    # Outbound calls (crawler, link checks, webhooks: common.outbound) never reach loopback,
+    # private, link-local, CGNAT, unique-local, multicast or metadata addresses, except these:
+    # addresses, CIDRs or exact host names, as a JSON list or comma-separated
+    # (`KITCHEN_OUTBOUND_ALLOW=127.0.0.1,10.8.0.0/16`). Empty by default, production included.
+    outbound_allow: Annotated[list[str], NoDecode] = []
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -67,6 +74,23 @@ class ServiceSettings(BaseSettings):
         for entry in value:
             ip_network(entry, strict=False)  # a ValueError names the bad entry
         return value
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _outbound_allow_entries(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if not isinstance(value, list):
+            return value
+        entries = [str(entry).strip() for entry in value if str(entry).strip()]
+        for entry in entries:
+            try:
+                ip_network(entry, strict=False)
+            except ValueError:
+                if not HOST_NAME.match(entry):
+                    raise ValueError(f"not an address, CIDR or host name: {entry!r}") from None
+        return entries
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> ServiceSettings:
