@@ -150,9 +150,10 @@ async def from_case(ctx: Ctx, actor: Actor, number: str, data: KnowledgeFromCase
     case = await get_case(ctx, number)
     if not case.reply_text:
         raise Conflict("该件尚未答复", field="number")
+    known = {"names": [case.name], "addresses": [case.address]}
     entry = KnowledgeIn(
-        question=mask_text(data.question or case.title + "\n" + case.body),
-        answer=mask_text(case.reply_text),
+        question=mask_text(data.question or case.title + "\n" + case.body, **known),
+        answer=mask_text(case.reply_text, **known),
         tags=data.tags,
         department=case.lead_department,
         valid_until=data.valid_until,

@@ -226,6 +226,10 @@ class Publication(InteractionTable, table=True):
     outcome: str | None = Field(default=None, max_length=30)
     received_on: date = Field(sa_column=Column(Date, nullable=False))
     replied_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    # the place as published: district/street level, coordinates rounded to two decimals
+    address: str | None = Field(default=None, max_length=300)
+    lat: float | None = None
+    long: float | None = None
     status: str = Field(default="draft", index=True, max_length=10)  # draft / approved
     prepared_by: str = Field(max_length=100)
     approved_by: str | None = Field(default=None, max_length=100)

@@ -1,12 +1,13 @@
 """An Open311 GeoReport v2 layer (JSON) over our cases, so existing Open311 clients work.
 
-Only what a citizen agreed to publish is shown: a request's description is the approved public
-rendition, or empty. Errors are Open311's `[{code, description}]`, not problem+json.
+Only published cases are shown (public rendition masked and approved by a second staff member),
+and only what that publication shows; a private or unpublished case does not exist here.
+Errors are Open311's `[{code, description}]`, not problem+json.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -15,8 +16,8 @@ from sqlalchemy import select
 
 from common.identity import OptionalActorDep
 from common.responses import json_response
-from services.interaction.cases import clocks, intake
-from services.interaction.cases.workflow import STATE_LABELS
+from services.interaction.cases import intake
+from services.interaction.cases.workflow import OUTCOMES
 from services.interaction.clock import SHANGHAI
 from services.interaction.deps import CtxDep
 from services.interaction.models import Case, Publication
@@ -108,35 +109,30 @@ def _iso(value: datetime) -> str:
     return aware.astimezone(SHANGHAI).isoformat()
 
 
-async def _request_view(ctx: CtxDep, case: Case, public: Publication | None) -> dict[str, Any]:
-    clock = await clocks.current_clock(ctx.session, case.id)
-    expected = datetime.combine(clock.due_on, time(23, 59, 59), SHANGHAI) if clock else None
+def _day(value: date) -> str:
+    return datetime.combine(value, time(0), SHANGHAI).isoformat()
+
+
+def _request_view(public: Publication) -> dict[str, Any]:
+    """A request as its approved publication shows it, and nothing more: the masked text, the
+    place at street level, coordinates to two decimals, dates to the day."""
     return {
-        "service_request_id": case.number,
-        "status": "closed" if case.state in CLOSED else "open",
-        "status_notes": STATE_LABELS.get(case.state, case.state),
-        "service_name": intake.KIND_LABELS[case.kind],
-        "service_code": case.kind,
-        "description": public.body if public else "",
-        "agency_responsible": case.lead_department or "",
+        "service_request_id": public.number,
+        "status": "closed",  # only replied cases are ever published
+        "status_notes": OUTCOMES.get(public.outcome or "", "已答复"),
+        "service_name": intake.KIND_LABELS.get(public.kind, public.kind),
+        "service_code": public.kind,
+        "description": public.body,
+        "agency_responsible": public.department or "",
         "service_notice": "",
-        "requested_datetime": _iso(case.received_at),
-        "updated_datetime": _iso(case.updated_at),
-        "expected_datetime": expected.isoformat() if expected else None,
-        "address": case.address or "",
-        "lat": case.lat,
-        "long": case.long,
+        "requested_datetime": _day(public.received_on),
+        "updated_datetime": _iso(public.approved_at) if public.approved_at else None,
+        "expected_datetime": None,
+        "address": public.address or "",
+        "lat": public.lat,
+        "long": public.long,
         "media_url": "",
     }
-
-
-async def _views(ctx: CtxDep, cases: list[Case]) -> list[dict[str, Any]]:
-    ids = [c.id for c in cases]
-    query = select(Publication).where(
-        Publication.case_id.in_(ids), Publication.status == "approved"
-    )
-    published = {p.case_id: p for p in (await ctx.session.execute(query)).scalars()} if ids else {}
-    return [await _request_view(ctx, c, published.get(c.id)) for c in cases]
 
 
 def _parse_date(value: str | None) -> datetime | None:
@@ -144,6 +140,10 @@ def _parse_date(value: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _published() -> Any:
+    return select(Publication).where(Publication.status == "approved")
 
 
 @router.get("/requests.json")
@@ -155,10 +155,13 @@ async def list_requests(
     end_date: str | None = None,
     status: str | None = None,
 ) -> Response:
-    """Requests: by ids, or filtered (at most 90 days and 1,000 requests)."""
-    query = select(Case).where(Case.state != "spam")
+    """Published requests: by ids, or filtered (at most 90 days and 1,000 requests).
+
+    A case that is private, or whose public rendition is not approved yet, is not listed at all.
+    """
+    query = _published()
     if service_request_id:
-        query = query.where(Case.number.in_(service_request_id.split(",")))
+        query = query.where(Publication.number.in_(service_request_id.split(",")))
     else:
         try:
             end = _parse_date(end_date) or ctx.now()
@@ -167,29 +170,27 @@ async def list_requests(
             return errors(400, "start_date/end_date must be w3 date-times")
         if end - start > timedelta(days=MAX_DAYS):
             return errors(400, "date range is limited to 90 days")
-        query = query.where(Case.received_at >= start, Case.received_at <= end)
+        query = query.where(
+            Publication.received_on >= start.astimezone(SHANGHAI).date(),
+            Publication.received_on <= end.astimezone(SHANGHAI).date(),
+        )
         if service_code:
-            query = query.where(Case.kind == service_code)
-    cases = list(
-        (
-            await ctx.session.execute(query.order_by(Case.received_at.desc()).limit(MAX_REQUESTS))
-        ).scalars()
-    )
-    if status:
-        wanted = set(status.split(","))
-        cases = [c for c in cases if ("closed" if c.state in CLOSED else "open") in wanted]
-    return json_response(await _views(ctx, cases))
+            query = query.where(Publication.kind == service_code)
+    if status and "closed" not in status.split(","):
+        return json_response([])
+    query = query.order_by(Publication.received_on.desc(), Publication.number.desc())
+    rows = (await ctx.session.execute(query.limit(MAX_REQUESTS))).scalars()
+    return json_response([_request_view(p) for p in rows])
 
 
 @router.get("/requests/{number}.json")
 async def get_request(number: str, ctx: CtxDep) -> Response:
-    """One request by its id (our case number)."""
-    case = (
-        await ctx.session.execute(select(Case).where(Case.number == number))
-    ).scalar_one_or_none()
-    if case is None or case.state == "spam":
+    """One published request by its id (our case number); any other case is not found."""
+    query = _published().where(Publication.number == number)
+    public = (await ctx.session.execute(query)).scalar_one_or_none()
+    if public is None:
         return errors(404, "request not found")
-    return json_response(await _views(ctx, [case]))
+    return json_response([_request_view(public)])
 
 
 @router.get("/tokens/{token}.json")

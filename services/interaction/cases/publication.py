@@ -12,6 +12,7 @@ from common.errors import Conflict, Forbidden, NotFound
 from common.events import CasePublished
 from common.identity import Actor
 from common.pagination import decode_cursor, page
+from common.personal_data import coarse_address
 from common.search_tokens import query_terms
 from services.interaction import search as fulltext
 from services.interaction.cases.workflow import OUTCOMES, require_office, transition
@@ -23,9 +24,13 @@ from services.interaction.schemas import PublicationDraft
 PUBLISHABLE = {"replied", "followup", "supervision", "closed"}
 
 
-async def log_redactions(ctx: Ctx, subject: str, field: str, text: str, actor: str) -> str:
-    """Mask `text` and log each occurrence (kind, offset, hash of the original)."""
-    masked, occurrences = mask(text)
+async def log_redactions(
+    ctx: Ctx, subject: str, field: str, text: str, actor: str, case: Case | None = None
+) -> str:
+    """Mask `text` (and the case's own name and address) and log each occurrence (kind, offset,
+    hash of the original)."""
+    known = {"names": [case.name], "addresses": [case.address]} if case else {}
+    masked, occurrences = mask(text, **known)
     for item in occurrences:
         ctx.session.add(
             Redaction(
@@ -34,7 +39,7 @@ async def log_redactions(ctx: Ctx, subject: str, field: str, text: str, actor: s
                 kind=item.kind,
                 start=item.start,
                 length=item.length,
-                masked=item.masked,
+                masked=item.masked[:60],
                 original_sha256=item.original_sha256,
                 actor=actor,
                 at=ctx.now(),
@@ -47,6 +52,17 @@ def public_author(case: Case) -> str:
     if case.publicity == "anonymous" or not case.name:
         return "网友"
     return case.name[0] + "**"
+
+
+def public_place(case: Case) -> tuple[str | None, float | None, float | None]:
+    """Where a published case happened, no closer than the street: the address up to the house
+    number, coordinates to two decimals (about a kilometre)."""
+    address = coarse_address(case.address) if case.address else None
+    if address is not None:
+        address = mask(address, names=[case.name])[0] or None
+    lat = round(case.lat, 2) if case.lat is not None else None
+    long = round(case.long, 2) if case.long is not None else None
+    return address, lat, long
 
 
 async def prepare(ctx: Ctx, case: Case, actor: Actor, edits: PublicationDraft) -> Publication:
@@ -70,12 +86,15 @@ async def prepare(ctx: Ctx, case: Case, actor: Actor, edits: PublicationDraft) -
         prepared_by=actor.id,
     )
     publication.title = await log_redactions(
-        ctx, subject, "title", edits.title or case.title, actor.id
+        ctx, subject, "title", edits.title or case.title, actor.id, case
     )
-    publication.body = await log_redactions(ctx, subject, "body", edits.body or case.body, actor.id)
+    publication.body = await log_redactions(
+        ctx, subject, "body", edits.body or case.body, actor.id, case
+    )
     publication.reply = await log_redactions(
-        ctx, subject, "reply", edits.reply or case.reply_text, actor.id
+        ctx, subject, "reply", edits.reply or case.reply_text, actor.id, case
     )
+    publication.address, publication.lat, publication.long = public_place(case)
     publication.author, publication.prepared_by = public_author(case), actor.id
     publication.department, publication.outcome = case.lead_department, case.outcome
     publication.replied_on = case.replied_on
@@ -118,6 +137,7 @@ def public_view(publication: Publication) -> dict[str, Any]:
         "reply": publication.reply,
         "author": publication.author,
         "department": publication.department,
+        "address": publication.address,
         "outcome": publication.outcome,
         "outcome_label": OUTCOMES.get(publication.outcome or ""),
         "received_on": publication.received_on.isoformat(),

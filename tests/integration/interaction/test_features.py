@@ -64,8 +64,10 @@ async def test_publication_masks_every_occurrence(
         "id_number",
         "landline",
         "mobile",
+        "name",  # the citizen's own name (张三) wherever it recurs
     ]
-    assert await count(app, Redaction) == len(log) == 8
+    assert await count(app, Redaction) == len(log) == 9
+    assert "张三" not in public.text
     sealed = (await client.get(f"/api/v1/cases/{number}?token={created['token']}")).json()
     assert sealed["body"] == PERSONAL  # the original is kept
     assert (await outbox(app))[-1]["topic"] == "case.published"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.interaction.masking import luhn_valid, mask, valid_id_number
+from common.personal_data import id_number_ok, luhn_ok
+from services.interaction.masking import mask
 
 TEXT = (
     "我的手机13812345678，备用139-1234-5678，再打+86 13912345678也行，还是13812345678。"
@@ -32,8 +33,8 @@ def test_checksum_failures_are_not_personal_data() -> None:
     masked, _ = mask(TEXT)
     assert "110105194912310021" in masked  # bad ID checksum
     assert "20250926123456789012" in masked  # 20 digits: an order number
-    assert valid_id_number("11010519491231002X") and not valid_id_number("110105194912310021")
-    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert id_number_ok("11010519491231002X") and not id_number_ok("110105194912310021")
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112")
 
 
 def test_log_points_at_the_original_offsets() -> None:
@@ -41,3 +42,11 @@ def test_log_points_at_the_original_offsets() -> None:
     first = log[0]
     assert TEXT[first.start : first.start + first.length] == "13812345678"
     assert len(first.original_sha256) == 64 and first.masked == "138****5678"
+
+
+def test_the_citizens_own_name_and_address_are_masked_where_they_recur() -> None:
+    address = "成都市武侯区玉林路18号2单元301"
+    text = f"我是李小明，家住{address}，李小明的邻居在18号2单元301楼下施工。"
+    masked, log = mask(text, names=["李小明"], addresses=[address])
+    assert masked == "我是李**，家住成都市武侯区玉林路**，李**的邻居在**楼下施工。"
+    assert [m.kind for m in log] == ["name", "address", "name", "address"]
