@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from common.db import SessionDep
+from common.errors import Unprocessable
 from common.identity import ActorDep
+from common.outbound import DestinationRefused, OutboundPolicy
 from common.pagination import MAX_LIMIT
 from common.responses import json_response
 from common.secretbox import SecretBox
@@ -79,6 +81,13 @@ async def create_webhook_endpoint(
 ) -> Response:
     """Register a receiver (admin); only this reply (or its idempotent replay) shows the secret."""
     actor.require_role("admin")
+    try:  # checked again at every send (the name may resolve elsewhere later)
+        await OutboundPolicy.from_settings(request.app.state.settings).check_url(str(data.url))
+    except DestinationRefused as error:
+        raise Unprocessable(
+            "webhooks may not be sent to loopback, private, link-local or metadata addresses",
+            field="url",
+        ) from error
     box = SecretBox.from_settings(request.app.state.settings)
     endpoint, secret, replayed = await webhook_endpoints.create_endpoint(
         session, data, box, actor.id, idempotency_key

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.backoff import Backoff
 from common.db import Database
 from common.events import utcnow
+from common.outbound import OutboundPolicy, outbound_client
 from common.secretbox import SecretBox
 from common.worker import PeriodicJob
 from services.distribute import audit
@@ -276,7 +277,9 @@ def webhook_job(settings: DistributeSettings, doorbell: Doorbell) -> PeriodicJob
 
     async def job(database: Database) -> None:
         timeout = httpx.Timeout(settings.webhook_timeout_seconds)
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        # guarded: an endpoint's URL (checked at registration) is checked again at every send
+        policy = OutboundPolicy.from_settings(settings)
+        async with outbound_client(policy, timeout=timeout) as client:
             dispatcher = WebhookDispatcher(settings, WebhookSender(client), doorbell)
             try:
                 await dispatcher.run(database)

@@ -16,6 +16,8 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
+from common.outbound import DestinationRefused
+
 Outcome = Literal["delivered", "retry", "failed"]
 # Event types an endpoint may subscribe to.
 WEBHOOK_EVENTS = ("content.published", "content.retracted")
@@ -81,10 +83,13 @@ class SendResult:
     status_code: int | None
     error: str
     duration_ms: int
+    # The URL leads somewhere webhooks may not go (loopback, private, metadata …): retrying
+    # cannot help, so the delivery fails at once.
+    refused: bool = False
 
     @property
     def outcome(self) -> Outcome:
-        return classify(self.status_code)
+        return "failed" if self.refused else classify(self.status_code)
 
 
 class WebhookSender:
@@ -100,6 +105,8 @@ class WebhookSender:
             response = await self.client.post(
                 url, content=body, headers=headers, follow_redirects=False
             )
+        except DestinationRefused as error:
+            return SendResult(None, str(error)[:500], _ms(started), refused=True)
         except httpx.HTTPError as error:
             return SendResult(None, f"{type(error).__name__}: {error}"[:500], _ms(started))
         error = "" if response.is_success else f"HTTP {response.status_code}: {response.text[:300]}"

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from common.events import CloudEvent, ContentIngested, EventData, ReviewDecided
+from common.outbound import OutboundPolicy, outbound_client
 from common.testing import free_port, staff
 from services.distribute.app import create_app
 from services.distribute.dispatch import WebhookDispatcher
@@ -119,7 +120,8 @@ class Distribute:
         ]
 
     def dispatcher(self) -> WebhookDispatcher:
-        return WebhookDispatcher(self.settings, WebhookSender(httpx.AsyncClient(timeout=5)))
+        client = outbound_client(OutboundPolicy.from_settings(self.settings), timeout=5)
+        return WebhookDispatcher(self.settings, WebhookSender(client))
 
     async def dispatch(self, dispatcher: WebhookDispatcher | None = None) -> int:
         """One dispatcher pass, waiting for its sends to be settled."""
@@ -136,6 +138,7 @@ def make_settings(database_url: str, **overrides: Any) -> DistributeSettings:
         "seed_demo": True,
         "webhook_retry_schedule": [0.05, 0.05, 0.05],
         "webhook_timeout_seconds": 2.0,
+        "outbound_allow": ["127.0.0.1"],  # the receivers run on this machine
     }
     return DistributeSettings(**(values | overrides))
 
