@@ -6,12 +6,12 @@ import asyncio
 import logging
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI
 
 from common.db import Database
 from common.events import utcnow
 from common.idempotency import IdempotencyStore
+from common.outbound import OutboundPolicy, outbound_client
 from common.service_app import ServiceSpec, create_service_app
 from services.review import linkcheck
 from services.review.checking import MachineChecks
@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 def link_checker(settings: ReviewSettings) -> LinkChecker | None:
     if not settings.link_check_enabled:
         return None
-    client = httpx.AsyncClient(headers={"user-agent": "kitchen-review-linkcheck/1"})
+    client = outbound_client(
+        OutboundPolicy.from_settings(settings), headers={"user-agent": "kitchen-review-linkcheck/1"}
+    )
     return LinkChecker(
         client, settings.link_concurrency, settings.link_timeout_seconds,
         settings.link_cache_seconds,

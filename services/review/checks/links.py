@@ -9,8 +9,13 @@ from dataclasses import dataclass
 
 import httpx
 
+from common.outbound import DestinationRefused
 from services.review.checks.markup import Link
 from services.review.checks.types import Finding
+
+# What a link to a refused destination (loopback, private, metadata …) is reported as: the same
+# words whether or not anything listens there, so checks cannot be used to map the inside.
+REFUSED_DETAIL = "目标地址不允许"
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class LinkChecker:
             if response.status_code in (403, 405, 501):
                 self.requests += 1
                 response = await self.client.get(url, timeout=self.timeout, follow_redirects=True)
+        except DestinationRefused:
+            return LinkStatus(False, REFUSED_DETAIL)
         except httpx.HTTPError as error:
             return LinkStatus(False, type(error).__name__)
         return LinkStatus(response.status_code < 400, str(response.status_code))
