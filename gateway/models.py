@@ -29,6 +29,41 @@ class StaffUser(GatewayTable, table=True):
     department: str | None = None
     active: bool = True
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    # None = the password set at creation (its age counts from created_at).
+    password_changed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class PasswordHistory(GatewayTable, table=True):
+    """A password hash a user had before; the newest few cannot be chosen again."""
+
+    __tablename__ = "password_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=64, index=True)
+    password_hash: str
+    replaced_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class LoginThrottle(GatewayTable, table=True):
+    """Failed logins counted per login name (existing or not) and per client address.
+
+    In the database, so every gateway process sees the same counts. `key` is `account:<name>`
+    or `address:<ip>`; accounts count consecutive failures and get `locked_until`, addresses
+    count failures since `window_started_at`.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    window_started_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False)
+    )
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
 class ApiKey(GatewayTable, table=True):

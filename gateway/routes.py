@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 
 from common.db import SessionDep
-from common.errors import NotFound
+from common.errors import NotFound, ProblemError, problem_response
 from common.identity import Actor
 from common.responses import json_response
+from gateway import login as logins
 from gateway import service
 from gateway.auth import CurrentActor, MaybeActor, client_ip
 from gateway.openapi import fetch_service_docs, merge_schema
@@ -23,6 +24,7 @@ from gateway.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
+    PasswordChange,
     StaffUserCreate,
     StaffUserOut,
     TokenOut,
@@ -42,14 +44,49 @@ async def login(
     request: Request,
     session: SessionDep,
 ) -> Response:
-    """Exchange a staff user's name and password for a bearer token (OAuth2 password flow)."""
+    """Exchange a staff user's name and password for a bearer token (OAuth2 password flow).
+
+    401 for wrong credentials; 429 with `Retry-After` after repeated failures (per name and per
+    address); 403 `password_expired` when the password must be changed first."""
     settings = request.app.state.settings
-    user = await service.authenticate_password(session, username, password)
-    token = service.issue_token(user, settings.token_secret, settings.token_ttl_seconds)
+    outcome = await logins.attempt_login(
+        session, username, password, client_ip(request), logins.LoginRules.of(settings)
+    )
+    if isinstance(outcome, ProblemError):
+        return _refusal(outcome, request)  # returned, not raised: the failure count is committed
+    token = service.issue_token(outcome, settings.token_secret, settings.token_ttl_seconds)
     return json_response(
         TokenOut(
-            access_token=token, expires_in=settings.token_ttl_seconds, roles=user.roles
+            access_token=token, expires_in=settings.token_ttl_seconds, roles=outcome.roles
         ).model_dump()
+    )
+
+
+@router.post("/auth/password", status_code=204)
+async def change_password(body: PasswordChange, request: Request, session: SessionDep) -> Response:
+    """Set a new password with the current one (also an expired one); same throttles as login."""
+    outcome = await logins.change_password(
+        session,
+        body.username,
+        body.current_password,
+        body.new_password,
+        client_ip(request),
+        logins.LoginRules.of(request.app.state.settings),
+    )
+    if isinstance(outcome, ProblemError):
+        return _refusal(outcome, request)
+    return Response(status_code=204)
+
+
+def _refusal(error: ProblemError, request: Request) -> Response:
+    return problem_response(
+        error.status,
+        error.code,
+        error.title,
+        error.detail,
+        error.errors,
+        request.url.path,
+        error.headers,
     )
 
 

@@ -18,6 +18,16 @@ class TokenOut(BaseModel):
     roles: list[str]
 
 
+class PasswordChange(BaseModel):
+    """A new password for whoever knows the current one (the way out of an expired password)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)
+
+
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from common.settings import DEV_TOKEN_SECRET, ServiceSettings
 
@@ -22,6 +22,19 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = 30 * 1024 * 1024
     upstream_timeout_seconds: float = 30.0
     public_rate_per_minute: int = 600
+    # Logins (gateway.login): a login name is locked for `login_lockout_minutes` after
+    # `login_max_failures` consecutive failures; an address is refused for the rest of its window
+    # after `login_address_max_failures` failures within `login_address_window_minutes`.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: float = Field(default=15.0, gt=0)
+    login_address_max_failures: int = Field(default=20, ge=1)
+    login_address_window_minutes: float = Field(default=15.0, gt=0)
+    # Password policy (gateway.service.password_problems): new passwords through the API and the
+    # CLI; the demo password of demo seeding is exempt. Max age 0 = passwords never expire.
+    password_min_length: int = Field(default=12, ge=1)
+    password_min_classes: int = Field(default=3, ge=1, le=4)
+    password_history: int = Field(default=5, ge=1)  # the current one and the 4 before it
+    password_max_age_days: float = Field(default=90.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> GatewaySettings:
