@@ -12,6 +12,8 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from common.outbound import DestinationRefused
+
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml")
 
@@ -112,6 +114,8 @@ class Fetcher:
         try:
             async with self.gate(url):
                 return await self._get(url, etag, last_modified, accept)
+        except DestinationRefused as error:  # loopback/private/metadata, here or after a redirect
+            raise FetchFailed(str(error)) from error
         except httpx.TooManyRedirects as error:
             raise FetchFailed("too many redirects (loop?)") from error
         except httpx.TimeoutException as error:

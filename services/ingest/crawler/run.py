@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.db import Database
 from common.events import utcnow
+from common.outbound import OutboundPolicy, outbound_client
 from services.ingest import pipeline
 from services.ingest.crawler.decode import decode
 from services.ingest.crawler.extract import article_links, read_article, sitemap_links
@@ -67,7 +68,9 @@ class Progress:
 
 
 def new_client(settings: IngestSettings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
+    """The crawler's client: guarded (common.outbound), so a source cannot point it inside."""
+    return outbound_client(
+        OutboundPolicy.from_settings(settings),
         timeout=httpx.Timeout(settings.crawl_timeout_seconds),
         follow_redirects=True,
         max_redirects=settings.crawl_max_redirects,
