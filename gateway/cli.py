@@ -16,20 +16,20 @@ from common.errors import ProblemError
 from common.identity import Actor
 from common.migrations import upgrade_to_head
 from gateway import service
+from gateway.login import policy_of
 from gateway.settings import GatewaySettings
 
 users_app = typer.Typer(help="Staff accounts of the gateway", no_args_is_help=True)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _database_url(url: str | None) -> str:
-    """The URL given, or the gateway's own as its settings read it (`KITCHEN_*`)."""
+def _settings(url: str | None) -> GatewaySettings:
+    """The gateway's settings as `KITCHEN_*` sets them, with the database URL given, if any."""
     try:
-        settings = GatewaySettings(database_url=url) if url else GatewaySettings()
+        return GatewaySettings(database_url=url) if url else GatewaySettings()
     except ValidationError as error:
         reasons = "; ".join(e["msg"] for e in error.errors())
         raise typer.BadParameter(f"gateway settings are invalid: {reasons}") from error
-    return settings.database_url_for("gateway")
 
 
 def _operator() -> Actor:
@@ -65,11 +65,12 @@ def create_admin_command(
     """Create an admin account (the first one on a fresh installation); audit-logged.
 
     The password is prompted twice (or read from stdin). It needs 12 characters or more, with
-    3 or more of: lowercase, uppercase, digits, other characters.
+    3 or more of: lowercase, uppercase, digits, other characters (`KITCHEN_PASSWORD_*`).
     """
-    url = _database_url(database_url)
+    settings = _settings(database_url)
+    url, policy = settings.database_url_for("gateway"), policy_of(settings)
     password = _read_password(password_stdin)
-    problems = service.password_problems(password)
+    problems = service.password_problems(password, policy)
     if problems:
         typer.echo(f"密码太弱 password too weak: {'; '.join(problems)}", err=True)
         raise typer.Exit(1)
@@ -81,7 +82,7 @@ def create_admin_command(
             await upgrade_to_head(database, MIGRATIONS)
             async with database.sessions() as session:
                 await service.create_admin(
-                    session, username, display_name or username, password, operator
+                    session, username, display_name or username, password, operator, policy
                 )
                 await session.commit()
         finally:

@@ -250,10 +250,14 @@ async def revoke_api_key(session: AsyncSession, key_id: str, actor: Actor) -> Ap
 
 
 async def create_user(
-    session: AsyncSession, request: StaffUserCreate, creator: Actor, via: str = "api"
+    session: AsyncSession,
+    request: StaffUserCreate,
+    creator: Actor,
+    via: str = "api",
+    policy: PasswordPolicy | None = None,
 ) -> StaffUser:
     """A new staff account, recorded in the audit chain (never its password)."""
-    require_strong_password(request.password)
+    require_strong_password(request.password, policy or DEFAULT_POLICY)
     if via == "api":  # the CLI's operator holds the database itself (the first admin)
         check_grant(creator, request.sites, "sites")
     if await session.get(StaffUser, request.id) is not None:
@@ -326,13 +330,18 @@ def require_strong_password(password: str, policy: PasswordPolicy = DEFAULT_POLI
 
 
 async def create_admin(
-    session: AsyncSession, username: str, display_name: str, password: str, operator: Actor
+    session: AsyncSession,
+    username: str,
+    display_name: str,
+    password: str,
+    operator: Actor,
+    policy: PasswordPolicy = DEFAULT_POLICY,
 ) -> StaffUser:
     """An admin account created by an operator outside the API (the first one, typically).
 
     The password policy is checked on the password exactly as typed.
     """
-    require_strong_password(password)
+    require_strong_password(password, policy)
     try:
         request = StaffUserCreate(
             id=username, display_name=display_name, password=password, roles=["admin"]
@@ -345,7 +354,7 @@ async def create_admin(
         ]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         raise Unprocessable(detail, errors=errors) from error
-    return await create_user(session, request, operator, via="cli")
+    return await create_user(session, request, operator, via="cli", policy=policy)
 
 
 async def seed_demo_users(session: AsyncSession, password: str) -> int:

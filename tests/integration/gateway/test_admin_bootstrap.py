@@ -172,3 +172,16 @@ async def test_accounts_and_keys_made_through_the_api_are_audited(database_url: 
         await database.dispose()
     result = await verified(database_url)
     assert result["ok"] is False and result["first_bad_seq"] == 2
+
+
+async def test_the_cli_applies_the_configured_policy(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KITCHEN_PASSWORD_MIN_LENGTH", "20")
+    refused = await create_admin(
+        database_url, "--username", "root", "--password-stdin", stdin=STRONG
+    )
+    assert refused.exit_code != 0 and "shorter than 20 characters" in refused.output
+    longer = f"{STRONG}-longer"
+    made = await create_admin(database_url, "--username", "root", "--password-stdin", stdin=longer)
+    assert made.exit_code == 0, made.output
