@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from common.errors import TooManyRequests
@@ -17,13 +18,16 @@ class WindowLimiter:
         self._window = 0
 
     def check(self, key: str, now: float | None = None) -> None:
-        window = int((now if now is not None else time.monotonic()) // self.window_seconds)
+        now = now if now is not None else time.monotonic()
+        window = int(now // self.window_seconds)
         if window != self._window:
             self._window, self._counts = window, {}
         count = self._counts.get(key, 0) + 1
         self._counts[key] = count
         if count > self.limit:
+            # Retry-After is what is left of this window, not a whole one.
+            left = (window + 1) * self.window_seconds - now
             raise TooManyRequests(
                 "too many requests from this address; try again later",
-                headers={"Retry-After": str(int(self.window_seconds))},
+                headers={"Retry-After": str(max(1, math.ceil(left)))},
             )
