@@ -35,6 +35,8 @@ def sniff(data: bytes) -> str:
     for magic, media_type in SIGNATURES:
         if data.startswith(magic):
             return media_type
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "image/webp"
     if data.startswith(b"PK\x03\x04"):
         return _zip_kind(data)
     if b"\x00" not in data[:4096]:

@@ -50,6 +50,8 @@ async def running_hub(directory: Path, database_kind: str) -> AsyncIterator[Stac
             extra_env={
                 "KITCHEN_DEMO_PASSWORD": DEMO_PASSWORD,
                 "KITCHEN_PUBLIC_RATE_PER_MINUTE": "100000",
+                # the webhook receivers (and any test site) run on this machine
+                "KITCHEN_OUTBOUND_ALLOW": "127.0.0.1",
             },
         )
         stack = Stack(config)

@@ -12,6 +12,7 @@ from common.identity import Actor, ActorDep
 from common.pagination import MAX_LIMIT
 from common.responses import dumps, json_response
 from services.ingest import docnumber, idempotency, pipeline, service
+from services.ingest.api.files import file_response
 from services.ingest.api.intake import accepted, incoming_from, read_request
 from services.ingest.api.searching import run_search
 from services.ingest.schemas import ContentKind, ContentStatus, RelationIn, SubmissionAccepted
@@ -184,7 +185,8 @@ async def get_raw_input(
     actor.require_site(item.site)
     row = await service.get_version(session, content_id, version)
     blob = await service.get_blob(session, row.raw_sha256)
-    return Response(blob.data, media_type=blob.media_type)
+    # an HTML submission is a download here, never a page running in the gateway's origin
+    return file_response(blob.data, blob.media_type, f"{content_id}-v{version}-raw")
 
 
 async def _edit(

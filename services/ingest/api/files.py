@@ -1,4 +1,10 @@
-"""`/api/v1/attachments/{sha256}`: attachment bytes with the sniffed type."""
+"""`/api/v1/attachments/{sha256}`: attachment bytes with the sniffed type.
+
+Stored bytes are served so that they cannot run in the gateway's origin (stored XSS against
+staff): only types a browser shows without executing anything (raster images — not SVG —, PDF,
+plain text) are `inline`; everything else (HTML first of all) is a download
+(`Content-Disposition: attachment`). Every file answer carries `nosniff` and a CSP that allows
+nothing and sandboxes the document, in case a browser renders it anyway."""
 
 from __future__ import annotations
 
@@ -13,6 +19,27 @@ from common.identity import required_actor
 from services.ingest.models import Blob, ContentAttachment, ContentItem
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
+
+INLINE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
+)
+FILE_CSP = "default-src 'none'; sandbox"
+
+
+def file_headers(media_type: str, filename: str) -> dict[str, str]:
+    """Content-Disposition (inline only for the safe types), nosniff and the sandboxing CSP."""
+    base = media_type.split(";", 1)[0].strip().lower()
+    disposition = "inline" if base in INLINE_TYPES else "attachment"
+    return {
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(filename)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": FILE_CSP,
+    }
+
+
+def file_response(data: bytes, media_type: str, filename: str) -> Response:
+    """Stored bytes as a file answer (see the module docstring)."""
+    return Response(data, media_type=media_type, headers=file_headers(media_type, filename))
 
 
 @router.get("/{sha256}")
@@ -33,8 +60,7 @@ async def get_attachment(sha256: str, request: Request, session: SessionDep) -> 
             raise NotFound("no such attachment", field="sha256")
     filename = uses[0][0]
     headers = {
-        "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename)}",
-        "X-Content-Type-Options": "nosniff",
+        **file_headers(blob.media_type, filename),
         "ETag": f'"{sha256}"',
         "Cache-Control": "private, max-age=86400, immutable",
     }
