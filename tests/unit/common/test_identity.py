@@ -6,17 +6,20 @@ import time
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from common.errors import Unauthorized
+from common.errors import Unauthorized, install_problem_handlers
 from common.identity import (
     CLIENT_ADDRESS_HEADER,
     ISSUED_AT_HEADER,
     Actor,
+    ActorDep,
     SignedHeaders,
     actor_from_headers,
     internal_headers,
     verify_internal_headers,
 )
+from common.settings import ServiceSettings
 
 SECRET = "s" * 40
 EDITOR = Actor(id="editor", name="编辑", roles=["editor"])
@@ -71,3 +74,23 @@ def test_signed_headers_sign_again_whenever_they_are_sent(
     assert actor_from_headers({**headers, "x-other": "1"}, SECRET) == EDITOR
     with pytest.raises(Unauthorized):
         actor_from_headers(first, SECRET)
+
+
+async def test_a_service_answers_401_to_a_stale_or_tampered_header() -> None:
+    app = FastAPI()
+    app.state.settings = ServiceSettings(internal_secret=SECRET)
+    install_problem_handlers(app)
+
+    @app.get("/me")
+    async def me(actor: ActorDep) -> dict[str, str]:
+        return {"id": actor.id}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        fresh = await client.get("/me", headers=SignedHeaders(SECRET, EDITOR))
+        assert fresh.status_code == 200 and fresh.json() == {"id": "editor"}
+        replayed = internal_headers(SECRET, EDITOR, now=time.time() - 120)
+        stale = await client.get("/me", headers=replayed)
+        assert stale.status_code == 401 and stale.json()["detail"].endswith("expired")
+        tampered = {**replayed, ISSUED_AT_HEADER: f"{time.time():.3f}"}
+        assert (await client.get("/me", headers=tampered)).status_code == 401
