@@ -58,9 +58,7 @@ class LoginThrottle(GatewayTable, table=True):
 
     key: str = Field(primary_key=True, max_length=200)
     failures: int = 0
-    window_started_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False)
-    )
+    window_started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     locked_until: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
