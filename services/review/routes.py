@@ -341,8 +341,11 @@ async def list_policies(session: SessionDep, actor: ActorDep) -> Response:
 async def get_policy(
     site: PolicySite, kind: PolicyKind, session: SessionDep, actor: ActorDep
 ) -> Response:  # noqa: E501
-    """The policy that applies to (site, kind), saying which row it came from."""
+    """The policy that applies to (site, kind), saying which row it came from (within the
+    caller's sites; `*` is readable by all of them)."""
     actor.require_role("admin", "reviewer", "editor")
+    if site != "*":
+        actor.require_site(site)
     return json_response((await policies.resolve(session, site, kind)).as_dict())
 
 

@@ -76,3 +76,11 @@ async def test_scoped_admins_change_only_their_own_sites_settings(review: Review
         "/api/v1/review-policies/county/notice", json=policy, headers=COUNTY_ADMIN
     )
     assert county.status_code == 200, county.text
+
+
+async def test_scoped_callers_read_only_their_sites_policies(review: ReviewHarness) -> None:
+    for site, status in (("province", 403), ("county", 200), ("*", 200)):
+        response = await review.client.get(
+            f"/api/v1/review-policies/{site}/notice", headers=COUNTY_REVIEWER
+        )
+        assert response.status_code == status, (site, response.text)
