@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from common.audit_chain import Anchor, AuditChain, Verification, load_anchor
@@ -144,10 +145,18 @@ def verify_command(
     def url_of(name: str) -> str:
         if bare is not None:
             return bare
-        return named.get(name) or CHAINS[name].settings().database_url_for(name)
+        if name in named:
+            return named[name]
+        try:
+            return CHAINS[name].settings().database_url_for(name)
+        except ValidationError as error:  # e.g. production without its secrets
+            message = f"{name}'s settings: {error.errors()[0]['msg']}; or pass {name}=URL"
+            raise typer.BadParameter(message, param_hint="--url") from error
+
+    urls = {name: url_of(name) for name in selected}
 
     async def run() -> list[dict[str, Any]]:
-        return [await verify_chain(name, url_of(name), pinned) for name in selected]
+        return [await verify_chain(name, urls[name], pinned) for name in selected]
 
     results = asyncio.run(run())
     ok = all(r["ok"] for r in results)

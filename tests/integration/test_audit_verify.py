@@ -107,3 +107,9 @@ async def test_without_url_a_service_reads_its_settings(chains: dict[str, str]) 
     assert outcome.exit_code == 0, outcome.output
     report = orjson.loads(outcome.stdout)
     assert (report["service"], report["ok"], report["checked"]) == ("gateway", True, 3)
+
+
+async def test_settings_that_cannot_load_are_a_usage_error(chains: dict[str, str]) -> None:
+    env = {"KITCHEN_ENVIRONMENT": "production", "KITCHEN_DATABASE_URL": chains["gateway"]}
+    outcome = await run_cli(["audit", "verify", "--service", "gateway"], env=env)
+    assert outcome.exit_code == 2 and "gateway=URL" in outcome.output
