@@ -18,6 +18,7 @@ from common.observability import RequestContextMiddleware, health_router
 from gateway.proxy import Upstreams
 from gateway.ratelimit import WindowLimiter
 from gateway.routes import docs_router, proxy_router, router
+from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.service import seed_demo_users
 from gateway.settings import GatewaySettings
 
@@ -61,7 +62,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.limiter = WindowLimiter(settings.public_rate_per_minute)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)  # outermost: sees every answer, crashes too
+    app.add_middleware(RequestContextMiddleware)  # sees every answer, crashes too
+    # outermost, so its headers are also on the 500 that RequestContextMiddleware answers
+    app.add_middleware(SecurityHeadersMiddleware, production=settings.environment == "production")
     app.include_router(health_router)
     app.include_router(docs_router)
     app.include_router(router)
