@@ -129,7 +129,7 @@ def handler_for(state: SiteState) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 return
             if self.path == "/art/slow.html":
-                time.sleep(5.0)  # well past the tests' 2.5 s timeout, even on a loaded machine
+                time.sleep(8.0)  # well past the tests' 4 s timeout, even on a loaded machine
             page = state.pages().get(self.path)
             if page is None:
                 self.send_response(404)
