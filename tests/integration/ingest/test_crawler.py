@@ -29,7 +29,7 @@ from tests.integration.ingest.site import serve_site
 def crawl_settings(database_url: str) -> IngestSettings:
     return IngestSettings(
         database_url=database_url,
-        crawl_timeout_seconds=2.5,
+        crawl_timeout_seconds=4.0,
         crawl_max_page_bytes=200_000,
         outbound_allow=["127.0.0.1"],  # the test site runs on this machine
     )
