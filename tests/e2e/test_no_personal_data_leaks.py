@@ -164,8 +164,13 @@ class Outputs:
 _TOKENS = re.compile(r"[A-Za-z0-9_\-+/=]*(?:[A-Za-z][0-9]|[0-9][A-Za-z])[A-Za-z0-9_\-+/=]*")
 
 
+# Scores and coordinates: a float's long fraction is not a card number.
+_FLOATS = re.compile(r"\d+\.\d{6,}")
+
+
 def detector_hits(text: str) -> list[str]:
     cleaned = _TOKENS.sub(lambda m: " " if len(m[0]) >= 20 else m[0], text)
+    cleaned = _FLOATS.sub(" ", cleaned)
     kinds = ("id_number", "bank_card", "mobile", "landline", "email")
     hits = [cleaned[s.start : s.end] for s in find_personal_data(cleaned, kinds=kinds)]
     return [h for h in hits if not h.endswith(".gov.cn")]  # official mailboxes are public
