@@ -32,6 +32,15 @@ def library_reader(actor: ActorDep) -> Actor:
 
 
 ReaderDep = Annotated[Actor, Depends(library_reader)]
+
+
+def editor(actor: ActorDep) -> Actor:
+    """As a dependency, so a caller without the role gets 403 before its body is validated."""
+    actor.require_role("editor")
+    return actor
+
+
+EditorDep = Annotated[Actor, Depends(editor)]
 SUBMISSION_BODY = {
     "requestBody": {
         "content": {
@@ -242,10 +251,9 @@ async def release_content(
 
 @router.post("/contents/{content_id}/relations", status_code=201)
 async def add_relation(
-    content_id: str, relation: RelationIn, session: SessionDep, actor: ActorDep
+    content_id: str, relation: RelationIn, session: SessionDep, actor: EditorDep
 ) -> Response:
     """Link a 解读 to its policy (shown both ways) or a reprint to its original."""
-    actor.require_role("editor")
     item = await service.get_item(session, content_id)
     actor.require_site(item.site)
     await service.link(session, item, relation.kind, relation.target_id)

@@ -33,3 +33,13 @@ async def test_a_key_without_a_content_role_cannot_read_the_library(
     for headers in (READER_KEY, staff("office", ("office",))):
         assert (await ingest_client.get("/api/v1/contents", headers=headers)).status_code == 200
         assert (await ingest_client.get("/api/v1/contents/x", headers=headers)).status_code == 404
+
+
+async def test_linking_is_refused_to_non_editors_whatever_the_body(
+    ingest_client: httpx.AsyncClient,
+) -> None:
+    for body in ({}, {"kind": "interprets", "target_id": "y"}):
+        refused = await ingest_client.post(
+            "/api/v1/contents/x/relations", json=body, headers=staff("r", ("reviewer",))
+        )
+        assert refused.status_code == 403, refused.text
