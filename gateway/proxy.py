@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, quote_from_bytes
+
 import httpx
 from fastapi import Request, Response
 
-from common.errors import ServiceUnavailable
+from common.errors import NotFound, ServiceUnavailable
 from common.identity import (
     ACTOR_HEADER,
     CLIENT_ADDRESS_HEADER,
@@ -35,6 +37,28 @@ DROPPED_REQUEST_HEADERS = {
     ISSUED_AT_HEADER,
     CLIENT_ADDRESS_HEADER,
 }
+# What may stay as it is in an upstream path and query (RFC 3986 pchar, and `%` so an escape the
+# client sent reaches the service unchanged); every other byte is percent-encoded, so no path or
+# query a client can send makes an invalid upstream URL.
+PATH_SAFE = "/%!$&'()*+,;=:@-._~"
+QUERY_SAFE = PATH_SAFE + "?"
+
+
+def upstream_url(path: str | bytes, query: bytes = b"") -> httpx.URL:
+    """The upstream URL of a path (text, or the raw bytes the client sent) and a raw query."""
+    encoded = (
+        quote_from_bytes(path, PATH_SAFE) if isinstance(path, bytes) else quote(path, PATH_SAFE)
+    )
+    return httpx.URL(path=encoded, query=quote_from_bytes(query, QUERY_SAFE).encode())
+
+
+def refuse_dot_segments(path: str) -> None:
+    """`.` and `..` segments would be resolved against the service's base URL and could reach a
+    path the routing table never allowed (`/api/v1/contents/../../metrics`): a 404."""
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise NotFound(f"no such endpoint: {path!r}", field="path")
+
+
 DROPPED_RESPONSE_HEADERS = {
     "connection",
     "keep-alive",
@@ -75,16 +99,17 @@ class Upstreams:
         self,
         service: str,
         method: str,
-        path: str,
+        path: str | bytes,
         *,
         actor: Actor | None,
         client_ip: str,
         query: bytes = b"",
         body: bytes = b"",
-        headers: dict[str, str] | None = None,
+        headers: list[tuple[bytes, bytes]] | dict[str, str] | None = None,
     ) -> httpx.Response:
-        outgoing = {**(headers or {}), **self.headers_for(actor, client_ip)}
-        url = httpx.URL(path=path, query=query)
+        outgoing = httpx.Headers(headers or {})
+        outgoing.update(self.headers_for(actor, client_ip))
+        url = upstream_url(path, query)
         try:
             return await self.clients[service].request(method, url, content=body, headers=outgoing)
         except httpx.HTTPError as error:
@@ -95,16 +120,23 @@ class Upstreams:
     async def forward(
         self, request: Request, service: str, actor: Actor | None, client_ip: str
     ) -> Response:
-        incoming = {
-            k: v for k, v in request.headers.items() if k.lower() not in DROPPED_REQUEST_HEADERS
-        }
+        # The raw bytes: a header value is not always ASCII, and the path and query are forwarded
+        # as the client encoded them (re-encoded only where a byte may not stand in a URL).
+        incoming = [
+            (k, v)
+            for k, v in request.headers.raw
+            if k.decode("latin-1").lower() not in DROPPED_REQUEST_HEADERS
+        ]
+        refuse_dot_segments(request.url.path)
+        raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+        raw_path = raw_path.split(b"?", 1)[0]  # some ASGI clients leave the query on it
         upstream = await self.call(
             service,
             request.method,
-            request.url.path,
+            raw_path,
             actor=actor,
             client_ip=client_ip,
-            query=request.url.query.encode(),
+            query=request.scope.get("query_string", b""),
             body=await request.body(),
             headers=incoming,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -156,12 +157,13 @@ async def list_users(session: SessionDep, actor: AdminActor) -> Response:
 async def content_with_history(content_id: str, request: Request, actor: MaybeActor) -> Response:
     """An item from the library, with its review decisions and per-target deliveries."""
     upstreams, ip = request.app.state.upstreams, client_ip(request)
+    quoted = quote(content_id, safe="")  # any id the client sent stays one path segment
     item = await upstreams.call(
-        "ingest", "GET", f"/api/v1/contents/{content_id}", actor=actor, client_ip=ip
+        "ingest", "GET", f"/api/v1/contents/{quoted}", actor=actor, client_ip=ip
     )
     if item.status_code != 200:
         return to_response(item)
-    query = f"content_id={content_id}".encode()
+    query = f"content_id={quoted}".encode()
     reviews, deliveries = await asyncio.gather(
         upstreams.call(
             "review",

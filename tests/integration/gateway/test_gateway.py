@@ -209,3 +209,20 @@ async def test_openapi_merges_services_and_is_cached(database_url: str) -> None:
             assert "/internal" not in first  # only the public prefixes are merged
             assert (await client.get("/openapi.json")).json()["paths"] == first
     assert len(calls) == 4  # the second request was served from the cache
+
+
+async def test_any_path_or_query_is_forwarded_encoded(gateway: httpx.AsyncClient) -> None:
+    """A control character, a non-ASCII byte or `#` in a path, query or header is no 5xx."""
+    seen = (await gateway.get("/feeds/%0F/x.rss?q=%0F%23&r=%E9", headers={"x-n": b"\xe9"})).json()
+    assert seen["path"] == "/feeds/\x0f/x.rss" and seen["query"] == "q=%0F%23&r=%E9"
+    headers = await login(gateway, "editor")
+    item = await gateway.get("/api/v1/contents/a%0F%3Fb%2F", headers=headers)
+    assert item.status_code == 200 and item.json()["path"] == "/api/v1/contents/a\x0f?b/"
+
+
+async def test_dot_segments_are_refused(gateway: httpx.AsyncClient) -> None:
+    """Resolved against the service's base URL they would reach `/metrics`, which no route owns."""
+    response = await gateway.get("/api/v1/contents/%2E%2E/%2e%2e/%2E%2E/metrics")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["errors"][0]["field"] == "path"
