@@ -110,6 +110,8 @@ CONTENT_SECRETS = {
     "card": "6222021234567890128",
     "email": "leak.me@qq.com",
     "mobile_title": "18912340000",
+    "html_email": "hidden.in.href@qq.com",
+    "html_mobile": "17712349876",
 }
 
 
@@ -129,6 +131,13 @@ CONTENTS = {
     "override_personal": item(
         "关于打击六合彩的通报", f"举报人手机{CONTENT_SECRETS['mobile']}，已核实六合彩窝点。"
     ),
+    "html_only": {  # only the HTML carries it (a mailto link, a title attribute)
+        **notice(0),
+        "title": "关于窗口服务时间调整的通知",
+        "body_text": None,
+        "body_html": f'<p>咨询请联系<a href="mailto:{CONTENT_SECRETS["html_email"]}" '
+        f'title="{CONTENT_SECRETS["html_mobile"]}">经办人</a>。</p>',
+    },
     "override_clean": item(
         "关于打击六合彩违法犯罪的通报", "公安机关依法查处六合彩窝点，信箱xinxi@sc.gov.cn。"
     ),
@@ -314,7 +323,7 @@ async def run(hub: HubClient, hook_url: str, received: Any) -> None:
 
     # Review: personal data blocks at every stage, and no override lets it through.
     await hub.approve_all_stages(ids["clean"])
-    for key_ in ("personal", "title_only", "override_personal"):
+    for key_ in ("personal", "title_only", "override_personal", "html_only"):
         task = await hub.task_for(ids[key_], "reviewer1")
         assert (await hub.decide(task["id"], "reviewer1")).status_code == 409
         override = await hub.http.post(

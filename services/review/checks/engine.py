@@ -15,7 +15,7 @@ from services.review.checks.markup import (
     find_outside_links,
 )
 from services.review.checks.metadata import ItemMeta, find_date_problems, find_missing_metadata
-from services.review.checks.personal import find_personal_data
+from services.review.checks.personal import find_personal_data, find_personal_data_in_markup
 from services.review.checks.types import Finding
 
 
@@ -44,6 +44,7 @@ def run_static_checks(
     findings = [
         *text_checks(matcher, item.title, "title"),
         *text_checks(matcher, item.body_text, "body_text"),
+        *find_personal_data_in_markup(item.body_html, item.body_text),
         *find_hidden_content(item.body_html),
         *find_accessibility_problems(item.body_html),
         *find_outside_links(extract_links(item.body_html, item.body_text), allowlist, source),

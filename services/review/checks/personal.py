@@ -12,7 +12,13 @@ from common.personal_data import find_personal_data as detect
 from common.personal_data import id_checksum_ok, luhn_ok
 from services.review.checks.types import Finding
 
-__all__ = ["CATEGORY", "find_personal_data", "id_checksum_ok", "luhn_ok"]
+__all__ = [
+    "CATEGORY",
+    "find_personal_data",
+    "find_personal_data_in_markup",
+    "id_checksum_ok",
+    "luhn_ok",
+]
 
 CATEGORY = "personal_data"
 KINDS = ("id_number", "bank_card", "email", "mobile")
@@ -42,3 +48,10 @@ def find_personal_data(text: str, field: str = "body_text") -> list[Finding]:
             )
         )
     return sorted(findings, key=lambda f: (f.start, f.rule))
+
+
+def find_personal_data_in_markup(html: str, text: str) -> list[Finding]:
+    """Personal data only the HTML carries (`mailto:` links, `title`/`alt`/`data-*` attributes):
+    the portal publishes the HTML, so it blocks too. What the text shows is reported there."""
+    shown = {f.text for f in find_personal_data(text)}
+    return [f for f in find_personal_data(html, "body_html") if f.text not in shown]

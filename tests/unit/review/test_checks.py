@@ -137,3 +137,16 @@ def test_engine_reports_fields_and_order(field: str) -> None:
     found = run_static_checks(item, Matcher([]), ["gov.cn"], NOW)
     assert {f.field for f in found} == {field}
     assert found == sorted(found, key=lambda f: f.start)
+
+
+def test_personal_data_only_the_html_carries_blocks_at_its_html_offset() -> None:
+    html = '<p>请联系<a href="mailto:zs@qq.com" title="13812345678">经办人</a>，电话13912345678</p>'
+    text = "请联系经办人，电话13912345678"
+    item = CheckInput("标题", text, html, ItemMeta("news", "办", None, None, None))
+    found = [
+        f for f in run_static_checks(item, Matcher([]), ["gov.cn"], NOW) if f.field == "body_html"
+    ]
+    assert [(f.rule, f.severity, html[f.start : f.end]) for f in found] == [
+        ("personal.email", "block", "zs@qq.com"),
+        ("personal.mobile", "block", "13812345678"),
+    ]  # the mobile the text shows is reported on body_text, not twice
