@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from sqlalchemy import select
 
 from common.db import SessionDep
-from common.errors import NotFound
+from common.errors import NotFound, Unprocessable
 from common.events import utcnow
 from common.identity import ActorDep
+from common.outbound import DestinationRefused, OutboundPolicy
 from common.pagination import MAX_LIMIT
 from common.responses import json_response
 from services.ingest import audit, pipeline
@@ -65,6 +66,15 @@ async def create_source(
     """Register a site to crawl or a feed to pull, on a schedule and on demand."""
     actor.require_role("admin")
     await request.app.state.sites.require_targets(body.site, body.columns)
+    policy = OutboundPolicy.from_settings(request.app.state.settings)
+    for index, url in enumerate(body.start_urls):  # checked again at every fetch
+        try:
+            await policy.check_url(str(url))
+        except DestinationRefused as error:
+            raise Unprocessable(
+                "the crawler may not fetch loopback, private, link-local or metadata addresses",
+                field=f"start_urls[{index}]",
+            ) from error
     source = CrawlSource(
         id=pipeline.new_id(),
         **body.model_dump(exclude={"start_urls"}),

@@ -25,7 +25,10 @@ def site_directory(request: httpx.Request) -> httpx.Response:
 
 @pytest.fixture
 async def ingest_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = IngestSettings(database_url=database_url, process_role="api")
+    # the crawl tests' site runs on this machine
+    settings = IngestSettings(
+        database_url=database_url, process_role="api", outbound_allow=["127.0.0.1"]
+    )
     app = create_app(settings)
     async with LifespanManager(app) as manager:
         directory = httpx.AsyncClient(

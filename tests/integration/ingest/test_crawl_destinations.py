@@ -1,5 +1,6 @@
 """The crawler cannot be pointed inside: a source on a loopback/private address, or on a name
-resolving there, fails with the reason recorded, and nothing is fetched."""
+resolving there, is refused at registration (422) and, should it resolve inside only later,
+fails with the reason recorded, and nothing is fetched."""
 
 from __future__ import annotations
 
@@ -72,3 +73,42 @@ async def test_a_source_inside_is_refused_with_the_reason(
         allowed = strict.model_copy(update={"outbound_allow": ["127.0.0.1"]})
         run = await crawl_with(ingest_client, database_url, f"{base}/list.html", allowed)
         assert run["counters"]["added"] == 3, run  # the same site, allow-listed
+
+
+async def test_a_source_inside_is_refused_at_registration(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asgi_lifespan import LifespanManager
+
+    from services.ingest.app import create_app
+    from services.ingest.sites import SiteCatalog
+    from tests.integration.ingest.conftest import site_directory
+
+    resolve_as(monkeypatch, {"www.jinzhong.gov.cn": "10.0.0.9"})
+    app = create_app(IngestSettings(database_url=database_url, process_role="api"))
+    async with LifespanManager(app) as manager:
+        directory = httpx.AsyncClient(
+            transport=httpx.MockTransport(site_directory), base_url="http://distribute"
+        )
+        app.state.sites = SiteCatalog(directory, ttl_seconds=60)
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+            body = {
+                "name": "内部网站",
+                "site": "province",
+                "columns": ["news"],
+                "publisher": "办公厅",
+            }
+            for start in (
+                "http://127.0.0.1:8101/api/v1/contents",
+                "http://169.254.169.254/latest/meta-data/",
+                "http://www.jinzhong.gov.cn/list.html",
+            ):
+                urls = ["https://www.unresolvable.example/list.html", start]
+                response = await client.post(
+                    "/api/v1/sources", json={**body, "start_urls": urls}, headers=ADMIN
+                )
+                assert response.status_code == 422, response.text
+                assert [e["field"] for e in response.json()["errors"]] == ["start_urls[1]"]
+            listed = await client.get("/api/v1/sources", headers=ADMIN)
+            assert listed.json()["items"] == []
