@@ -23,6 +23,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 from sqlalchemy import DateTime, Text, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -226,13 +228,20 @@ class AuditChain(Generic[E, H]):
         return self.head(id=HEAD_ID, seq=0, hash=GENESIS, base_seq=0, base_hash=GENESIS)
 
     async def ensure_head(self, session: AsyncSession) -> H:
-        """The locked head row (created on first use)."""
+        """The locked head row (created on first use).
+
+        Two first appends at once both find no head: each inserts it with ON CONFLICT DO
+        NOTHING, then both lock the one row that exists, so the second waits for the first.
+        """
         query = select(self.head).where(self.head.id == HEAD_ID).with_for_update()
         head = (await session.execute(query)).scalar_one_or_none()
         if head is None:
-            head = self._new_head()
-            session.add(head)
-            await session.flush()
+            insert = (
+                postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+            )
+            values = {"id": HEAD_ID, "seq": 0, "hash": GENESIS, "base_seq": 0, "base_hash": GENESIS}
+            await session.execute(insert(self.head).values(**values).on_conflict_do_nothing())
+            head = (await session.execute(query)).scalar_one()
         return head
 
     async def append(
