@@ -3,8 +3,8 @@
 Each service keeps its own chain (`common.audit_chain`) in its own database: the gateway
 (accounts, API keys), review (checks, decisions, overrides, lexicons, policies), distribute (site
 tree, webhook receivers, staff re-sends, takedowns, settled releases) and ingest (sources and
-their secrets, quarantine releases, crawls and imports started by staff). Interaction has no
-chain yet. `verify` reads each chain at the URL its own settings give (`database_url_for`), or
+their secrets, quarantine releases, crawls and imports started by staff) and interaction (case
+publications prepared and approved, departments, calendar imports). `verify` reads each chain at the URL its own settings give (`database_url_for`), or
 at `--url NAME=URL`; it never migrates or writes.
 """
 
@@ -29,6 +29,8 @@ from services.distribute import audit as distribute_audit
 from services.distribute.settings import DistributeSettings
 from services.ingest import audit as ingest_audit
 from services.ingest.settings import IngestSettings
+from services.interaction import audit as interaction_audit
+from services.interaction.settings import InteractionSettings
 from services.review import audit as review_audit
 from services.review import cli as review_cli
 from services.review.settings import ReviewSettings
@@ -40,12 +42,13 @@ class Chain:
     settings: type[ServiceSettings]
 
 
-# every service that keeps a chain, in the order they are reported (interaction: not yet)
+# every service that keeps a chain, in the order they are reported
 CHAINS: dict[str, Chain] = {
     "gateway": Chain(gateway_audit.CHAIN, GatewaySettings),
     "review": Chain(review_audit.CHAIN, ReviewSettings),
     "distribute": Chain(distribute_audit.CHAIN, DistributeSettings),
     "ingest": Chain(ingest_audit.CHAIN, IngestSettings),
+    "interaction": Chain(interaction_audit.CHAIN, InteractionSettings),
 }
 # a bare `--url URL` (no NAME=) and `--anchor` without `--service` mean review, as they always did
 LEGACY_SERVICE = "review"

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.interaction import audit
 from services.interaction.calendar import (
     CalendarDay,
     WorkCalendar,
@@ -82,9 +83,14 @@ async def import_notice_year(
     at: datetime,
 ) -> CalendarVersion:
     """Replace a year with what a State Council notice states; the year becomes official."""
-    return await _store_year(
+    version = await _store_year(
         session, year, notice_year(year, holidays, makeup_days), "notice", actor, at, notice
     )
+    counts = {"holidays": len(holidays), "makeup_workdays": len(makeup_days)}
+    await audit.record(
+        session, actor, "calendar.imported", f"calendar:{year}", {"notice": notice, **counts}
+    )
+    return version
 
 
 async def load_calendar(session: AsyncSession) -> WorkCalendar:

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Column, Date, DateTime, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from common.audit_chain import AuditEntryFields, AuditHeadFields
 from common.db import new_metadata
 from common.messaging import Outbox, messaging_tables
 
@@ -346,3 +347,18 @@ class InterviewQuestion(InteractionTable, table=True):
     answered_by: str | None = Field(default=None, max_length=100)
     case_number: str | None = Field(default=None, max_length=20)
     asked_at: datetime = _at()
+
+
+# --- the audit chain (common.audit_chain) ----------------------------------------------------
+
+
+class AuditEntry(InteractionTable, AuditEntryFields, table=True):
+    """One link of interaction's audit chain (staff acts); never updated or deleted."""
+
+    __tablename__ = "audit_entry"
+
+
+class AuditHead(InteractionTable, AuditHeadFields, table=True):
+    """Interaction's chain newest (seq, hash); locked by every append."""
+
+    __tablename__ = "audit_head"

@@ -23,6 +23,7 @@ from services.interaction.calendar_store import (
 )
 from services.interaction.cases.clocks import recompute_provisional
 from services.interaction.clock import SHANGHAI
+from services.interaction.departments import upsert_department
 from services.interaction.deps import CtxDep
 from services.interaction.models import Department
 from services.interaction.schemas import CalendarImport, DepartmentIn
@@ -135,7 +136,5 @@ async def put_department(code: str, body: DepartmentIn, ctx: CtxDep, actor: Acto
     actor.require_role("admin")
     if code != body.code:
         raise Unprocessable("路径与 code 不一致", field="code")
-    department = await ctx.session.get(Department, code) or Department(code=code, name=body.name)
-    department.name, department.active = body.name, body.active
-    ctx.session.add(department)
+    department = await upsert_department(ctx.session, body, actor.id)
     return json_response(department.model_dump(mode="json"))

@@ -67,7 +67,7 @@ async def test_every_chain_is_verified_and_one_broken_chain_fails_the_run(
     assert intact.exit_code == 0, intact.output
     report = orjson.loads(intact.stdout)
     assert report["ok"] is True
-    assert list(report["services"]) == ["gateway", "review", "distribute", "ingest"]
+    assert list(report["services"]) == ["gateway", "review", "distribute", "ingest", "interaction"]
     assert all(r["ok"] and r["checked"] == 3 for r in report["services"].values())
 
     await alter(chains["distribute"], "distribute", 2)
@@ -94,7 +94,7 @@ async def test_an_unreadable_chain_is_not_intact_and_unknown_services_are_refuse
     report = orjson.loads(outcome.stdout)
     assert report["service"] == "ingest" and report["reason"].startswith("cannot read the chain")
 
-    unknown = await run_cli(["audit", "verify", "--service", "interaction"])
+    unknown = await run_cli(["audit", "verify", "--service", "nonesuch"])
     assert unknown.exit_code == 2
     two = ["--service", "gateway", "--service", "review"]
     bare = await run_cli(["audit", "verify", "--url", chains["review"], *two])

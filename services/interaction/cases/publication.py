@@ -14,6 +14,7 @@ from common.identity import Actor
 from common.pagination import decode_cursor, page
 from common.personal_data import coarse_address
 from common.search_tokens import query_terms
+from services.interaction import audit
 from services.interaction import search as fulltext
 from services.interaction.cases.workflow import OUTCOMES, require_office, transition
 from services.interaction.context import Ctx
@@ -99,6 +100,14 @@ async def prepare(ctx: Ctx, case: Case, actor: Actor, edits: PublicationDraft) -
     publication.department, publication.outcome = case.lead_department, case.outcome
     publication.replied_on = case.replied_on
     ctx.session.add(publication)
+    edited = [name for name in ("title", "body", "reply") if getattr(edits, name)]
+    await audit.record(
+        ctx.session,
+        actor.id,
+        "publication.prepared",
+        subject,
+        {"number": case.number, "edited": edited},
+    )
     return publication
 
 
@@ -120,6 +129,13 @@ async def approve(ctx: Ctx, case: Case, actor: Actor) -> Publication:
         ctx.session, case.id, publication.title, publication.body, publication.reply
     )
     await transition(ctx, case, "publish", case.state, actor.id, CasePublished)
+    await audit.record(
+        ctx.session,
+        actor.id,
+        "publication.approved",
+        f"case:{case.id}",
+        {"number": case.number, "prepared_by": publication.prepared_by},
+    )
     return publication
 
 
