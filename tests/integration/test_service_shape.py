@@ -25,7 +25,7 @@ async def test_service_exposes_health_readiness_metrics(service: str, database_u
         if k.endswith("Settings") and k != "ServiceSettings"
     )
     app = app_module.create_app(settings_class(database_url=database_url, process_role="api"))
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
             assert (await client.get("/healthz")).json() == {"status": "ok"}

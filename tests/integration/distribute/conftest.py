@@ -148,7 +148,7 @@ async def distribute(database_url: str) -> AsyncIterator[Distribute]:
     settings = make_settings(database_url)
     ingest = FakeIngest()
     app = create_app(settings, ingest_transport=httpx.MockTransport(ingest))
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://distribute") as client:
             yield Distribute(app, client, ingest, settings)

@@ -219,7 +219,7 @@ async def test_no_demo_tree_unless_asked(database_url: str) -> None:
     from tests.integration.distribute.conftest import make_settings
 
     app = create_app(make_settings(database_url, seed_demo=False))
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://d") as client:
             assert (await client.get("/api/v1/sites")).json()["items"] == []

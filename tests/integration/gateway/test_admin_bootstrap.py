@@ -87,7 +87,7 @@ async def test_first_admin_is_created_audited_and_logs_in(database_url: str) -> 
     assert STRONG not in entry.data
 
     app = create_app(GatewaySettings(database_url=database_url))
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             token = await login(client, "root", STRONG)
@@ -126,7 +126,7 @@ async def test_accounts_and_keys_made_through_the_api_are_audited(database_url: 
         await create_admin(database_url, "--username", "root", "--password-stdin", stdin=STRONG)
     ).exit_code == 0
     app = create_app(GatewaySettings(database_url=database_url))
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             token = (await login(client, "root", STRONG)).json()["access_token"]

@@ -23,7 +23,7 @@ async def gateway_seen_from(
     database_url: str, peer: str, **settings: object
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(GatewaySettings(database_url=database_url, **settings))  # type: ignore[arg-type]
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         for client in app.state.upstreams.clients.values():
             client._transport = httpx.MockTransport(vouching_service)
         transport = httpx.ASGITransport(app=manager.app, client=(peer, 4711))

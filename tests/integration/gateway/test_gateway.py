@@ -43,7 +43,7 @@ async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         database_url=database_url, demo=True, demo_password=PASSWORD, public_rate_per_minute=5
     )
     app = create_app(settings)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         for name, client in app.state.upstreams.clients.items():
             client._transport = echo_service(name)
         transport = httpx.ASGITransport(app=manager.app)
@@ -159,7 +159,7 @@ async def test_forged_identity_headers_are_not_passed_on(gateway: httpx.AsyncCli
 
 async def test_demo_users_are_not_seeded_outside_demo(database_url: str) -> None:
     app = create_app(GatewaySettings(database_url=database_url, demo=False))
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             response = await client.post(
@@ -199,7 +199,7 @@ async def test_openapi_merges_services_and_is_cached(database_url: str) -> None:
         return httpx.MockTransport(handle)
 
     app = create_app(GatewaySettings(database_url=database_url))
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         for name, upstream in app.state.upstreams.clients.items():
             upstream._transport = service_doc(name)
         transport = httpx.ASGITransport(app=manager.app)

@@ -35,7 +35,7 @@ async def running(database_url: str, **overrides: Any) -> AsyncIterator[FastAPI]
         **overrides,
     )
     app = create_app(settings)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         app.state.asgi = manager.app
         yield app
 

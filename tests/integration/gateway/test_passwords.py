@@ -23,7 +23,7 @@ LONG_PASSWORD = "信息中央厨房先审后发互动办公室承办部门" * 2 
 @pytest.fixture
 async def gateway_app(database_url: str) -> AsyncIterator[FastAPI]:
     app = create_app(GatewaySettings(database_url=database_url, demo=True, demo_password=PASSWORD))
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         yield app
 
 

@@ -32,7 +32,7 @@ def services(request: httpx.Request) -> httpx.Response:
 async def gateway(database_url: str, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     settings = GatewaySettings(database_url=database_url, **overrides)
     app = create_app(settings)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         for client in app.state.upstreams.clients.values():
             client._transport = httpx.MockTransport(services)
         transport = httpx.ASGITransport(app=manager.app)

@@ -30,7 +30,7 @@ async def ingest_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         database_url=database_url, process_role="api", outbound_allow=["127.0.0.1"]
     )
     app = create_app(settings)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         directory = httpx.AsyncClient(
             transport=httpx.MockTransport(site_directory), base_url="http://distribute"
         )

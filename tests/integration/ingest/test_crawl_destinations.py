@@ -86,7 +86,7 @@ async def test_a_source_inside_is_refused_at_registration(
 
     resolve_as(monkeypatch, {"www.jinzhong.gov.cn": "10.0.0.9"})
     app = create_app(IngestSettings(database_url=database_url, process_role="api"))
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         directory = httpx.AsyncClient(
             transport=httpx.MockTransport(site_directory), base_url="http://distribute"
         )

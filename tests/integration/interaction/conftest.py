@@ -35,7 +35,7 @@ def settings_for(database_url: str, **overrides: Any) -> InteractionSettings:
 @pytest.fixture
 async def app(database_url: str, clock: FixedClock) -> AsyncIterator[FastAPI]:
     app = create_app(settings_for(database_url), clock=clock)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         app.state.asgi = manager.app  # carries the lifespan state into requests
         yield app
 

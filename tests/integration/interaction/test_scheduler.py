@@ -20,7 +20,7 @@ async def scan(app, clock: FixedClock) -> int:  # type: ignore[no-untyped-def]
 async def test_alarms_fire_once_across_a_restart(database_url: str) -> None:
     clock = FixedClock(shanghai(2025, 9, 26, 10))
     first = create_app(settings_for(database_url), clock=clock)
-    async with LifespanManager(first) as manager:
+    async with LifespanManager(first, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://i") as client:
             await client.put(
@@ -41,7 +41,7 @@ async def test_alarms_fire_once_across_a_restart(database_url: str) -> None:
     # the service is down over T−1 (Sat 10-11) and the due date; it comes back on Tue 10-14
     clock.set(shanghai(2025, 10, 14, 8))
     second = create_app(settings_for(database_url), clock=clock)
-    async with LifespanManager(second):
+    async with LifespanManager(second, startup_timeout=60, shutdown_timeout=60):
         assert await scan(second, clock) == 2  # the missed T−1 warning, then the breach
         assert await scan(second, clock) == 0
         events = await outbox(second, "case.deadline")
@@ -67,7 +67,7 @@ async def test_alarms_fire_once_across_a_restart(database_url: str) -> None:
 async def test_suspended_cases_do_not_alarm(database_url: str) -> None:
     clock = FixedClock(shanghai(2025, 9, 26, 10))
     app = create_app(settings_for(database_url), clock=clock)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://i") as client:
             await client.put(

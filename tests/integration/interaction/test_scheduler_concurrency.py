@@ -28,7 +28,7 @@ CASES = 30
 async def second_app(database_url: str, clock: FixedClock) -> AsyncIterator[FastAPI]:
     """Another replica on the same database: its own engine, pool and calendar cache."""
     app = create_app(settings_for(database_url), clock=clock)
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         yield app
 
 

@@ -125,7 +125,7 @@ async def review_app(
     settings = make_settings(database_url)
     checks = mock_checks(settings, web)
     app = create_app(settings, checks)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://review") as client:
             yield ReviewHarness(app, client, checks)

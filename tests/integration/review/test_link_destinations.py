@@ -36,7 +36,7 @@ def resolve_as(monkeypatch: pytest.MonkeyPatch, names: dict[str, str]) -> None:
 async def review_client(database_url: str, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """Review with its real link checker (the guarded client built from settings)."""
     app = create_app(make_settings(database_url, **overrides))
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://review") as client:
             yield client
