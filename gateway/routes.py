@@ -138,9 +138,12 @@ async def revoke_api_key(key_id: str, session: SessionDep, actor: AdminActor) ->
 
 
 @router.post("/users", status_code=201, response_model=StaffUserOut)
-async def create_user(body: StaffUserCreate, session: SessionDep, actor: AdminActor) -> Response:
+async def create_user(
+    body: StaffUserCreate, request: Request, session: SessionDep, actor: AdminActor
+) -> Response:
     """Create a staff account (admin; a site-scoped admin only within its own sites)."""
-    user = await service.create_user(session, body, actor)
+    policy = logins.policy_of(request.app.state.settings)
+    user = await service.create_user(session, body, actor, policy=policy)
     out = StaffUserOut.model_validate(user, from_attributes=True)
     return json_response(out.model_dump(), status_code=201)
 

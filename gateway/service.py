@@ -257,9 +257,9 @@ async def create_user(
     policy: PasswordPolicy | None = None,
 ) -> StaffUser:
     """A new staff account, recorded in the audit chain (never its password)."""
-    require_strong_password(request.password, policy or DEFAULT_POLICY)
     if via == "api":  # the CLI's operator holds the database itself (the first admin)
         check_grant(creator, request.sites, "sites")
+    require_strong_password(request.password, policy or DEFAULT_POLICY)
     if await session.get(StaffUser, request.id) is not None:
         raise Conflict(f"user {request.id} exists", field="id")
     user = StaffUser(

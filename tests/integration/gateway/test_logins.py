@@ -177,3 +177,20 @@ async def test_new_accounts_through_the_api_meet_the_policy(client: httpx.AsyncC
         headers={"authorization": f"Bearer {admin}"},
     )
     assert weak.status_code == 422 and "at least 3 are required" in weak.json()["detail"]
+
+
+async def test_new_accounts_follow_the_configured_policy(database_url: str) -> None:
+    async with running(database_url, password_min_length=20) as app, client_of(app) as client:
+        token = await client.post(
+            "/api/v1/auth/token", data={"username": "admin", "password": PASSWORD}
+        )
+        admin = {"authorization": f"Bearer {token.json()['access_token']}"}
+        account = {"id": "clerk", "display_name": "文员", "roles": ["editor"]}
+        short = await client.post(
+            "/api/v1/users", json={**account, "password": NEW_PASSWORD}, headers=admin
+        )
+        assert short.status_code == 422 and short.json()["errors"][0]["field"] == "password"
+        long = await client.post(
+            "/api/v1/users", json={**account, "password": NEW_PASSWORD + "-long!"}, headers=admin
+        )
+        assert long.status_code == 201, long.text
