@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+# The widest integer an INTEGER column holds on PostgreSQL (SQLite binds up to 2**63 - 1); a
+# larger one fails deep in the driver (a 500), so integer parameters are bounded where declared.
+INTEGER_MAX = 2**31 - 1
+VersionPath = Annotated[int, Path(ge=1, le=INTEGER_MAX, description="a version number, from 1")]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from common.db import SessionDep
+from common.db import INTEGER_MAX, SessionDep, VersionPath
 from common.errors import Forbidden, Unprocessable
 from common.idempotency import HEADER, request_hash
 from common.identity import Actor, ActorDep, required_actor
@@ -251,7 +251,7 @@ async def get_lexicon(name: str, session: SessionDep, actor: ActorDep) -> Respon
 
 @admin_router.get("/lexicons/{name}/versions/{version}")
 async def get_lexicon_version(
-    name: str, version: int, session: SessionDep, actor: ActorDep
+    name: str, version: VersionPath, session: SessionDep, actor: ActorDep
 ) -> Response:
     """One immutable version of a lexicon."""
     actor.require_role("admin", "reviewer")
@@ -416,7 +416,7 @@ async def audit_head(session: SessionDep, actor: ActorDep) -> Response:
 async def audit_verify(
     session: SessionDep,
     actor: ActorDep,
-    anchor_seq: Annotated[int | None, Query(ge=0)] = None,
+    anchor_seq: Annotated[int | None, Query(ge=0, le=INTEGER_MAX)] = None,
     anchor_hash: Annotated[str | None, Query(pattern="^[0-9a-f]{64}$")] = None,
 ) -> Response:
     """Walk the chain; `first_bad_seq` names the first entry altered or removed. With an anchor

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
-from common.db import SessionDep
+from common.db import SessionDep, VersionPath
 from common.identity import Actor, ActorDep
 from common.pagination import MAX_LIMIT
 from common.responses import dumps, json_response
@@ -176,7 +176,7 @@ async def list_content_versions(content_id: str, session: SessionDep, actor: Rea
 
 @router.get("/contents/{content_id}/versions/{version}")
 async def get_content_version(
-    content_id: str, version: int, session: SessionDep, actor: ReaderDep
+    content_id: str, version: VersionPath, session: SessionDep, actor: ReaderDep
 ) -> Response:
     """One immutable version, with its content hash, cleaning steps and diff."""
     item = await service.get_item(session, content_id)
@@ -187,7 +187,7 @@ async def get_content_version(
 
 @router.get("/contents/{content_id}/versions/{version}/raw")
 async def get_raw_input(
-    content_id: str, version: int, session: SessionDep, actor: ReaderDep
+    content_id: str, version: VersionPath, session: SessionDep, actor: ReaderDep
 ) -> Response:
     """The input of a version exactly as received (byte for byte)."""
     item = await service.get_item(session, content_id)
