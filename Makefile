@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lock run test test-sqlite test-postgres lint format tools bench
+.PHONY: install lock run test test-sqlite test-postgres lint format tools bench fuzz
 
 # Installs come from the lock files only (exact pins from PyPI), so an upstream release changes
 # nothing until `make lock` is run and its diff committed. requirements/runtime.txt is what the
@@ -57,3 +57,8 @@ test: lint test-sqlite test-postgres
 
 bench: install
 	$(BIN)/python bench/pipeline.py
+
+# Stateful fuzzing of a whole hub (schemathesis, links between create and read operations); not
+# in `make test`. `make fuzz FUZZ_ARGS="--examples 200"`.
+fuzz: install
+	$(BIN)/python bench/fuzz.py $(FUZZ_ARGS)

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.any_database
 
 # Requests per operation and caller: valid ones (the 2xx paths and what they store) and invalid
 # ones (types, formats, missing fields: each must be a 4xx). About 90 s on a loaded 2-core machine.
-EXAMPLES = {GenerationMode.POSITIVE: 5, GenerationMode.NEGATIVE: 3}
+EXAMPLES = {GenerationMode.POSITIVE: 5, GenerationMode.NEGATIVE: 2}
 STAFF_EXCLUDED = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/password")}
 # Known failures, each with the reason it is not fixed yet: (method, path) -> reason.
 KNOWN: dict[tuple[str, str], str] = {}
@@ -106,9 +106,11 @@ async def test_fuzzing_finds_no_server_error_and_no_undocumented_status(tmp_path
             document = (await http.get("/openapi.json")).json()
         staff = {"Authorization": f"Bearer {login.json()['access_token']}"}
         started = time.monotonic()
-        (staff_seen, staff_failures), (anonymous_seen, anonymous_failures) = await asyncio.gather(
-            asyncio.to_thread(fuzz, document, base_url, staff, STAFF_EXCLUDED),
-            asyncio.to_thread(fuzz, document, base_url, {}, set()),
+        staff_seen, staff_failures = await asyncio.to_thread(
+            fuzz, document, base_url, staff, STAFF_EXCLUDED
+        )
+        anonymous_seen, anonymous_failures = await asyncio.to_thread(
+            fuzz, document, base_url, {}, set()
         )
         print(
             f"staff {dict(staff_seen)}, anonymous {dict(anonymous_seen)}: "
