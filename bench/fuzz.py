@@ -58,7 +58,8 @@ async def main(examples: int, seed: int, phases: str) -> int:
                 f"Authorization: Bearer {token}",
                 *(arg for path in EXCLUDED_PATHS for arg in ("--exclude-path", path)),
             ]
-            completed = await asyncio.to_thread(subprocess.run, command, check=False)
+            # run in the throwaway directory: schemathesis writes its state under `.schemathesis/`
+            completed = await asyncio.to_thread(subprocess.run, command, check=False, cwd=directory)
             return completed.returncode
 
 

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 # larger one fails deep in the driver (a 500), so integer parameters are bounded where declared.
 INTEGER_MAX = 2**31 - 1
 VersionPath = Annotated[int, Path(ge=1, le=INTEGER_MAX, description="a version number, from 1")]
+RowIdPath = Annotated[int, Path(ge=1, le=INTEGER_MAX, description="a numeric id, from 1")]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from common.db import RowIdPath
 from common.errors import Unprocessable
 from common.identity import ActorDep, OptionalActorDep
 from common.responses import cached_json_response, json_response
@@ -139,7 +140,7 @@ async def interview_queue(interview_id: str, ctx: CtxDep, actor: ActorDep) -> Re
 
 @router.post("/interviews/{interview_id}/questions/{question_id}/moderation", tags=["interviews"])
 async def interview_moderate(
-    interview_id: str, question_id: int, body: Moderation, ctx: CtxDep, actor: ActorDep
+    interview_id: str, question_id: RowIdPath, body: Moderation, ctx: CtxDep, actor: ActorDep
 ) -> Response:
     """Approve, reject, merge or pick a question (office)."""
     question = await interviews.moderate(ctx, actor, interview_id, question_id, body)
@@ -148,7 +149,7 @@ async def interview_moderate(
 
 @router.post("/interviews/{interview_id}/questions/{question_id}/answer", tags=["interviews"])
 async def interview_answer(
-    interview_id: str, question_id: int, body: Answer, ctx: CtxDep, actor: ActorDep
+    interview_id: str, question_id: RowIdPath, body: Answer, ctx: CtxDep, actor: ActorDep
 ) -> Response:
     """Record a guest's answer during the live interview (office, handler)."""
     question = await interviews.answer(
