@@ -1,11 +1,12 @@
 """`kitchen audit …`: verify every service's audit chain; review's anchors and archives.
 
 Each service keeps its own chain (`common.audit_chain`) in its own database: the gateway
-(accounts, API keys), review (checks, decisions, overrides, lexicons, policies), distribute (site
-tree, webhook receivers, staff re-sends, takedowns, settled releases) and ingest (sources and
-their secrets, quarantine releases, crawls and imports started by staff) and interaction (case
-publications prepared and approved, departments, calendar imports). `verify` reads each chain at the URL its own settings give (`database_url_for`), or
-at `--url NAME=URL`; it never migrates or writes.
+(accounts, API keys), review (checks, decisions, overrides, lexicons, policies), distribute
+(site tree, webhook receivers, staff re-sends, takedowns, settled releases), ingest (sources
+and their secrets, quarantine releases, crawls and imports started by staff) and interaction
+(case publications prepared and approved, departments, calendar imports). `verify` reads each
+chain at the URL its own settings give (`database_url_for`), or at `--url NAME=URL`; it never
+migrates or writes.
 """
 
 from __future__ import annotations
