@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from common.testing import database_kind_under_test
 from tests.authz import table
 from tests.authz.table import OTHER_SITE, Principal, principals
 from tests.e2e.hub import DEMO_PASSWORD, running_hub
+
+# Who may call what is decided before any query: the database kind under test does not matter.
+pytestmark = pytest.mark.any_database
 
 PASSWORD = "authz-matrix-password-1"
 CONCURRENCY = 8
