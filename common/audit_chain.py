@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
-from sqlalchemy import DateTime, Text, delete, select
+from sqlalchemy import DateTime, Text, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
@@ -230,9 +230,13 @@ class AuditChain(Generic[E, H]):
     async def ensure_head(self, session: AsyncSession) -> H:
         """The locked head row (created on first use).
 
-        Two first appends at once both find no head: each inserts it with ON CONFLICT DO
-        NOTHING, then both lock the one row that exists, so the second waits for the first.
+        SQLite has no FOR UPDATE: a no-op UPDATE of the head takes its write lock first, so a
+        second writer waits before it reads the head instead of appending the same seq. Two
+        first appends at once both find no head: each inserts it with ON CONFLICT DO NOTHING,
+        then both lock the one row that exists, so the second waits for the first.
         """
+        touch = update(self.head).where(self.head.id == HEAD_ID).values(seq=self.head.seq)
+        await session.execute(touch)
         query = select(self.head).where(self.head.id == HEAD_ID).with_for_update()
         head = (await session.execute(query)).scalar_one_or_none()
         if head is None:

@@ -21,9 +21,9 @@ async def test_first_appends_at_once_make_one_chain(database_url: str) -> None:
                 await chain.append(session, "admin", "t.race", f"s{n}", {"n": n})
                 await session.commit()
 
-        await asyncio.gather(*(append(n) for n in range(6)))
+        await asyncio.gather(*(append(n) for n in range(20)))
         async with database.sessions() as session:
             result = await chain.verify(session)
-        assert result.ok and result.checked == 6, result
+        assert result.ok and result.checked == 20, result
     finally:
         await database.dispose()
