@@ -80,3 +80,16 @@ def client_ip(scope_or_request: Any, trusted_proxies: Iterable[str]) -> str:
         if name.lower() == FORWARDED_FOR.encode()
     ]
     return client_address(peer, forwarded, trusted_proxies)
+
+
+SCOPE_KEY = "kitchen.client_ip"  # in the scope: request.state may outlive a request
+
+
+def peer_address(request: Any) -> str:
+    """The caller's address as this process sees it: the socket peer, walked back through
+    `settings.trusted_proxies` of the request's app; computed once per request."""
+    known: str | None = request.scope.get(SCOPE_KEY)
+    if known is None:
+        known = client_ip(request, request.app.state.settings.trusted_proxies)
+        request.scope[SCOPE_KEY] = known
+    return known

@@ -24,6 +24,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Request
 from pydantic import BaseModel
 
+from common.client_address import peer_address
 from common.errors import Forbidden, Unauthorized
 
 ACTOR_HEADER = "x-kitchen-actor"
@@ -213,6 +214,17 @@ def vouched(request: Request) -> Vouched:
         settings.internal_signature_max_age_seconds,
         settings.internal_signature_clock_skew_seconds,
     )
+
+
+def caller_address(request: Request) -> str:
+    """The caller's address: the one the gateway vouched for in its signed headers, else
+    `common.client_address.peer_address` (the socket peer through the trusted proxies).
+
+    A client cannot choose its own address: an unsigned or stale address header is a 401, and
+    `X-Forwarded-For` counts only from configured proxies, walked from the right.
+    """
+    forwarded = vouched(request).client_address
+    return forwarded if forwarded is not None else peer_address(request)
 
 
 def optional_actor(request: Request) -> Actor | None:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
+from pydantic import BaseModel, Field
 
 from common.errors import BadRequest
 
 MAX_LIMIT = 200
+ItemT = TypeVar("ItemT")
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a list: `next_cursor` is null on the last page (pass it back as `cursor`)."""
+
+    items: list[ItemT]
+    next_cursor: str | None = Field(default=None, description="the next page's cursor, if any")
 
 
 def encode_cursor(position: Any) -> str:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 import opencc
+
+from common.chinese import converter
 
 RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -27,10 +28,9 @@ MAX_QUERY_TERMS = 8
 __all__ = ["HAN", "MAX_QUERY_TERMS", "RUN", "Term", "fold", "index_grams", "query_terms", "t2s"]
 
 
-@lru_cache(maxsize=1)
 def t2s() -> opencc.OpenCC:
     """The Traditional→Simplified converter, loaded once per process."""
-    return opencc.OpenCC("t2s")
+    return converter("t2s")
 
 
 def fold(text: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 from common.consumer import Handler
 from common.db import Database
 from common.errors import BodyLimitMiddleware, install_problem_handlers
+from common.jobs import Job
 from common.logs import configure_logging
 from common.messaging import MessagingTables
 from common.migrations import upgrade_to_head
@@ -35,7 +36,7 @@ class ServiceSpec:
     migrations_dir: Path
     routers: list[APIRouter]
     handlers: Mapping[str, Handler] = field(default_factory=dict)
-    jobs: list[PeriodicJob] = field(default_factory=list)
+    jobs: list[Job | PeriodicJob] = field(default_factory=list)
     on_startup: list[StartupHook] = field(default_factory=list)
 
 

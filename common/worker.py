@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
+from typing import Any
 
 from common.bus import broker_cluster_id, new_consumer, new_producer, wait_for_broker
 from common.consumer import ConsumerRunner, Handler
 from common.db import Database
+from common.jobs import Job, run_forever
 from common.messaging import Inbox, MessagingTables
 from common.relay import OutboxRelay
 from common.settings import ServiceSettings
@@ -17,7 +19,8 @@ from common.settings import ServiceSettings
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 3600.0
 
-PeriodicJob = Callable[[Database], Awaitable[None]]
+# Transitional: a bare coroutine loop; services move to `common.jobs.Job`.
+PeriodicJob = Callable[[Database], Coroutine[Any, Any, None]]
 
 
 class ServiceWorker:
@@ -30,7 +33,7 @@ class ServiceWorker:
         database: Database,
         tables: MessagingTables,
         handlers: Mapping[str, Handler],
-        jobs: list[PeriodicJob] | None = None,
+        jobs: list[Job | PeriodicJob] | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
@@ -86,10 +89,17 @@ class ServiceWorker:
         self.tasks.append(asyncio.create_task(self._watch_broker(), name=f"{self.name}-broker"))
         self.tasks.append(asyncio.create_task(self._prune(), name=f"{self.name}-prune"))
         for job in self.jobs:
-            self.tasks.append(asyncio.create_task(job(self.database), name=f"{self.name}-job"))
+            self.tasks.append(self._start_job(job))
         for task in self.tasks:
             task.add_done_callback(_log_crash)
         self.started = True
+
+    def _start_job(self, job: Job | PeriodicJob) -> asyncio.Task[None]:
+        if isinstance(job, Job):
+            return asyncio.create_task(
+                run_forever(self.database, job), name=f"{self.name}-{job.name}"
+            )
+        return asyncio.create_task(job(self.database), name=f"{self.name}-job")
 
     async def _watch_broker(self) -> None:
         """Notice a broker that started over: re-send what it lost, re-read it from the start.

@@ -60,16 +60,10 @@ async def required_actor(actor: Annotated[Actor | None, Depends(current_actor)])
     return actor
 
 
-CLIENT_IP_SCOPE_KEY = "kitchen.client_ip"  # in the scope: request.state may outlive a request
 MaybeActor = Annotated[Actor | None, Depends(current_actor)]
 CurrentActor = Annotated[Actor, Depends(required_actor)]
 
 
 def client_ip(request: Request) -> str:
-    """The caller's address (`common.client_address`), computed once per request."""
-    known: str | None = request.scope.get(CLIENT_IP_SCOPE_KEY)
-    if known is None:
-        settings: GatewaySettings = request.app.state.settings
-        known = client_address.client_ip(request, settings.trusted_proxies)
-        request.scope[CLIENT_IP_SCOPE_KEY] = known
-    return known
+    """The caller's address (`common.client_address.peer_address`)."""
+    return client_address.peer_address(request)

@@ -7,13 +7,12 @@ stored as bytes so that public reads never rebuild them (docs/ceilings.md).
 from __future__ import annotations
 
 import html
-import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from functools import cache
 from typing import Any
 
+from common.chinese import extract_keywords
 from services.distribute.models import ContentSnapshot
 
 # China keeps no daylight saving time: a fixed offset is Asia/Shanghai for every date we render.
@@ -78,24 +77,14 @@ def summary_of(snapshot: ContentSnapshot) -> str:
     return text[:SUMMARY_CHARS]
 
 
-@cache
-def _jieba() -> Any:
-    import jieba
-    import jieba.analyse
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba.analyse
-
-
 def warm_up_keywords() -> None:
     """Load jieba's dictionary (≈ 0.5 s) once per process, before the first item needs it."""
-    _jieba().extract_tags("政府网站信息内容建设", topK=1)
+    extract_keywords("政府网站信息内容建设", top=1)
 
 
 def keywords_of(title: str, limit: int = 5) -> list[str]:
     """Keywords page tag: TF-IDF words of the title, minus boilerplate."""
-    tags = _jieba().extract_tags(title, topK=limit + len(STOP_WORDS))
+    tags = extract_keywords(title, top=limit + len(STOP_WORDS))
     return [t for t in tags if t not in STOP_WORDS and len(t) > 1][:limit]
 
 

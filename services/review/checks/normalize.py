@@ -11,9 +11,10 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache
 
 import opencc
+
+from common.chinese import converter
 
 # U+FF01..U+FF5E are the full-width forms of U+0021..U+007E; U+3000 is the ideographic space.
 _WIDTH_AND_CASE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
@@ -35,10 +36,9 @@ _SKIPPABLE = re.compile(
 )
 
 
-@cache
 def _converter() -> opencc.OpenCC:
-    """The OpenCC Traditional → Simplified converter; built once per process (≈ dictionary load)."""
-    return opencc.OpenCC("t2s")
+    """The OpenCC Traditional → Simplified converter, shared by the process."""
+    return converter("t2s")
 
 
 def to_simplified(text: str) -> str:

@@ -10,29 +10,23 @@ Segmentation runs on a small window around a hit, so clean text costs nothing ex
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import jieba
 
+from common.chinese import private_tokenizer
+
 SHORT_TERM_CHARS = 2
 _WINDOW = 6  # folded characters either side of a hit that jieba sees
-_lock = threading.Lock()
-jieba.setLogLevel(logging.WARNING)
 
 _OPEN_CLOSE = dict(zip("【[［〔(（《<", "】]］〕)）》>", strict=True))
 _STAR_AFTER = re.compile(r"\s*[★☆*]")
 
 
-@cache
 def tokenizer() -> jieba.Tokenizer:
     """jieba's dictionary (≈0.5 s to load): once per process, whoever asks first."""
-    with _lock:
-        instance = jieba.Tokenizer()
-        instance.initialize()
-        return instance
+    return private_tokenizer()
 
 
 @lru_cache(maxsize=8192)
