@@ -41,7 +41,7 @@ class AuditEntryFields(SQLModel):
     """The columns of one link; mix into a service's table base (`table=True`, base first)."""
 
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    at: datetime = Field(sa_type=DateTime(timezone=True), index=True)  # type: ignore[call-overload]
+    at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
     actor: str = Field(max_length=100)
     action: str = Field(max_length=60)
     subject: str = Field(index=True, max_length=100)
@@ -225,7 +225,8 @@ class AuditChain(Generic[E, H]):
         self.head = head
 
     def _new_head(self) -> H:
-        return self.head(id=HEAD_ID, seq=0, hash=GENESIS, base_seq=0, base_hash=GENESIS)
+        head: H = self.head(id=HEAD_ID, seq=0, hash=GENESIS, base_seq=0, base_hash=GENESIS)
+        return head
 
     async def ensure_head(self, session: AsyncSession) -> H:
         """The locked head row (created on first use).
@@ -238,14 +239,14 @@ class AuditChain(Generic[E, H]):
         touch = update(self.head).where(self.head.id == HEAD_ID).values(seq=self.head.seq)
         await session.execute(touch)
         query = select(self.head).where(self.head.id == HEAD_ID).with_for_update()
-        head = (await session.execute(query)).scalar_one_or_none()
+        head: H | None = (await session.execute(query)).scalar_one_or_none()
         if head is None:
-            insert = (
-                postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-            )
+            dialect = session.get_bind().dialect.name
+            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
             values = {"id": HEAD_ID, "seq": 0, "hash": GENESIS, "base_seq": 0, "base_hash": GENESIS}
             await session.execute(insert(self.head).values(**values).on_conflict_do_nothing())
-            head = (await session.execute(query)).scalar_one()
+            created: H = (await session.execute(query)).scalar_one()
+            return created
         return head
 
     async def append(
@@ -257,7 +258,7 @@ class AuditChain(Generic[E, H]):
         encoded = canonical_data(data)
         seq = head.seq + 1
         digest = entry_hash(seq, at, actor, action, subject, encoded, head.hash)
-        entry = self.entry(
+        entry: E = self.entry(
             seq=seq,
             at=at,
             actor=actor,
@@ -375,7 +376,7 @@ class AuditChain(Generic[E, H]):
         return summary
 
 
-@dataclass(frozen=True)
+@dataclass
 class _ArchivedEntry:
     seq: int
     at: datetime

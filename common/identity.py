@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import Depends, Request
 from pydantic import BaseModel
@@ -166,7 +166,7 @@ def verify_internal_headers(
 ) -> Vouched:
     """The actor and client address the gateway vouched for; 401 when the signature is missing,
     forged, garbled, issued more than `max_age_seconds` ago or in the future."""
-    get = headers.get  # type: ignore[attr-defined]
+    get = cast(Mapping[str, str], headers).get
     encoded, client_address = get(ACTOR_HEADER), get(CLIENT_ADDRESS_HEADER)
     if not encoded and not client_address:
         return Vouched(None, None)

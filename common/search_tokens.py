@@ -39,7 +39,7 @@ def fold(text: str) -> str:
     OpenCC's phrase tables may change length on rare phrases; offsets (snippets, spans) must
     survive folding, so a length change falls back to a character-by-character conversion.
     """
-    folded = t2s().convert(text)
+    folded: str = t2s().convert(text)
     if len(folded) == len(text):
         return folded
     convert = t2s().convert

@@ -17,13 +17,14 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from common.bus import ensure_topics, wait_for_broker
 from common.events import all_topics
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
+_prctl: Any
 if sys.platform.startswith("linux"):
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
     _prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
