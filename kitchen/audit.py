@@ -110,6 +110,19 @@ async def verify_chain(name: str, url: str, anchor: Anchor | None = None) -> dic
     return {"service": name, **result.as_dict()}
 
 
+def _database_url(name: str, named: dict[str, str], bare: str | None) -> str:
+    """The database of `name`'s chain: the bare --url, its NAME=URL, else its own settings."""
+    if bare is not None:
+        return bare
+    if name in named:
+        return named[name]
+    try:
+        return CHAINS[name].settings().database_url_for(name)
+    except ValidationError as error:  # e.g. production without its secrets
+        message = f"{name}'s settings: {error.errors()[0]['msg']}; or pass {name}=URL"
+        raise typer.BadParameter(message, param_hint="--url") from error
+
+
 @audit_app.command("verify")
 def verify_command(
     service: Annotated[
@@ -146,18 +159,7 @@ def verify_command(
     except (OSError, ValueError) as error:
         raise typer.BadParameter(str(error), param_hint="--anchor") from error
 
-    def url_of(name: str) -> str:
-        if bare is not None:
-            return bare
-        if name in named:
-            return named[name]
-        try:
-            return CHAINS[name].settings().database_url_for(name)
-        except ValidationError as error:  # e.g. production without its secrets
-            message = f"{name}'s settings: {error.errors()[0]['msg']}; or pass {name}=URL"
-            raise typer.BadParameter(message, param_hint="--url") from error
-
-    urls = {name: url_of(name) for name in selected}
+    urls = {name: _database_url(name, named, bare) for name in selected}
 
     async def run() -> list[dict[str, Any]]:
         return [await verify_chain(name, urls[name], pinned) for name in selected]

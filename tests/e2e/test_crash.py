@@ -181,26 +181,47 @@ async def check_converged(
     ids = sorted(accepted)
     to_publish = set(ids[: len(ids) * 2 // 3])  # the rest stays in review
     assert len(to_publish) > 10, "the bursts accepted too little to prove anything"
+    await settle_in_review(hub, ids)
+    in_review_after = time.monotonic() - restarted
+    await asyncio.gather(*(sign_remaining_stages(hub, c) for c in sorted(to_publish)))
+    published = await settle_published(hub, ids, to_publish)
+    await settle_hooked(received, published)
+    await settle_library(hub, ids, published)
+    print(
+        f"{len(ids)} accepted, {len(published)} published once each, "
+        f"{len(ids) - len(published)} in review; in review everywhere "
+        f"{in_review_after:.1f}s after the last restart, "
+        f"all converged after {time.monotonic() - restarted:.1f}s"
+    )
 
-    async def states() -> dict[str, tuple[str, list[tuple[str, int]]]]:
-        found = {}
-        for content_id in ids:
-            tasks = [(t["status"], t["stage_index"]) for t in await tasks_of(hub, content_id)]
-            found[content_id] = ((await hub.content(content_id))["status"], tasks)
-        return found
+
+async def review_states(
+    hub: HubClient, ids: list[str]
+) -> dict[str, tuple[str, list[tuple[str, int]]]]:
+    found = {}
+    for content_id in ids:
+        tasks = [(t["status"], t["stage_index"]) for t in await tasks_of(hub, content_id)]
+        found[content_id] = ((await hub.content(content_id))["status"], tasks)
+    return found
+
+
+async def settle_in_review(hub: HubClient, ids: list[str]) -> None:
+    """Every accepted item reaches review once (one task each), and the library knows it."""
 
     async def stuck() -> str:
-        return repr({c: state for c, state in (await states()).items() if state[0] == "ingested"})
+        found = await review_states(hub, ids)
+        return repr({c: state for c, state in found.items() if state[0] == "ingested"})
 
-    async def everything_in_review() -> bool:  # one task each, and the library knows it
-        found = await states()
+    async def everything_in_review() -> bool:
+        found = await review_states(hub, ids)
         assert all(len(tasks) <= 1 for _, tasks in found.values()), found
         return all(status != "ingested" and tasks for status, tasks in found.values())
 
     await settle(everything_in_review, 120, stuck)
-    in_review_after = time.monotonic() - restarted
 
-    await asyncio.gather(*(sign_remaining_stages(hub, c) for c in sorted(to_publish)))
+
+async def settle_published(hub: HubClient, ids: list[str], to_publish: set[str]) -> set[str]:
+    """Every signed-off item is listed in its column exactly once, and nothing else is."""
 
     async def all_published() -> bool:
         listed = [item["id"] for item in await hub.column_items("province", "news")]
@@ -212,6 +233,11 @@ async def check_converged(
     assert published >= to_publish
     assert set(listed.values()) == {1}, "an item is listed twice"
     assert set(listed) <= set(ids), "an item nobody was told about was published"
+    return published
+
+
+async def settle_hooked(received: Any, published: set[str]) -> None:
+    """The webhook receiver got each published item exactly once."""
 
     async def all_hooked() -> bool:
         return {p.get("data", p)["content_id"] for p in received.by_id.values()} >= published
@@ -220,7 +246,11 @@ async def check_converged(
     hooked = Counter(p.get("data", p)["content_id"] for p in received.by_id.values())
     assert set(hooked) == published and set(hooked.values()) == {1}, hooked
 
-    async def unsettled() -> dict[str, str]:  # ingest hears of publication one hop later
+
+async def settle_library(hub: HubClient, ids: list[str], published: set[str]) -> None:
+    """The library shows each item's final state (it hears of publication one hop later)."""
+
+    async def unsettled() -> dict[str, str]:
         wrong = {}
         for content_id in ids:
             item = await hub.content(content_id)
@@ -234,9 +264,3 @@ async def check_converged(
         return not await unsettled()
 
     await settle(library_settled, 120, lambda: _repr(unsettled()))
-    print(
-        f"{len(ids)} accepted, {len(published)} published once each, "
-        f"{len(ids) - len(published)} in review; in review everywhere "
-        f"{in_review_after:.1f}s after the last restart, "
-        f"all converged after {time.monotonic() - restarted:.1f}s"
-    )
