@@ -1,14 +1,21 @@
-"""Builds every service's FastAPI app the same way: one composition root per service."""
+"""Builds every service's FastAPI app the same way: one composition root per service.
+
+The gateway is built here too: it has no messaging tables (no outbox, no consumer, no worker),
+its own documentation URLs, an extra outermost middleware, a static mount and shutdown hooks.
+Every such field is optional, and its default is what the four services use.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData
+from starlette.middleware import Middleware
+from starlette.routing import Mount
 
 from common.consumer import Handler
 from common.db import Database
@@ -22,6 +29,7 @@ from common.settings import ServiceSettings
 from common.worker import PeriodicJob, ServiceWorker
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
+ShutdownHook = Callable[[FastAPI], Awaitable[None]]
 
 
 @dataclass
@@ -32,12 +40,23 @@ class ServiceSpec:
     title: str
     settings: ServiceSettings
     metadata: MetaData
-    tables: MessagingTables
+    tables: MessagingTables | None  # None: no outbox or inbox, so no worker either
     migrations_dir: Path
     routers: list[APIRouter]
     handlers: Mapping[str, Handler] = field(default_factory=dict)
-    jobs: list[Job | PeriodicJob] = field(default_factory=list)
+    jobs: Sequence[Job | PeriodicJob] = field(default_factory=list)
     on_startup: list[StartupHook] = field(default_factory=list)
+    # Run at shutdown in reverse order, after the worker stopped, before the database closes.
+    on_shutdown: list[ShutdownHook] = field(default_factory=list)
+    docs_url: str | None = "/docs"
+    redoc_url: str | None = "/redoc"
+    openapi_url: str | None = "/openapi.json"
+    # Added around RequestContextMiddleware, the first of the list outermost: they see (and may
+    # edit) every answer, the 500 of a crash included.
+    outer_middleware: list[Middleware] = field(default_factory=list)
+    # Registered before every router, so a catch-all route cannot shadow them (with the API:
+    # not in a worker-only process).
+    mounts: list[Mount] = field(default_factory=list)
 
 
 def create_service_app(spec: ServiceSpec) -> FastAPI:
@@ -52,9 +71,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         for hook in spec.on_startup:
             await hook(app)
         worker = None
-        if settings.process_role in ("worker", "all"):
+        if spec.tables is not None and settings.process_role in ("worker", "all"):
             worker = ServiceWorker(
-                spec.name, settings, database, spec.tables, spec.handlers, spec.jobs
+                spec.name, settings, database, spec.tables, spec.handlers, list(spec.jobs)
             )
             app.state.worker = worker
             await worker.start()
@@ -63,16 +82,28 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         finally:
             if worker is not None:
                 await worker.stop()
+            for hook in reversed(spec.on_shutdown):
+                await hook(app)
             await database.dispose()
 
-    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=spec.title,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url=spec.docs_url,
+        redoc_url=spec.redoc_url,
+        openapi_url=spec.openapi_url,
+    )
     app.state.settings = settings
     app.state.spec = spec
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)  # outermost: sees every answer, crashes too
+    app.add_middleware(RequestContextMiddleware)  # sees every answer, crashes too
+    for middleware in reversed(spec.outer_middleware):  # add_middleware wraps: last is outermost
+        app.user_middleware.insert(0, middleware)
     app.include_router(health_router)
     if settings.process_role in ("api", "all"):
+        app.router.routes.extend(spec.mounts)
         for router in spec.routers:
             app.include_router(router)
     return app

@@ -1,24 +1,29 @@
-"""Composition root of the gateway (`uvicorn gateway.app:create_app --factory`)."""
+"""Composition root of the gateway (`uvicorn gateway.app:create_app --factory`).
+
+Built like every service by `common.service_app`, without messaging tables (the gateway
+publishes and consumes nothing, so it has no worker), with its own document at
+`/openapi-gateway.json` (the merged one is `/openapi.json`, Swagger UI `/docs`), the security
+headers outermost, and the staff console mounted before the catch-all proxy.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware import Middleware
+from starlette.routing import Mount
 
-from common.db import Database
-from common.errors import BodyLimitMiddleware, install_problem_handlers
-from common.logs import configure_logging
-from common.migrations import upgrade_to_head
-from common.observability import RequestContextMiddleware, health_router
-from gateway.proxy import Upstreams
-from gateway.ratelimit import WindowLimiter
-from gateway.routes import docs_router, proxy_router, router
-from gateway.security_headers import SecurityHeadersMiddleware
+from common.jobs import JobRun, run_once
+from common.service_app import ServiceSpec, create_service_app
+from gateway import models
+from gateway.adapters.security_headers import SecurityHeadersMiddleware
+from gateway.consumers import handlers
+from gateway.deps import Deps
+from gateway.jobs import jobs
+from gateway.routes import routers
 from gateway.service import seed_demo_users
 from gateway.settings import GatewaySettings
 
@@ -29,45 +34,44 @@ CONSOLE = Path(__file__).parent / "console"
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    configure_logging("gateway", settings.log_level)
+    deps = Deps.of(settings)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database_url_for("gateway"))
-        app.state.db = database
-        await upgrade_to_head(database, MIGRATIONS)
-        if settings.demo:
-            async with database.sessions() as session:
-                created = await seed_demo_users(session, settings.demo_password)
-                await session.commit()
-            log.info("demo users ready (%d created)", created)
-        app.state.upstreams = Upstreams(
-            settings.service_urls(), settings.upstream_timeout_seconds, settings.internal_secret
-        )
-        try:
-            yield
-        finally:
-            await app.state.upstreams.close()
-            await database.dispose()
+    async def seed_demo(app: FastAPI) -> None:
+        if not settings.demo:
+            return
 
-    app = FastAPI(
+        async def seed(run: JobRun) -> int:
+            return await seed_demo_users(run.session, settings.demo_password)
+
+        created = await run_once(app.state.db, seed)
+        log.info("demo users ready (%d created)", created)
+
+    async def close_upstreams(app: FastAPI) -> None:
+        await deps.upstreams.close()
+
+    spec = ServiceSpec(
+        name="gateway",
         title="信息中央厨房 — Central kitchen API",
-        version="1.0.0",
-        lifespan=lifespan,
+        settings=settings,
+        metadata=models.metadata,
+        tables=None,
+        migrations_dir=MIGRATIONS,
+        routers=routers,
+        handlers=handlers(deps),
+        jobs=jobs(deps),
+        on_startup=[seed_demo],
+        on_shutdown=[close_upstreams],
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi-gateway.json",
+        # outermost, so its headers are also on the 500 that RequestContextMiddleware answers
+        outer_middleware=[
+            Middleware(SecurityHeadersMiddleware, production=settings.environment == "production")
+        ],
+        mounts=[Mount("/console", StaticFiles(directory=CONSOLE, html=True), name="console")],
     )
-    app.state.settings = settings
-    app.state.limiter = WindowLimiter(settings.public_rate_per_minute)
-    install_problem_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)  # sees every answer, crashes too
-    # outermost, so its headers are also on the 500 that RequestContextMiddleware answers
-    app.add_middleware(SecurityHeadersMiddleware, production=settings.environment == "production")
-    app.include_router(health_router)
-    app.include_router(docs_router)
-    app.include_router(router)
-    app.mount("/console", StaticFiles(directory=CONSOLE, html=True), name="console")
-    app.include_router(proxy_router)
+    app = create_service_app(spec)
+    app.state.deps = deps
+    app.state.upstreams = deps.upstreams
+    app.state.limiter = deps.limiter
     return app

@@ -1,38 +1,41 @@
-"""Turning the credentials on a request into an `Actor` (or None for the public)."""
+"""Turning the credentials a request presents into an `Actor` (or None for the public).
+
+A caller presents a staff token (`Authorization: Bearer <JWT from POST /api/v1/auth/token>`) or
+a machine key (`Authorization: Bearer ck_…`, the `X-API-Key` header, or — Open311 clients only —
+an `api_key` query or form field). Credentials that are wrong are a 401, never the public.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common import client_address
-from common.db import SessionDep
 from common.errors import Unauthorized
 from common.identity import Actor
 from gateway import service
-from gateway.settings import GatewaySettings
+
+API_KEY_HEADER = "x-api-key"
+OPEN311_PREFIX = "/open311/"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
-async def open311_api_key(request: Request) -> str | None:
-    """Open311 clients send `api_key` as a query or form field, not as a header."""
-    if not request.url.path.startswith("/open311/"):
-        return None
-    if "api_key" in request.query_params:
-        return request.query_params["api_key"]
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        fields = parse_qs((await request.body()).decode("utf-8", "replace"))
-        return fields.get("api_key", [None])[0]
-    return None
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presented: a staff token, a machine key, or nothing."""
+
+    token: str | None = None
+    api_key: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.token is None and self.api_key is None
 
 
-async def resolve_actor(request: Request, session: AsyncSession) -> Actor | None:
-    """The caller's identity; None without credentials; 401 for credentials that are wrong."""
-    settings: GatewaySettings = request.app.state.settings
-    authorization = request.headers.get("authorization", "")
-    presented_key = request.headers.get("x-api-key")
+def credentials_of(authorization: str, api_key_header: str | None) -> Credentials:
+    """The credentials of the `Authorization` and `X-API-Key` headers; a bearer credential wins
+    and a malformed `Authorization` is a 401."""
     if authorization:
         scheme, _, credential = authorization.partition(" ")
         if scheme.lower() != "bearer" or not credential:
@@ -40,30 +43,24 @@ async def resolve_actor(request: Request, session: AsyncSession) -> Actor | None
                 "use 'Authorization: Bearer <token or API key>'", field="authorization"
             )
         if credential.startswith(service.API_KEY_PREFIX):
-            presented_key = credential
-        else:
-            user = await service.user_from_token(session, credential, settings.token_secret)
-            return service.actor_of_user(user)
-    presented_key = presented_key or await open311_api_key(request)
-    if presented_key:
-        return service.actor_of_key(await service.api_key_from_secret(session, presented_key))
+            return Credentials(api_key=credential)
+        return Credentials(token=credential)
+    return Credentials(api_key=api_key_header or None)
+
+
+def open311_form_key(content_type: str, body: bytes) -> str | None:
+    """The `api_key` field of an Open311 form body (they send it there, not in a header)."""
+    if not content_type.startswith(FORM_CONTENT_TYPE):
+        return None
+    fields = parse_qs(body.decode("utf-8", "replace"))
+    return fields.get("api_key", [None])[0]
+
+
+async def actor_of(session: AsyncSession, found: Credentials, token_secret: str) -> Actor | None:
+    """The caller's identity; None without credentials; 401 for credentials that are wrong."""
+    if found.token is not None:
+        user = await service.user_from_token(session, found.token, token_secret)
+        return service.actor_of_user(user)
+    if found.api_key:
+        return service.actor_of_key(await service.api_key_from_secret(session, found.api_key))
     return None
-
-
-async def current_actor(request: Request, session: SessionDep) -> Actor | None:
-    return await resolve_actor(request, session)
-
-
-async def required_actor(actor: Annotated[Actor | None, Depends(current_actor)]) -> Actor:
-    if actor is None:
-        raise Unauthorized("authentication required", field="authorization")
-    return actor
-
-
-MaybeActor = Annotated[Actor | None, Depends(current_actor)]
-CurrentActor = Annotated[Actor, Depends(required_actor)]
-
-
-def client_ip(request: Request) -> str:
-    """The caller's address (`common.client_address.peer_address`)."""
-    return client_address.peer_address(request)

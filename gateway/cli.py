@@ -14,9 +14,11 @@ from pydantic import ValidationError
 from common.db import Database
 from common.errors import ProblemError
 from common.identity import Actor
+from common.jobs import JobRun, run_once
 from common.migrations import upgrade_to_head
 from gateway import service
 from gateway.login import policy_of
+from gateway.models import StaffUser
 from gateway.settings import GatewaySettings
 
 users_app = typer.Typer(help="Staff accounts of the gateway", no_args_is_help=True)
@@ -80,11 +82,13 @@ def create_admin_command(
         database = Database(url)
         try:
             await upgrade_to_head(database, MIGRATIONS)
-            async with database.sessions() as session:
-                await service.create_admin(
-                    session, username, display_name or username, password, operator, policy
+
+            async def create(run: JobRun) -> StaffUser:
+                return await service.create_admin(
+                    run.session, username, display_name or username, password, operator, policy
                 )
-                await session.commit()
+
+            await run_once(database, create)
         finally:
             await database.dispose()
 

@@ -36,6 +36,7 @@ from common.events import utcnow
 from gateway import service
 from gateway.audit import CHAIN
 from gateway.models import LoginThrottle, PasswordHistory, StaffUser
+from gateway.schemas import TokenOut
 from gateway.service import PasswordPolicy
 from gateway.settings import GatewaySettings
 
@@ -292,3 +293,19 @@ async def change_password(
     session.add(user)
     await CHAIN.append(session, user.id, "user.password_changed", f"user:{user.id}", {})
     return user
+
+
+async def token_for(
+    session: AsyncSession,
+    username: str,
+    password: str,
+    address: str,
+    rules: LoginRules,
+    settings: GatewaySettings,
+) -> TokenOut | ProblemError:
+    """A bearer token for these credentials, or the refusal to answer (`attempt_login`)."""
+    outcome = await attempt_login(session, username, password, address, rules)
+    if isinstance(outcome, ProblemError):
+        return outcome
+    token = service.issue_token(outcome, settings.token_secret, settings.token_ttl_seconds)
+    return TokenOut(access_token=token, expires_in=settings.token_ttl_seconds, roles=outcome.roles)

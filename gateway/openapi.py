@@ -7,8 +7,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from gateway.proxy import Upstreams
-
 log = logging.getLogger(__name__)
 PUBLIC_PREFIXES = ("/api/v1/", "/feeds/", "/open311/")
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -150,15 +148,3 @@ def _replace_ref(node: Any, ref: str) -> None:
     elif isinstance(node, list):
         for value in node:
             _replace_ref(value, ref)
-
-
-async def fetch_service_docs(upstreams: Upstreams) -> dict[str, dict[str, Any]]:
-    docs: dict[str, dict[str, Any]] = {}
-    for name, client in upstreams.clients.items():
-        try:
-            response = await client.get("/openapi.json", timeout=5.0)
-            response.raise_for_status()
-            docs[name] = response.json()
-        except Exception as error:  # a missing service only leaves its paths out
-            log.warning("no OpenAPI from %s: %r", name, error)
-    return docs

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,3 +74,18 @@ class StaffUserOut(BaseModel):
     sites: list[str] | None
     department: str | None
     active: bool
+
+
+class ContentWithHistory(BaseModel):
+    """A library item as ingest answers it (every field of ingest's item), with what review and
+    distribute know of it; a list is null when its service could not be asked."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    reviews: list[dict[str, Any]] | None = Field(
+        default=None, description="the review tasks of the item (review service)"
+    )
+    deliveries: list[dict[str, Any]] | None = Field(
+        default=None, description="the item's deliveries per target (distribute service)"
+    )

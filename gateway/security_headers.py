@@ -1,4 +1,4 @@
-"""Security headers on every gateway answer (pure ASGI: it only edits the response start).
+"""Which security headers every gateway answer carries (set by `gateway.adapters`).
 
 - Content-Security-Policy by path: the console (`/console/`) runs only its own script and
   stylesheet (no inline code; it needs none); `/docs` (Swagger UI, loaded from its CDN) gets
@@ -19,9 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONSOLE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -54,57 +51,13 @@ def policy_for(path: str) -> str:
     return API_CSP
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, production: bool = False) -> None:
-        self.app = app
-        self.fixed = {
-            "X-Frame-Options": "DENY",
-            "Referrer-Policy": "strict-origin-when-cross-origin",
-            "X-Content-Type-Options": "nosniff",
-        }
-        if production:
-            self.fixed["Strict-Transport-Security"] = HSTS
-
-    def _apply(self, message: Message, policy: str) -> None:
-        headers = MutableHeaders(scope=message)
-        headers.setdefault("Content-Security-Policy", policy)
-        for name, value in self.fixed.items():
-            headers.setdefault(name, value)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if scope["path"] == "/docs":
-            await self._docs(scope, receive, send)
-            return
-        policy = policy_for(scope["path"])
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self._apply(message, policy)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-    async def _docs(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Holds the (small) docs page until it is complete, to hash its inline scripts."""
-        start: Message | None = None
-        body = bytearray()
-
-        async def buffered(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] != "http.response.body" or start is None:
-                await send(message)
-                return
-            body.extend(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            self._apply(start, docs_policy(bytes(body)))
-            await send(start)
-            await send({"type": "http.response.body", "body": bytes(body)})
-
-        await self.app(scope, receive, buffered)
+def fixed_headers(production: bool) -> dict[str, str]:
+    """The headers every answer gets whatever its path; HSTS only in production."""
+    fixed = {
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if production:
+        fixed["Strict-Transport-Security"] = HSTS
+    return fixed

@@ -1,7 +1,11 @@
-"""Forwarding a request to the owning service with the caller's verified identity."""
+"""The four services as the gateway calls them: forwarding a request with the caller's verified
+identity, the library item with its history from three services, each service's OpenAPI."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from typing import Any
 from urllib.parse import quote, quote_from_bytes
 
 import httpx
@@ -17,6 +21,9 @@ from common.identity import (
     internal_headers,
 )
 from common.logs import request_id_var
+from common.responses import json_response
+
+log = logging.getLogger(__name__)
 
 # Never forwarded upstream: hop-by-hop headers, and credentials the gateway already consumed.
 DROPPED_REQUEST_HEADERS = {
@@ -141,6 +148,58 @@ class Upstreams:
             headers=incoming,
         )
         return to_response(upstream)
+
+    async def content_with_history(
+        self, content_id: str, actor: Actor | None, client_ip: str
+    ) -> Response:
+        """A library item (ingest) with its review decisions (review) and per-target deliveries
+        (distribute); a neighbour that cannot answer leaves its list null, the item still shows.
+        The item's own refusal (404, 403…) is answered as ingest gave it."""
+        quoted = quote(content_id, safe="")  # any id the client sent stays one path segment
+        item = await self.call(
+            "ingest", "GET", f"/api/v1/contents/{quoted}", actor=actor, client_ip=client_ip
+        )
+        if item.status_code != 200:
+            return to_response(item)
+        query = f"content_id={quoted}&limit=200".encode()
+        reviews, deliveries = await asyncio.gather(
+            self.call(
+                "review", "GET", "/api/v1/reviews", actor=actor, client_ip=client_ip, query=query
+            ),
+            self.call(
+                "distribute",
+                "GET",
+                "/api/v1/deliveries",
+                actor=actor,
+                client_ip=client_ip,
+                query=query,
+            ),
+            return_exceptions=True,
+        )
+        body: dict[str, Any] = item.json()
+        body["reviews"] = _items_or_none(reviews)
+        body["deliveries"] = _items_or_none(deliveries)
+        return json_response(body)
+
+    async def openapi_documents(self) -> dict[str, dict[str, Any]]:
+        """Each service's own OpenAPI document; a service that does not answer is left out."""
+        docs: dict[str, dict[str, Any]] = {}
+        for name, client in self.clients.items():
+            try:
+                response = await client.get("/openapi.json", timeout=5.0)
+                response.raise_for_status()
+                docs[name] = response.json()
+            except Exception as error:  # a missing service only leaves its paths out
+                log.warning("no OpenAPI from %s: %r", name, error)
+        return docs
+
+
+def _items_or_none(result: httpx.Response | BaseException) -> list[Any] | None:
+    """A neighbour's list, or None when it could not be read."""
+    if isinstance(result, BaseException) or result.status_code != 200:
+        return None
+    items: list[Any] | None = result.json().get("items")
+    return items
 
 
 def to_response(upstream: httpx.Response) -> Response:

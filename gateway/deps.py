@@ -1,0 +1,39 @@
+"""The gateway's long-lived collaborators, built once in `gateway.app.create_app`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.clients.upstreams import Upstreams
+from gateway.login import LoginRules
+from gateway.ratelimit import WindowLimiter
+from gateway.service import PasswordPolicy
+from gateway.settings import GatewaySettings
+
+
+@dataclass
+class Deps:
+    """Settings, the four services' pooled clients (closed at shutdown), the per-process limit
+    of anonymous requests, and the login and password rules read from the settings."""
+
+    settings: GatewaySettings
+    upstreams: Upstreams
+    limiter: WindowLimiter
+    login_rules: LoginRules
+
+    @classmethod
+    def of(cls, settings: GatewaySettings) -> Deps:
+        return cls(
+            settings=settings,
+            upstreams=Upstreams(
+                settings.service_urls(),
+                settings.upstream_timeout_seconds,
+                settings.internal_secret,
+            ),
+            limiter=WindowLimiter(settings.public_rate_per_minute),
+            login_rules=LoginRules.of(settings),
+        )
+
+    @property
+    def password_policy(self) -> PasswordPolicy:
+        return self.login_rules.policy
