@@ -6,13 +6,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from common.jobs import JobRun, run_once
 from common.service_app import ServiceSpec, create_service_app
 from services.interaction.calendar_store import CalendarCache, seed_calendar
 from services.interaction.clock import Clock, SystemClock
-from services.interaction.consumers import HANDLERS
+from services.interaction.consumers import handlers
+from services.interaction.deps import Deps
+from services.interaction.jobs import jobs
 from services.interaction.models import metadata, tables
-from services.interaction.route_table import routers
-from services.interaction.scheduler import deadline_job
+from services.interaction.routes import routers
 from services.interaction.settings import InteractionSettings
 
 PORT = 8104
@@ -20,15 +22,15 @@ PORT = 8104
 
 def create_app(settings: InteractionSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or InteractionSettings()
-    clock = clock or SystemClock()
-    cache = CalendarCache(settings.calendar_refresh_seconds)
+    deps = Deps(settings, clock or SystemClock(), CalendarCache(settings.calendar_refresh_seconds))
 
     async def seed(app: FastAPI) -> None:
-        async with app.state.db.sessions() as session:
-            await seed_calendar(session, settings.provisional_until_year, clock.now())
-            await session.commit()
-        app.state.clock = clock
-        app.state.calendar = cache
+        async def work(run: JobRun) -> int:
+            return await seed_calendar(
+                run.session, settings.provisional_until_year, deps.clock.now()
+            )
+
+        await run_once(app.state.db, work)
 
     spec = ServiceSpec(
         name="interaction",
@@ -38,8 +40,10 @@ def create_app(settings: InteractionSettings | None = None, clock: Clock | None 
         tables=tables,
         migrations_dir=Path(__file__).parent / "migrations",
         routers=routers,
-        handlers=HANDLERS,
-        jobs=[deadline_job(clock, settings, cache)],
+        handlers=handlers(deps),
+        jobs=list(jobs(deps)),
         on_startup=[seed],
     )
-    return create_service_app(spec)
+    app = create_service_app(spec)
+    app.state.deps = deps
+    return app

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import date, datetime
+from datetime import time as clock_time
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.errors import Unprocessable
 from services.interaction import audit
 from services.interaction.calendar import (
     CalendarDay,
@@ -17,9 +20,14 @@ from services.interaction.calendar import (
     official_year,
     provisional_year,
 )
+from services.interaction.cases.clocks import recompute_provisional
+from services.interaction.clock import SHANGHAI
+from services.interaction.context import Ctx
 from services.interaction.models import CalendarDayRow, CalendarVersion
+from services.interaction.schemas import CalendarImport
 
 FIRST_OFFICIAL_YEAR = 2004
+MAX_RANGE_DAYS = 366
 
 
 async def _store_year(
@@ -136,3 +144,69 @@ class CalendarCache:
 
     def replace(self, calendar: WorkCalendar, version: int) -> None:
         self.calendar, self.version, self.checked = calendar, version, time.monotonic()
+
+
+# --- what the calendar routes answer ---------------------------------------------------------
+
+
+def due_date(calendar: WorkCalendar, start: date, working_days: int) -> dict[str, Any]:
+    """The due date N working days after a receipt date (the receipt day is not counted)."""
+    due = calendar.add_working_days(start, working_days)
+    end_of_day = datetime.combine(due.on, clock_time(23, 59, 59), SHANGHAI)
+    return {
+        "from": start.isoformat(),
+        "working_days": working_days,
+        "due_on": due.on.isoformat(),
+        "due_at": end_of_day.isoformat(),
+        "provisional": due.provisional,
+        "time_zone": "Asia/Shanghai",
+    }
+
+
+def days(calendar: WorkCalendar, start: date, end: date) -> dict[str, Any]:
+    """Each day of a range (at most 366): working day or not, kind, name, provisional."""
+    if end < start or (end - start).days > MAX_RANGE_DAYS:
+        raise Unprocessable("日期范围须在 0–366 天之间", field="to")
+    items = []
+    current = start
+    while current <= end:
+        info = calendar.day(current)
+        items.append(
+            {
+                "date": current.isoformat(),
+                "is_workday": info.is_workday,
+                "kind": info.kind,
+                "name": info.name,
+                "provisional": not info.official,
+            }
+        )
+        current = date.fromordinal(current.toordinal() + 1)
+    return {"items": items}
+
+
+async def import_year(
+    ctx: Ctx, cache: CalendarCache, year: int, body: CalendarImport, actor: str
+) -> dict[str, Any]:
+    """Import a year from the State Council notice; provisional deadlines are recomputed and
+    this process's calendar is replaced at once."""
+    if not 2004 <= year <= 2100:
+        raise Unprocessable("年份超出范围", field="year")
+    for field, named in (("holidays", body.holidays), ("makeup_workdays", body.makeup_workdays)):
+        if any(d.date.year != year for d in named):
+            raise Unprocessable(f"日期必须在 {year} 年内", field=field)
+    holidays = {d.date: d.name for d in body.holidays}
+    makeup = {d.date: d.name for d in body.makeup_workdays}
+    if set(holidays) & set(makeup):
+        raise Unprocessable("同一天不能既放假又调休上班", field="makeup_workdays")
+    version = await import_notice_year(
+        ctx.session, year, holidays, makeup, body.notice, actor, ctx.now()
+    )
+    ctx.calendar = await load_calendar(ctx.session)
+    version.recomputed_cases = await recompute_provisional(ctx, actor)
+    cache.replace(ctx.calendar, await calendar_version(ctx.session))
+    return {
+        "year": year,
+        "version": version.id,
+        "notice": body.notice,
+        "recomputed_cases": version.recomputed_cases,
+    }

@@ -3,5 +3,8 @@
 from __future__ import annotations
 
 from common.consumer import Handler
+from services.interaction.deps import Deps
 
-HANDLERS: dict[str, Handler] = {}
+
+def handlers(deps: Deps) -> dict[str, Handler]:
+    return {}

@@ -1,23 +1,18 @@
-"""Request-scoped dependencies: the domain context and the client's address."""
+"""The interaction service's long-lived collaborators, built once by `app.create_app`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
 
-from fastapi import Depends, Request
-
-from common.db import SessionDep
-from common.identity import caller_address
-from services.interaction.context import Ctx
+from services.interaction.calendar_store import CalendarCache
+from services.interaction.clock import Clock
+from services.interaction.settings import InteractionSettings
 
 
-async def domain_context(request: Request, session: SessionDep) -> Ctx:
-    state = request.app.state
-    calendar = await state.calendar.get(session)
-    return Ctx(session, calendar, state.clock, state.settings)
+@dataclass
+class Deps:
+    """What requests, jobs and startup share: the settings, the clock, the calendar cache."""
 
-
-CtxDep = Annotated[Ctx, Depends(domain_context, scope="function")]
-
-
-ClientIp = Annotated[str, Depends(caller_address)]
+    settings: InteractionSettings
+    clock: Clock
+    calendar: CalendarCache

@@ -227,3 +227,32 @@ async def _unanswered_to_cases(ctx: Ctx, interview: Interview) -> list[str]:
             ctx.session.add(q)
             numbers.append(q.case_number)
     return numbers
+
+
+async def moderation_queue(ctx: Ctx, actor: Actor, interview_id: str) -> list[dict[str, Any]]:
+    """Every question with its state, for the moderators (no phone numbers)."""
+    actor.require_role("office", "admin")
+    return [
+        q.model_dump(mode="json", exclude={"phone"}) for q in await questions(ctx, interview_id)
+    ]
+
+
+async def transition(
+    ctx: Ctx, actor: Actor, interview_id: str, name: str, text: str | None
+) -> dict[str, Any]:
+    """live | end | transcript (draft, masked) | transcript-approve (another office member)."""
+    if name in ("live", "end"):
+        interview = await set_state(ctx, actor, interview_id, "live" if name == "live" else "ended")
+        return {"id": interview.id, "state": interview.state}
+    if name == "transcript":
+        interview = await draft_transcript(ctx, actor, interview_id, text)
+        return {"id": interview.id, "state": interview.state, "transcript": interview.transcript}
+    if name == "transcript-approve":
+        interview, cases = await approve_transcript(ctx, actor, interview_id)
+        return {
+            "id": interview.id,
+            "state": interview.state,
+            "submission_id": interview.submission_id,
+            "cases": cases,
+        }
+    raise Unprocessable("未知操作", field="transition")

@@ -119,6 +119,12 @@ async def suggest_for(
     return suggested
 
 
+async def suggest_for_case(ctx: Ctx, number: str) -> list[dict[str, Any]]:
+    """Entries similar to case `number` (its title and text), valid today."""
+    case = await get_case(ctx, number)
+    return await suggest_for(ctx, f"{case.title} {case.body}")
+
+
 async def create(
     ctx: Ctx, actor: Actor, data: KnowledgeIn, source_case: str | None = None
 ) -> KnowledgeEntry:

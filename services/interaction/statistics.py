@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, not_, select
 
+from common.errors import Unprocessable
 from services.interaction.context import Ctx
 from services.interaction.models import Case, CaseClock
 
@@ -26,6 +27,7 @@ FORMULAS = {
     "average_working_days_to_reply": "Σ(答复日 − 收件日 的工作日数，收件日不计) / replied",
     "satisfaction_rate": "(满意 + 基本满意) / 已评价件数",
 }
+MAX_RANGE_DAYS = 3660
 COUNTS = ("received", "accepted", "replied", "on_time", "breached", "rated", "satisfied")
 
 
@@ -85,6 +87,8 @@ def _figures(n: dict[str, int]) -> dict[str, Any]:
 
 async def statistics(ctx: Ctx, start: date, end: date, department: str | None) -> dict[str, Any]:
     """Cases received in [start, end] (Asia/Shanghai dates), overall and per lead department."""
+    if end < start or (end - start).days > MAX_RANGE_DAYS:
+        raise Unprocessable("统计区间无效", field="to")
     rows = (await ctx.session.execute(_query(start, end, department))).all()
     groups = {r.department: {k: int(getattr(r, k)) for k in (*COUNTS, "days")} for r in rows}
     total = {k: sum(g[k] for g in groups.values()) for k in (*COUNTS, "days")}

@@ -161,6 +161,14 @@ async def results(ctx: Ctx, survey: Survey) -> dict[str, Any]:
     }
 
 
+async def visible_results(ctx: Ctx, survey_id: str, actor: Actor | None) -> dict[str, Any]:
+    """Results and adoption report: public once published, the office's any time."""
+    survey = await get(ctx, survey_id, public=False)
+    if not survey.result_published and not (actor and actor.has_role("office", "admin")):
+        raise Unprocessable("结果尚未公布", field="id")
+    return await results(ctx, survey)
+
+
 async def publish(ctx: Ctx, actor: Actor, survey_id: str) -> Survey:
     actor.require_role("office", "admin")
     survey = await get(ctx, survey_id, public=False)

@@ -233,6 +233,25 @@ async def submit(ctx: Ctx, data: CaseSubmission, ip: str, source: str = "web") -
     return Submitted(case, token, started[0])
 
 
+async def submit_form(ctx: Ctx, data: CaseSubmission, ip: str) -> dict[str, Any]:
+    """A web submission: the form token must be genuine and neither too fresh nor stale; the
+    receipt carries the case number and the private tracking token."""
+    s = ctx.settings
+    check_form_token(
+        data.form_token, s.internal_secret, ctx.now(), s.min_form_seconds, s.max_form_age_seconds
+    )
+    done = await submit(ctx, data, ip)
+    return {
+        "number": done.case.number,
+        "token": done.token,
+        "kind": done.case.kind,
+        "received_on": done.case.received_on.isoformat(),
+        "due_on": done.due.due_on.isoformat(),
+        "due_provisional": done.due.provisional,
+        "message": "已收到您的来信，请妥善保存编号和查询码",
+    }
+
+
 def received_event(case: Case, clock: CaseClock, now: datetime) -> CaseReceived:
     """`case.received`, as `workflow.transition` would announce it (due: the last clock)."""
     return CaseReceived(

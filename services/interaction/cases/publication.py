@@ -16,7 +16,7 @@ from common.personal_data import coarse_address
 from common.search_tokens import query_terms
 from services.interaction import audit
 from services.interaction import search as fulltext
-from services.interaction.cases.workflow import OUTCOMES, require_office, transition
+from services.interaction.cases.workflow import OUTCOMES, get_case, require_office, transition
 from services.interaction.context import Ctx
 from services.interaction.masking import mask
 from services.interaction.models import Case, Publication, Redaction
@@ -221,3 +221,24 @@ async def search(
     result = page(rows, limit, lambda p: [p.approved_at.isoformat(), p.case_id])
     result["items"] = [public_view(p) for p in result["items"]]
     return result
+
+
+async def prepare_number(
+    ctx: Ctx, number: str, actor: Actor, edits: PublicationDraft
+) -> dict[str, Any]:
+    """Prepare the draft of case `number`; answers the draft as it would be shown, and its
+    status."""
+    draft = await prepare(ctx, await get_case(ctx, number), actor, edits)
+    return {**public_view(draft), "status": draft.status}
+
+
+async def approve_number(ctx: Ctx, number: str, actor: Actor) -> dict[str, Any]:
+    """Approve the draft of case `number`; answers the publication and its status."""
+    approved = await approve(ctx, await get_case(ctx, number), actor)
+    return {**public_view(approved), "status": approved.status}
+
+
+async def case_redactions(ctx: Ctx, number: str) -> list[dict[str, Any]]:
+    """The redaction log of the public rendition of case `number`."""
+    case = await get_case(ctx, number)
+    return await redactions(ctx, f"case:{case.id}")

@@ -396,3 +396,8 @@ async def resume(ctx: Ctx, case: Case, actor_id: str, reason: str = "") -> None:
 async def resume_by_staff(ctx: Ctx, case: Case, actor: Actor) -> None:
     require_lead(actor, case)
     await resume(ctx, case, actor.id)
+
+
+async def supplement(ctx: Ctx, case: Case, reason: str | None) -> None:
+    """The citizen supplies what was asked for (saying what); the suspended case resumes."""
+    await resume(ctx, case, "citizen", require_reason(reason))

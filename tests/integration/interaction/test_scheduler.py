@@ -5,16 +5,17 @@ from __future__ import annotations
 import httpx
 from asgi_lifespan import LifespanManager
 
+from common.jobs import run_pass
 from services.interaction.app import create_app
 from services.interaction.clock import FixedClock, shanghai
+from services.interaction.jobs import deadline_job
 from services.interaction.models import CaseAlarm
-from services.interaction.scheduler import run_once
 from tests.integration.interaction.conftest import ADMIN, HANDLER, OFFICE, settings_for, submit
 from tests.integration.interaction.helpers import count, outbox
 
 
 async def scan(app, clock: FixedClock) -> int:  # type: ignore[no-untyped-def]
-    return await run_once(app.state.db, clock, app.state.settings, app.state.calendar)
+    return await run_pass(app.state.db, deadline_job(app.state.deps))
 
 
 async def test_alarms_fire_once_across_a_restart(database_url: str) -> None:

@@ -13,11 +13,12 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from common.jobs import run_pass
 from services.interaction.app import create_app
 from services.interaction.cases import clocks
 from services.interaction.clock import FixedClock, shanghai
+from services.interaction.jobs import deadline_job
 from services.interaction.models import Case, CaseAlarm, CaseClock
-from services.interaction.scheduler import run_once
 from tests.integration.interaction.conftest import settings_for
 from tests.integration.interaction.helpers import count, outbox
 
@@ -75,7 +76,7 @@ async def scan_concurrently(apps: list[FastAPI], clock: FixedClock) -> list[int]
     return list(
         await asyncio.gather(
             *(
-                run_once(a.state.db, clock, a.state.settings, a.state.calendar)
+                run_pass(a.state.db, deadline_job(a.state.deps))
                 for a in (*apps, apps[0])  # two replicas, and two passes in the first
             )
         )

@@ -86,7 +86,7 @@ async def test_hundreds_of_cases_same_figures_as_python(
 ) -> None:
     rng = random.Random(5)
     async with app.state.db.sessions() as session:
-        calendar = await app.state.calendar.get(session)
+        calendar = await app.state.deps.calendar.get(session)
         cases = [random_case(rng, calendar) for _ in range(400)]
         session.add_all(cases)
         await session.flush()
