@@ -8,20 +8,17 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from common.secretbox import SecretBox
+from common.jobs import JobRun, run_once
 from common.service_app import ServiceSpec, create_service_app
-from services.distribute.admin_routes import router as admin_router
-from services.distribute.consumers import build_handlers
-from services.distribute.dispatch import webhook_job
-from services.distribute.doorbell import Doorbell
-from services.distribute.library import VersionFetcher
+from services.distribute.clients.ingest import VersionFetcher
+from services.distribute.consumers import handlers
+from services.distribute.deps import Deps
+from services.distribute.jobs import jobs
 from services.distribute.models import metadata, tables
 from services.distribute.pagetags import warm_up_keywords
-from services.distribute.reads import FeedCache
-from services.distribute.routes import router
+from services.distribute.routes import routers
 from services.distribute.seed import seed_demo_sites
 from services.distribute.settings import DistributeSettings
-from services.distribute.upkeep import upkeep_job
 from services.distribute.webhook_endpoints import seal_plain_secrets
 
 
@@ -31,20 +28,20 @@ def create_app(
 ) -> FastAPI:
     """`ingest_transport` lets tests stand in for ingest's version API."""
     settings = settings or DistributeSettings()
-    doorbell = Doorbell()
     fetcher = VersionFetcher(
         settings.ingest_url, settings.internal_secret, transport=ingest_transport
     )
+    deps = Deps(settings=settings, fetcher=fetcher)
 
     async def prepare(app: FastAPI) -> None:
-        app.state.feed_cache = FeedCache.empty()
-        app.state.fetcher = fetcher
-        app.state.doorbell = doorbell
-        async with app.state.db.sessions() as session:
+        app.state.deps = deps
+
+        async def start(run: JobRun) -> None:
             if settings.seed_demo:
-                await seed_demo_sites(session)
-            await seal_plain_secrets(session, SecretBox.from_settings(settings))
-            await session.commit()
+                await seed_demo_sites(run.session)
+            await seal_plain_secrets(run.session, deps.box)
+
+        await run_once(app.state.db, start)
         if settings.process_role in ("worker", "all"):
             await asyncio.to_thread(warm_up_keywords)  # keeps jieba's load off the first item
 
@@ -55,9 +52,9 @@ def create_app(
         metadata=metadata,
         tables=tables,
         migrations_dir=Path(__file__).parent / "migrations",
-        routers=[router, admin_router],
-        handlers=build_handlers(fetcher, doorbell),
-        jobs=[webhook_job(settings, doorbell), upkeep_job(fetcher, settings.upkeep_seconds)],
+        routers=routers,
+        handlers=handlers(deps),
+        jobs=list(jobs(deps)),
         on_startup=[prepare],
     )
     return create_service_app(spec)

@@ -6,15 +6,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.consumer import Handler
 from common.events import CloudEvent, ContentIngested, ContentRetractionRequested, ReviewDecided
-from services.distribute.doorbell import Doorbell
-from services.distribute.library import VersionFetcher, store_snapshot
+from services.distribute.deps import Deps
+from services.distribute.library import store_snapshot
 from services.distribute.publishing import handle_decision, resume_release
 from services.distribute.retraction import handle_retraction
 
 
-def build_handlers(fetcher: VersionFetcher, doorbell: Doorbell) -> dict[str, Handler]:
-    """The handler table; `fetcher` reads versions from ingest when an approval overtakes them,
-    `doorbell` wakes the webhook dispatcher once a handler's transaction commits."""
+def handlers(deps: Deps) -> dict[str, Handler]:
+    """The handler table; `deps.fetcher` reads versions from ingest when an approval overtakes
+    them, `deps.doorbell` is rung once a handler's transaction commits."""
+    fetcher, doorbell = deps.fetcher, deps.doorbell
 
     async def on_content_ingested(session: AsyncSession, event: CloudEvent) -> None:
         snapshot = await store_snapshot(session, ContentIngested.model_validate(event.data))

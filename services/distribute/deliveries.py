@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import BadRequest, NotFound
 from common.events import utcnow
+from common.lookup import get_or_404
 from common.pagination import decode_cursor, page
 from services.distribute.models import Delivery, DeliveryAction, DeliveryAttempt, Release
 from services.distribute.pagetags import as_utc, iso
@@ -120,17 +121,23 @@ async def list_deliveries(
     return result
 
 
+async def visible_delivery(
+    session: AsyncSession, delivery_id: str, sites: list[str] | None = None
+) -> Delivery:
+    """The delivery, or a 404 if it does not exist or belongs outside the caller's sites."""
+    delivery = await get_or_404(session, Delivery, delivery_id, detail=f"no delivery {delivery_id}")
+    if sites is not None:
+        release = await session.get(Release, (delivery.content_id, delivery.version))
+        if release is None or release.site not in sites:
+            raise NotFound(f"no delivery {delivery_id}", field="id")
+    return delivery
+
+
 async def get_delivery(
     session: AsyncSession, delivery_id: str, sites: list[str] | None = None
 ) -> dict[str, Any]:
     """One delivery with its attempt log; outside the caller's sites it does not exist."""
-    delivery = await session.get(Delivery, delivery_id)
-    release = (
-        await session.get(Release, (delivery.content_id, delivery.version)) if delivery else None
-    )
-    visible = sites is None or (release is not None and release.site in sites)
-    if delivery is None or not visible:
-        raise NotFound(f"no delivery {delivery_id}", field="id")
+    delivery = await visible_delivery(session, delivery_id, sites)
     query = (
         select(DeliveryAttempt)
         .where(DeliveryAttempt.delivery_id == delivery_id)

@@ -1,10 +1,11 @@
-"""The webhook dispatcher: a periodic job that sends due deliveries and records every outcome.
+"""The webhook dispatcher: a job step that sends due deliveries and records every outcome.
 
 Exactly once, as far as a receiver can tell: a delivery is marked `sending` (attempts + 1, a
-lease) and committed *before* the request goes out, and settled in a second transaction after.
-A process killed in between leaves a `sending` row whose lease expires; it is sent again with the
-same `webhook-id`, which Standard Webhooks receivers use to drop duplicates. On PostgreSQL,
-`FOR UPDATE SKIP LOCKED` lets several workers share the queue without claiming a row twice.
+lease) and committed (`run.checkpoint()`) *before* the request goes out, and each outcome is
+settled and committed on its own as its send finishes. A process killed in between leaves a
+`sending` row whose lease expires; it is sent again with the same `webhook-id`, which Standard
+Webhooks receivers use to drop duplicates. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several
+workers share the queue without claiming a row twice.
 """
 
 from __future__ import annotations
@@ -14,25 +15,22 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
-import httpx
 import prometheus_client
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.backoff import Backoff
-from common.db import Database
 from common.events import utcnow
-from common.outbound import OutboundPolicy, outbound_client
+from common.jobs import JobRun
 from common.secretbox import SecretBox
-from common.worker import PeriodicJob
 from services.distribute import audit
-from services.distribute.doorbell import Doorbell
 from services.distribute.models import Delivery, DeliveryAttempt, Retraction, WebhookEndpoint
 from services.distribute.publishing import announce, retry_detail, settle_release
 from services.distribute.retraction import settle_takedowns, waiting_takedowns
 from services.distribute.settings import DistributeSettings
-from services.distribute.webhooks import SendResult, WebhookSender, retry_delay
+from services.distribute.webhooks import SendResult, retry_delay
 
 log = logging.getLogger(__name__)
 GONE = 410
@@ -42,6 +40,12 @@ WEBHOOK_ATTEMPTS = prometheus_client.Counter(
 WEBHOOK_SECONDS = prometheus_client.Histogram(
     "kitchen_webhook_send_seconds", "Webhook send duration"
 )
+
+
+class Sender(Protocol):
+    """Posts one signed attempt (`services.distribute.clients.webhooks.WebhookSender`)."""
+
+    async def send(self, url: str, secret: str, message_id: str, body: bytes) -> SendResult: ...
 
 
 @dataclass(frozen=True)
@@ -58,19 +62,72 @@ class Claim:
 
 
 class WebhookDispatcher:
-    def __init__(
-        self,
-        settings: DistributeSettings,
-        sender: WebhookSender,
-        doorbell: Doorbell | None = None,
-    ) -> None:
+    def __init__(self, settings: DistributeSettings, sender: Sender) -> None:
         self.settings = settings
         self.sender = sender
         self.box = SecretBox.from_settings(settings)
-        self.doorbell = doorbell or Doorbell()
-        self.inflight: set[asyncio.Task[None]] = set()
         # sends in flight per endpoint: a slow or dead receiver cannot take every slot
         self.busy: Counter[str] = Counter()
+
+    async def step(self, run: JobRun) -> int:
+        """One pass: lease what is due, commit the leases, send them all at once and settle
+        each as its answer comes; returns how many were sent."""
+        claims = await self.lease(run, self.settings.webhook_batch_size)
+        await self.send_all(run, claims)
+        return len(claims)
+
+    async def lease(self, run: JobRun, limit: int) -> list[Claim]:
+        """Claim up to `limit` due deliveries and commit the leases before anything is sent."""
+        claims = await self.claim(run.session, limit, skip_locked=not run.database.is_sqlite)
+        try:
+            await run.checkpoint()
+        except BaseException:
+            for claim in claims:
+                self.busy[claim.endpoint_id] -= 1
+            raise
+        return claims
+
+    async def send_all(self, run: JobRun, claims: list[Claim]) -> None:
+        sends = [asyncio.ensure_future(self._send(claim)) for claim in claims]
+        try:
+            for finished in asyncio.as_completed(sends):
+                claim, result = await finished
+                if result is not None:
+                    await self._settle_logged(run, claim, result)
+        finally:
+            for send in sends:
+                send.cancel()
+            for claim in claims:
+                self.busy[claim.endpoint_id] -= 1
+
+    async def attempt(self, run: JobRun, claim: Claim) -> None:
+        """Send one claimed delivery and commit its outcome."""
+        try:
+            result = await self.sender.send(
+                claim.url, claim.secret, claim.delivery_id, claim.payload
+            )
+            await self.record(run.session, claim, result)
+            await run.checkpoint()
+        finally:
+            self.busy[claim.endpoint_id] -= 1
+
+    async def _send(self, claim: Claim) -> tuple[Claim, SendResult | None]:
+        try:
+            result = await self.sender.send(
+                claim.url, claim.secret, claim.delivery_id, claim.payload
+            )
+        except Exception:  # the lease expires and the delivery is retried with the same id
+            log.exception("sending delivery %s failed", claim.delivery_id)
+            return claim, None
+        return claim, result
+
+    async def _settle_logged(self, run: JobRun, claim: Claim, result: SendResult) -> None:
+        try:
+            await self.record(run.session, claim, result)
+            await run.checkpoint()  # each outcome in its own short transaction, as it lands
+        except Exception:  # the lease expires and the delivery is retried with the same id
+            log.exception("settling delivery %s failed", claim.delivery_id)
+            await run.session.rollback()
 
     def due_query(self, now: datetime, limit: int) -> Select[tuple[Delivery]]:
         return (
@@ -86,8 +143,10 @@ class WebhookDispatcher:
             .limit(limit)
         )
 
-    async def claim(self, database: Database, limit: int) -> list[Claim]:
-        """Mark up to `limit` due deliveries as sending and commit before anything is sent.
+    async def claim(
+        self, session: AsyncSession, limit: int, *, skip_locked: bool = False
+    ) -> list[Claim]:
+        """Mark up to `limit` due deliveries as sending (the caller commits before sending).
 
         Deliveries to an endpoint already at `webhook_endpoint_concurrency` stay pending for a
         later pass; looking a few times further than `limit` lets other endpoints go first.
@@ -95,52 +154,50 @@ class WebhookDispatcher:
         now = utcnow()
         cap = self.settings.webhook_endpoint_concurrency
         query = self.due_query(now, limit * 4)
-        if not database.is_sqlite:
+        if skip_locked:  # PostgreSQL: workers share the queue without claiming a row twice
             query = query.with_for_update(skip_locked=True)
         lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         claims: list[Claim] = []
-        async with database.sessions() as session:
-            due = list((await session.execute(query)).scalars())
-            retracted = await _retracted_versions(session, due)
-            for delivery in due:
-                if len(claims) >= limit:
-                    break
-                if delivery.action == "publish" and delivery.version <= retracted.get(
-                    delivery.content_id, 0
-                ):  # e.g. its lease expired after the takedown was queued: never resend it
-                    await self._cancel(session, delivery, "retracted before retry")
-                    await settle_takedowns(session, delivery)
-                    continue
-                endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
-                if endpoint is None or not endpoint.active or delivery.payload is None:
-                    await self._cancel(session, delivery, "webhook endpoint deleted")
-                    continue
-                if self.busy[endpoint.id] >= cap:
-                    continue
-                try:
-                    secret = self.box.open(endpoint.secret)
-                except ValueError:  # sealed with another data key: a configuration fault
-                    log.error("webhook endpoint %s: secret unreadable with this key", endpoint.id)
-                    delivery.next_attempt_at = delivery.lease_until = lease  # look again later
-                    delivery.last_error = "signing secret unreadable with the configured data key"
-                    session.add(delivery)
-                    continue
-                self.busy[endpoint.id] += 1
-                delivery.state, delivery.attempts = "sending", delivery.attempts + 1
-                delivery.lease_until, delivery.updated_at = lease, now
+        due = list((await session.execute(query)).scalars())
+        retracted = await _retracted_versions(session, due)
+        for delivery in due:
+            if len(claims) >= limit:
+                break
+            if delivery.action == "publish" and delivery.version <= retracted.get(
+                delivery.content_id, 0
+            ):  # e.g. its lease expired after the takedown was queued: never resend it
+                await self._cancel(session, delivery, "retracted before retry")
+                await settle_takedowns(session, delivery)
+                continue
+            endpoint = await session.get(WebhookEndpoint, delivery.endpoint_id)
+            if endpoint is None or not endpoint.active or delivery.payload is None:
+                await self._cancel(session, delivery, "webhook endpoint deleted")
+                continue
+            if self.busy[endpoint.id] >= cap:
+                continue
+            try:
+                secret = self.box.open(endpoint.secret)
+            except ValueError:  # sealed with another data key: a configuration fault
+                log.error("webhook endpoint %s: secret unreadable with this key", endpoint.id)
+                delivery.next_attempt_at = delivery.lease_until = lease  # look again later
+                delivery.last_error = "signing secret unreadable with the configured data key"
                 session.add(delivery)
-                claims.append(
-                    Claim(
-                        delivery.id,
-                        endpoint.id,
-                        delivery.attempts,
-                        endpoint.url,
-                        secret,
-                        delivery.payload,
-                        delivery.retry_base,
-                    )
+                continue
+            self.busy[endpoint.id] += 1
+            delivery.state, delivery.attempts = "sending", delivery.attempts + 1
+            delivery.lease_until, delivery.updated_at = lease, now
+            session.add(delivery)
+            claims.append(
+                Claim(
+                    delivery.id,
+                    endpoint.id,
+                    delivery.attempts,
+                    endpoint.url,
+                    secret,
+                    delivery.payload,
+                    delivery.retry_base,
                 )
-            await session.commit()
+            )
         return claims
 
     async def _cancel(self, session: AsyncSession, delivery: Delivery, reason: str) -> None:
@@ -151,16 +208,14 @@ class WebhookDispatcher:
             await session.flush()
             await settle_release(session, delivery.content_id, delivery.version)
 
-    async def attempt(self, database: Database, claim: Claim) -> None:
-        result = await self.sender.send(claim.url, claim.secret, claim.delivery_id, claim.payload)
-        async with database.sessions() as session:
-            gone = result.status_code == GONE and await self._switch_off(session, claim.endpoint_id)
-            await self.settle(session, claim, result)
-            if gone:  # the chain's head is taken last (see services.distribute.audit)
-                detail = {"reason": "the receiver answered 410 Gone", "delivery": claim.delivery_id}
-                action = "webhook_endpoint.switched_off"
-                await audit.record(session, audit.SYSTEM, action, claim.endpoint_id, detail)
-            await session.commit()
+    async def record(self, session: AsyncSession, claim: Claim, result: SendResult) -> None:
+        """Settle one attempt's outcome; a 410 switches the endpoint off (audited)."""
+        gone = result.status_code == GONE and await self._switch_off(session, claim.endpoint_id)
+        await self.settle(session, claim, result)
+        if gone:  # the chain's head is taken last (see services.distribute.audit)
+            detail = {"reason": "the receiver answered 410 Gone", "delivery": claim.delivery_id}
+            action = "webhook_endpoint.switched_off"
+            await audit.record(session, audit.SYSTEM, action, claim.endpoint_id, detail)
         WEBHOOK_ATTEMPTS.labels(outcome=result.outcome).inc()
         WEBHOOK_SECONDS.observe(result.duration_ms / 1000)
 
@@ -222,44 +277,6 @@ class WebhookDispatcher:
             await settle_release(session, delivery.content_id, delivery.version)
             await settle_takedowns(session, delivery, takedowns)
 
-    async def run_once(self, database: Database) -> int:
-        """Claim what capacity allows and start sending; returns how many were started."""
-        room = self.settings.webhook_batch_size - len(self.inflight)
-        if room <= 0:
-            return 0
-        claims = await self.claim(database, room)
-        for claim in claims:
-            task = asyncio.create_task(self._attempt_logged(database, claim))
-            self.inflight.add(task)
-            task.add_done_callback(self.inflight.discard)
-        return len(claims)
-
-    async def _attempt_logged(self, database: Database, claim: Claim) -> None:
-        try:
-            await self.attempt(database, claim)
-        except Exception:  # the lease expires and the delivery is retried with the same id
-            log.exception("settling delivery %s failed", claim.delivery_id)
-        finally:
-            self.busy[claim.endpoint_id] -= 1
-
-    async def drain(self) -> None:
-        await asyncio.gather(*self.inflight, return_exceptions=True)
-
-    async def run(self, database: Database) -> None:
-        backoff = Backoff()
-        while True:
-            try:
-                started = await self.run_once(database)
-                backoff.reset()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("webhook dispatcher failed; retrying in %.1fs", backoff.delay)
-                await backoff.wait()
-                continue
-            if not started:
-                await self.doorbell.wait(self.settings.webhook_poll_seconds)
-
 
 async def _retracted_versions(session: AsyncSession, deliveries: list[Delivery]) -> dict[str, int]:
     """content id -> the highest retracted version, for the publications among `deliveries`."""
@@ -270,22 +287,3 @@ async def _retracted_versions(session: AsyncSession, deliveries: list[Delivery])
         Retraction.content_id.in_(ids)
     )
     return {row.content_id: row.up_to_version for row in await session.execute(query)}
-
-
-def webhook_job(settings: DistributeSettings, doorbell: Doorbell) -> PeriodicJob:
-    """The `ServiceSpec.jobs` entry: owns its HTTP client for as long as the worker runs."""
-
-    async def job(database: Database) -> None:
-        timeout = httpx.Timeout(settings.webhook_timeout_seconds)
-        # guarded: an endpoint's URL (checked at registration) is checked again at every send
-        policy = OutboundPolicy.from_settings(settings)
-        async with outbound_client(policy, timeout=timeout) as client:
-            dispatcher = WebhookDispatcher(settings, WebhookSender(client), doorbell)
-            try:
-                await dispatcher.run(database)
-            finally:
-                for task in dispatcher.inflight:
-                    task.cancel()
-                await dispatcher.drain()
-
-    return job

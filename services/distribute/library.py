@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.errors import ServiceUnavailable
 from common.events import ContentIngested, utcnow
-from common.identity import service_actor_headers
 from services.distribute.models import ContentSnapshot
 
 SNAPSHOT_FIELDS = (
@@ -48,44 +45,17 @@ async def store_snapshot(session: AsyncSession, data: ContentIngested) -> Conten
     return snapshot
 
 
-class VersionFetcher:
-    """Reads one version from ingest's API, for an approval that overtook its `content.ingested`.
-
-    `transport` lets tests answer without a network (httpx.MockTransport).
-    """
-
-    def __init__(
-        self,
-        base_url: str,
-        internal_secret: str,
-        timeout: float = 10.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.base_url = base_url
-        self.headers = service_actor_headers("distribute", internal_secret)
-        self.timeout = timeout
-        self.transport = transport
+class VersionSource(Protocol):
+    """Where a version comes from when its `content.ingested` has not arrived (ingest's API,
+    `services.distribute.clients.ingest.VersionFetcher`)."""
 
     async def fetch(self, content_id: str, version: int) -> dict[str, Any] | None:
-        """The version's fields, None when ingest says it does not exist; raises when ingest
-        cannot answer (the consumer retries the event)."""
-        path = f"/api/v1/contents/{content_id}/versions/{version}"
-        async with httpx.AsyncClient(
-            base_url=self.base_url, timeout=self.timeout, transport=self.transport
-        ) as client:
-            try:
-                response = await client.get(path, headers=self.headers)
-            except httpx.HTTPError as error:
-                raise ServiceUnavailable(f"ingest unreachable: {error!r}") from error
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise ServiceUnavailable(f"ingest answered {response.status_code} for {path}")
-        return dict(response.json())
+        """The version's fields, None if unknown; raises `ServiceUnavailable` if unreachable."""
+        ...
 
 
 async def load_snapshot(
-    session: AsyncSession, fetcher: VersionFetcher, content_id: str, version: int
+    session: AsyncSession, fetcher: VersionSource, content_id: str, version: int
 ) -> ContentSnapshot | None:
     """The stored snapshot, else the version fetched from ingest (and stored); None if unknown."""
     snapshot = await session.get(ContentSnapshot, (content_id, version))

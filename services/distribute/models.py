@@ -5,30 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    LargeBinary,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from common.audit_chain import AuditEntryFields, AuditHeadFields
+from common.columns import timestamp_field
 from common.db import new_metadata
+from common.idempotency import idempotency_table
 from common.messaging import BigIntId, Outbox, messaging_tables
 
 metadata = new_metadata()
 tables = messaging_tables(metadata)
 OUTBOX = Outbox(tables.outbox, source="/kitchen/distribute")
-
-
-def _at(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(DateTime(timezone=True), nullable=nullable, index=index)
+# `Idempotency-Key` answers of webhook endpoint registrations (common.idempotency)
+idempotency_records = idempotency_table(metadata)
 
 
 class DistributeTable(SQLModel, registry=registry(metadata=metadata)):
@@ -52,8 +43,8 @@ class Site(DistributeTable, table=True):
     # Bumped by every change to the site or its columns; stored pages older than this are
     # re-rendered by the upkeep job so their page tags follow.
     render_rev: int = 1
-    created_at: datetime = Field(sa_column=_at())
-    updated_at: datetime = Field(sa_column=_at())
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class SiteColumn(DistributeTable, table=True):
@@ -69,8 +60,8 @@ class SiteColumn(DistributeTable, table=True):
     type: str = Field(max_length=30)
     description: str = ""
     position: int = 0
-    created_at: datetime = Field(sa_column=_at())
-    updated_at: datetime = Field(sa_column=_at())
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 # --- what was approved and where it went -----------------------------------------------------
@@ -97,7 +88,7 @@ class ContentSnapshot(DistributeTable, table=True):
     index_no: str | None = None
     is_reprint: bool = False
     written_at: str | None = None
-    received_at: datetime = Field(sa_column=_at())
+    received_at: datetime = timestamp_field()
 
 
 class Release(DistributeTable, table=True):
@@ -112,8 +103,8 @@ class Release(DistributeTable, table=True):
     site: str = Field(max_length=60)
     state: str = Field(max_length=20)  # delivering | published | failed | retracted
     detail: str = ""
-    approved_at: datetime = Field(sa_column=_at())
-    published_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    approved_at: datetime = timestamp_field()
+    published_at: datetime | None = timestamp_field(nullable=True)
 
 
 class Delivery(DistributeTable, table=True):
@@ -146,11 +137,11 @@ class Delivery(DistributeTable, table=True):
     retry_base: int = 0
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     payload: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
-    next_attempt_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
-    lease_until: datetime | None = Field(default=None, sa_column=_at(nullable=True))
-    created_at: datetime = Field(sa_column=_at())
-    updated_at: datetime = Field(sa_column=_at())
-    delivered_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    next_attempt_at: datetime | None = timestamp_field(nullable=True)
+    lease_until: datetime | None = timestamp_field(nullable=True)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+    delivered_at: datetime | None = timestamp_field(nullable=True)
 
 
 class DeliveryAttempt(DistributeTable, table=True):
@@ -165,7 +156,7 @@ class DeliveryAttempt(DistributeTable, table=True):
     status_code: int | None = None
     error: str = ""
     duration_ms: int = 0
-    at: datetime = Field(sa_column=_at())
+    at: datetime = timestamp_field()
 
 
 class DeliveryAction(DistributeTable, table=True):
@@ -179,7 +170,7 @@ class DeliveryAction(DistributeTable, table=True):
     actor_id: str = Field(max_length=200)
     actor_name: str = Field(default="", max_length=200)
     from_state: str = Field(max_length=20)
-    at: datetime = Field(sa_column=_at())
+    at: datetime = timestamp_field()
 
 
 class Retraction(DistributeTable, table=True):
@@ -191,7 +182,7 @@ class Retraction(DistributeTable, table=True):
     up_to_version: int
     reason: str = ""
     requested_by: str = ""
-    at: datetime = Field(sa_column=_at())
+    at: datetime = timestamp_field()
 
 
 class WebhookEndpoint(DistributeTable, table=True):
@@ -209,10 +200,8 @@ class WebhookEndpoint(DistributeTable, table=True):
     site: str | None = Field(default=None, max_length=60)
     description: str = ""
     active: bool = True
-    # The client's `Idempotency-Key`: a retried registration returns this endpoint.
-    idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
-    created_at: datetime = Field(sa_column=_at())
-    deleted_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    created_at: datetime = timestamp_field()
+    deleted_at: datetime | None = timestamp_field(nullable=True)
 
 
 # --- the public output, materialised at publish time (served as stored bytes) ---------------
@@ -243,8 +232,8 @@ class Article(DistributeTable, table=True):
     version: int
     content_hash: str = Field(max_length=64)
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    published_at: datetime = Field(sa_column=_at())
-    retracted_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    published_at: datetime = timestamp_field()
+    retracted_at: datetime | None = timestamp_field(nullable=True)
     render_rev: int = 1
 
 
@@ -261,7 +250,7 @@ class Change(DistributeTable, table=True):
     version: int
     op: str = Field(max_length=20)  # published | updated | retracted
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    at: datetime = Field(sa_column=_at())
+    at: datetime = timestamp_field()
 
 
 # --- the audit chain (common.audit_chain) ----------------------------------------------------

@@ -18,7 +18,8 @@ from common.errors import Conflict, NotFound, ServiceUnavailable
 from common.events import ContentPublished, DeliveryUpdated, ReviewDecided, utcnow
 from common.identity import Actor
 from services.distribute import audit
-from services.distribute.library import VersionFetcher, load_snapshot
+from services.distribute.deliveries import visible_delivery
+from services.distribute.library import VersionSource, load_snapshot
 from services.distribute.models import (
     OUTBOX,
     Article,
@@ -120,7 +121,7 @@ async def endpoints_for(session: AsyncSession, event_type: str, site: str) -> li
 
 
 async def handle_decision(
-    session: AsyncSession, decision: ReviewDecided, fetcher: VersionFetcher
+    session: AsyncSession, decision: ReviewDecided, fetcher: VersionSource
 ) -> Release | None:
     """Deliver an approved version to every target; other decisions change nothing here.
 
@@ -350,6 +351,7 @@ async def retry_delivery(session: AsyncSession, delivery_id: str, actor: Actor) 
 async def _send_again(
     session: AsyncSession, delivery_id: str, actor: Actor, action: str
 ) -> Delivery:
+    await visible_delivery(session, delivery_id, actor.sites)  # 404 outside their sites
     query = select(Delivery).where(Delivery.id == delivery_id).with_for_update()
     delivery = (await session.execute(query)).scalar_one_or_none()
     if delivery is None:

@@ -7,6 +7,8 @@ Everything a portal reads was rendered at publish time (docs/ceilings.md: the OR
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ import orjson
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from common.db import Database
 from common.errors import BadRequest, NotFound, ProblemError
 from common.pagination import decode_cursor, encode_cursor
 from services.distribute.feeds import FeedFormat, render_feed
@@ -23,6 +26,13 @@ from services.distribute.pagetags import ColumnInfo, SiteInfo
 
 class Gone(ProblemError):
     status, code, title = 410, "gone", "Retracted"
+
+
+@asynccontextmanager
+async def reading(database: Database) -> AsyncIterator[AsyncConnection]:
+    """A plain connection: hot reads select stored bytes and never build ORM objects."""
+    async with database.engine.connect() as conn:
+        yield conn
 
 
 async def require_column(

@@ -74,3 +74,164 @@ class WebhookEndpointCreate(_Input):
         if secret is not None and not valid_secret(secret):
             raise ValueError("must be base64 (optionally prefixed whsec_), 24 to 64 bytes")
         return secret
+
+
+# --- what the API answers (documentation of the bytes the routes send) ----------------------
+
+
+class _Output(BaseModel):
+    """Base of the answers' schemas (routes send stored or pre-serialised bytes)."""
+
+
+class SitePublic(_Output):
+    slug: str
+    name: str
+    domain: str
+    site_id_code: str
+    parent: str | None
+    description: str
+    url: str
+    updated_at: str = Field(description="ISO 8601, Asia/Shanghai offset")
+
+
+class ColumnPublic(_Output):
+    slug: str
+    name: str
+    type: str
+    type_name: str = Field(description="the ColumnType page tag")
+    description: str
+    position: int
+    site: str
+    feeds: dict[str, str] = Field(description="feed paths by format: rss, atom, json")
+
+
+class SiteDetailPublic(SitePublic):
+    columns: list[ColumnPublic]
+
+
+class EntryPublic(_Output):
+    """An item in a column list (newest first)."""
+
+    id: str
+    version: int
+    title: str
+    summary: str
+    kind: str
+    publisher: str
+    doc_number: str | None
+    column: str
+    published_at: str
+    url: str
+
+
+class ArticleColumnPublic(_Output):
+    slug: str
+    name: str
+    type: str
+
+
+class ArticlePublic(_Output):
+    """A published article with its page tags (`meta_html` is the same tags as `<meta>`)."""
+
+    id: str
+    version: int
+    content_hash: str
+    site: str
+    columns: list[ArticleColumnPublic]
+    title: str
+    summary: str
+    body_html: str
+    kind: str
+    publisher: str
+    doc_number: str | None
+    index_no: str | None
+    author: str
+    is_reprint: bool
+    written_at: str | None
+    published_at: str
+    updated_at: str
+    url: str
+    page_tags: dict[str, str]
+    meta_html: str
+
+
+class ChangePublic(_Output):
+    """A publication, update or retraction tombstone (no content, a `reason`)."""
+
+    seq: int
+    op: Literal["published", "updated", "retracted"]
+    site: str
+    content_id: str
+    version: int
+    at: str
+    href: str
+    content_hash: str | None = None
+    title: str | None = None
+    columns: list[str] | None = None
+    url: str | None = None
+    published_at: str | None = None
+    reason: str | None = None
+
+
+class ChangesPublic(_Output):
+    """Changes after the cursor, oldest first; `next_cursor` is always set."""
+
+    items: list[ChangePublic]
+    next_cursor: str
+    has_more: bool
+
+
+class WebhookEndpointPublic(_Output):
+    id: str
+    url: str
+    events: list[str]
+    site: str | None
+    description: str
+    active: bool
+    created_at: str
+
+
+class WebhookEndpointCreated(WebhookEndpointPublic):
+    """The creating reply (or its idempotent replay): the only one that shows the secret."""
+
+    secret: str
+
+
+class DeliveryPublic(_Output):
+    id: str
+    content_id: str
+    version: int
+    content_hash: str
+    action: Literal["publish", "retract"]
+    target: str
+    channel: Literal["portal", "webhook"]
+    endpoint_id: str | None
+    state: str
+    attempts: int
+    last_error: str
+    next_attempt_at: str | None
+    created_at: str
+    updated_at: str
+    delivered_at: str | None
+
+
+class DeliveryAttemptPublic(_Output):
+    number: int
+    outcome: str
+    status_code: int | None
+    error: str
+    duration_ms: int
+    at: str
+
+
+class DeliveryActionPublic(_Output):
+    action: str
+    actor_id: str
+    actor_name: str
+    from_state: str
+    at: str
+
+
+class DeliveryDetailPublic(DeliveryPublic):
+    log: list[DeliveryAttemptPublic]
+    actions: list[DeliveryActionPublic]

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Conflict, NotFound, Unprocessable
 from common.events import utcnow
+from common.lookup import get_or_404
 from services.distribute import audit
 from services.distribute.feeds import feed_path
 from services.distribute.models import Site, SiteColumn
@@ -59,10 +60,14 @@ async def list_sites(session: AsyncSession) -> list[Site]:
 
 
 async def get_site(session: AsyncSession, slug: str) -> Site:
-    site = await session.get(Site, slug)
-    if site is None:
-        raise NotFound(f"no site {slug!r}", field="site")
-    return site
+    return await get_or_404(session, Site, slug, detail=f"no site {slug!r}", field="site")
+
+
+async def site_detail(session: AsyncSession, slug: str) -> dict[str, Any]:
+    """One site with its columns, as the directory shows it."""
+    found = await get_site(session, slug)
+    columns = [column_out(c) for c in await list_columns(session, slug)]
+    return {**site_out(found), "columns": columns}
 
 
 async def list_columns(session: AsyncSession, site: str) -> list[SiteColumn]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+import orjson
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.errors import Conflict, NotFound, Unprocessable
+from common.errors import NotFound, Unprocessable
 from common.events import utcnow
 from common.secretbox import SecretBox
 from services.distribute import audit
@@ -41,25 +41,11 @@ def endpoint_out(endpoint: WebhookEndpoint, *, secret: str | None = None) -> dic
 
 
 async def create_endpoint(
-    session: AsyncSession,
-    data: WebhookEndpointCreate,
-    box: SecretBox,
-    actor: str,
-    idempotency_key: str | None = None,
-) -> tuple[WebhookEndpoint, str, bool]:
-    """The new endpoint and its plain secret, or the endpoint an earlier request with the same
-    key created (True: the replay shows the same secret)."""
-    if idempotency_key is not None:
-        query = select(WebhookEndpoint).where(WebhookEndpoint.idempotency_key == idempotency_key)
-        earlier = (await session.execute(query)).scalar_one_or_none()
-        if earlier is not None:
-            secret = box.open(earlier.secret)
-            if not _same_request(earlier, secret, data):
-                raise Conflict(
-                    "Idempotency-Key already used for a different endpoint",
-                    field="Idempotency-Key",
-                )
-            return earlier, secret, True
+    session: AsyncSession, data: WebhookEndpointCreate, box: SecretBox, actor: str
+) -> dict[str, Any]:
+    """Register the endpoint; returns the creating reply with the secret still *sealed*
+    (`reveal` opens it on the way out), so a remembered reply (`Idempotency-Key`) keeps the
+    secret sealed at rest too."""
     if data.site is not None and await session.get(Site, data.site) is None:
         raise Unprocessable(f"unknown site {data.site!r}", field="site")
     secret = data.secret or new_secret()
@@ -70,16 +56,20 @@ async def create_endpoint(
         events=sorted(set(data.events)),
         site=data.site,
         description=data.description,
-        idempotency_key=idempotency_key,
         created_at=utcnow(),
     )
-    try:
-        async with session.begin_nested():
-            session.add(endpoint)
-    except IntegrityError as error:  # a concurrent request with the same key won
-        raise Conflict("retry: a request with this Idempotency-Key is in progress") from error
+    session.add(endpoint)
+    await session.flush()
     await audit.record(session, actor, "webhook_endpoint.created", endpoint.id, _audited(endpoint))
-    return endpoint, secret, False
+    return endpoint_out(endpoint, secret=endpoint.secret)
+
+
+def reveal(reply: bytes, box: SecretBox) -> dict[str, Any]:
+    """The creating reply as the client sees it: the sealed secret opened."""
+    body: dict[str, Any] = orjson.loads(reply)
+    if "secret" in body:
+        body["secret"] = box.open(body["secret"])
+    return body
 
 
 def _audited(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -90,15 +80,6 @@ def _audited(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "site": endpoint.site,
         "description": endpoint.description,
     }
-
-
-def _same_request(endpoint: WebhookEndpoint, secret: str, data: WebhookEndpointCreate) -> bool:
-    return (
-        endpoint.url == str(data.url)
-        and endpoint.events == sorted(set(data.events))
-        and endpoint.site == data.site
-        and (data.secret is None or data.secret == secret)
-    )
 
 
 async def seal_plain_secrets(session: AsyncSession, box: SecretBox) -> int:

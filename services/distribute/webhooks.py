@@ -1,22 +1,19 @@
 """Outbound webhooks per Standard Webhooks: payloads, signatures, outcome rules, retry schedule.
 
-Pure policy plus one small HTTP sender; nothing here knows about the database.
+Pure policy; nothing here knows about the database or the network (the sender is
+`services.distribute.clients.webhooks`).
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import httpx
 import orjson
 from standardwebhooks import Webhook
-
-from common.outbound import DestinationRefused
 
 Outcome = Literal["delivered", "retry", "failed"]
 # Event types an endpoint may subscribe to.
@@ -90,28 +87,3 @@ class SendResult:
     @property
     def outcome(self) -> Outcome:
         return "failed" if self.refused else classify(self.status_code)
-
-
-class WebhookSender:
-    """Posts signed payloads; never follows redirects (the signature binds the URL's owner)."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def send(self, url: str, secret: str, message_id: str, body: bytes) -> SendResult:
-        headers = signed_headers(secret, message_id, body, datetime.now(UTC))
-        started = time.perf_counter()
-        try:
-            response = await self.client.post(
-                url, content=body, headers=headers, follow_redirects=False
-            )
-        except DestinationRefused as error:
-            return SendResult(None, str(error)[:500], _ms(started), refused=True)
-        except httpx.HTTPError as error:
-            return SendResult(None, f"{type(error).__name__}: {error}"[:500], _ms(started))
-        error = "" if response.is_success else f"HTTP {response.status_code}: {response.text[:300]}"
-        return SendResult(response.status_code, error, _ms(started))
-
-
-def _ms(started: float) -> int:
-    return int((time.perf_counter() - started) * 1000)

@@ -4,10 +4,10 @@ API, and a real local webhook receiver that verifies Standard Webhooks signature
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -22,14 +22,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from common.events import CloudEvent, ContentIngested, EventData, ReviewDecided
+from common.jobs import JobRun, run_once
 from common.outbound import OutboundPolicy, outbound_client
 from common.testing import free_port, staff
 from services.distribute.app import create_app
-from services.distribute.dispatch import WebhookDispatcher
+from services.distribute.clients.webhooks import WebhookSender
+from services.distribute.deps import Deps
+from services.distribute.dispatch import Claim, WebhookDispatcher
 from services.distribute.models import tables
 from services.distribute.settings import DistributeSettings
-from services.distribute.webhooks import WebhookSender
 
+T = TypeVar("T")
 ADMIN = staff("admin", ("admin",))
 EDITOR = staff("editor", ("editor",))
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -124,11 +127,26 @@ class Distribute:
         return WebhookDispatcher(self.settings, WebhookSender(client))
 
     async def dispatch(self, dispatcher: WebhookDispatcher | None = None) -> int:
-        """One dispatcher pass, waiting for its sends to be settled."""
+        """One committed pass of the webhook job (its sends settled); how many it sent."""
         dispatcher = dispatcher or self.dispatcher()
-        started = await dispatcher.run_once(self.app.state.db)
-        await dispatcher.drain()
-        return started
+        return await run_once(self.app.state.db, dispatcher.step)
+
+    async def claim(self, dispatcher: WebhookDispatcher, limit: int = 10) -> list[Claim]:
+        """Lease due deliveries and commit the leases, sending nothing (a process that dies)."""
+        return await run_once(self.app.state.db, lambda run: dispatcher.lease(run, limit))
+
+    async def attempt(self, dispatcher: WebhookDispatcher, claim: Claim) -> None:
+        """Send one leased delivery and commit its outcome."""
+        await run_once(self.app.state.db, lambda run: dispatcher.attempt(run, claim))
+
+    async def run(self, work: Callable[[JobRun], Awaitable[T]]) -> T:
+        """Job work (a step) in one committed transaction."""
+        return await run_once(self.app.state.db, work)
+
+    @property
+    def deps(self) -> Deps:
+        deps: Deps = self.app.state.deps
+        return deps
 
 
 def make_settings(database_url: str, **overrides: Any) -> DistributeSettings:

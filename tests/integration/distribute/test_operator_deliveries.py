@@ -147,9 +147,8 @@ async def test_stuck_deliveries_are_listed(distribute: Distribute, receiver: Rec
             "webhook_batch_size": 1,
         }
     )
-    claims = await WebhookDispatcher(short_lease, distribute.dispatcher().sender).claim(
-        distribute.app.state.db, 1
-    )
+    crashed = WebhookDispatcher(short_lease, distribute.dispatcher().sender)
+    claims = await distribute.claim(crashed, 1)
     assert [c.delivery_id for c in claims]  # c1 claimed; its process died
     long_ago = utcnow() - timedelta(hours=1)
     async with distribute.app.state.db.sessions() as session:

@@ -94,7 +94,9 @@ async def test_approval_waits_for_text_while_ingest_is_down(distribute: Distribu
     # or ingest is back and the retry pass fetches it
     distribute.ingest.down = False
     distribute.ingest.add(late)
-    assert await resume_waiting(distribute.app.state.db, distribute.app.state.fetcher) == 1
+    assert (
+        await distribute.run(lambda run: resume_waiting(run.session, distribute.deps.fetcher)) == 1
+    )
     listed = (await distribute.client.get("/api/v1/sites/province/columns/notices/items")).json()
     assert sorted(i["id"] for i in listed["items"]) == ["early", "late"]
     published = await distribute.outbox("content.published")

@@ -146,7 +146,7 @@ async def test_change_feed_writers_take_turns_on_postgres(distribute: Distribute
     item = ingested("c1")
     await distribute.handle(item)
     async with distribute.app.state.db.sessions() as session:
-        await handle_decision(session, approved(item), distribute.app.state.fetcher)
+        await handle_decision(session, approved(item), distribute.deps.fetcher)
         query = text(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
             "AND pid = pg_backend_pid()"

@@ -123,8 +123,8 @@ async def test_site_edits_reach_published_pages(distribute: Distribute) -> None:
     await distribute.client.patch(
         "/api/v1/sites/province/columns/notices", json=rename, headers=ADMIN
     )
-    assert await rerender_stale(distribute.app.state.db) == 1
-    assert await rerender_stale(distribute.app.state.db) == 0
+    assert await distribute.run(lambda run: rerender_stale(run.session)) == 1
+    assert await distribute.run(lambda run: rerender_stale(run.session)) == 0
     article = (await distribute.client.get("/api/v1/sites/province/items/c1")).json()
     tags = article["page_tags"]
     assert (tags["SiteIDCode"], tags["SiteName"], tags["ColumnName"]) == (

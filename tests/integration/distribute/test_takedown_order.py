@@ -38,7 +38,7 @@ async def webhook_deliveries(distribute: Distribute) -> dict[str, dict]:
 
 
 async def claim_one(distribute: Distribute, dispatcher: WebhookDispatcher) -> Claim:
-    [claim] = await dispatcher.claim(distribute.app.state.db, 10)
+    [claim] = await distribute.claim(dispatcher, 10)
     return claim
 
 
@@ -65,7 +65,7 @@ async def test_takedown_waits_for_the_publication_in_flight(
     assert takedown["state"] == "waiting" and takedown["next_attempt_at"] is None
     assert await distribute.dispatch() == 0  # not sent ahead of the publication
 
-    await dispatcher.attempt(distribute.app.state.db, claim)  # the publication lands
+    await distribute.attempt(dispatcher, claim)  # the publication lands
     after = await webhook_deliveries(distribute)
     assert after["publish"]["state"] == "delivered" and after["retract"]["state"] == "pending"
     assert await distribute.dispatch() == 1

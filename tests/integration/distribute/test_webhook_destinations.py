@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from common.outbound import OutboundPolicy, outbound_client
 from services.distribute.app import create_app
+from services.distribute.clients.webhooks import WebhookSender
 from services.distribute.dispatch import WebhookDispatcher
 from services.distribute.models import WebhookEndpoint
-from services.distribute.webhooks import WebhookSender
 from tests.integration.distribute.conftest import (
     ADMIN,
     EDITOR,

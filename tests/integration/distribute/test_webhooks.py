@@ -232,7 +232,7 @@ async def test_unknown_outcome_after_a_crash_resends_with_the_same_id(
         update={"webhook_lease_seconds": 1.0, "webhook_timeout_seconds": 0.5}
     )
     crashed = WebhookDispatcher(short_lease, distribute.dispatcher().sender)
-    [claim] = await crashed.claim(distribute.app.state.db, 10)
+    [claim] = await distribute.claim(crashed, 10)
     # the process dies after sending, before recording the outcome
     await crashed.sender.send(claim.url, claim.secret, claim.delivery_id, claim.payload)
     assert await distribute.dispatch() == 0  # leased: nobody else takes it meanwhile
@@ -268,12 +268,12 @@ async def test_one_endpoint_cannot_take_every_slot(
     await distribute.publish(ingested("town", site="city", columns=["news"]))
     capped = distribute.settings.model_copy(update={"webhook_endpoint_concurrency": 1})
     dispatcher = WebhookDispatcher(capped, distribute.dispatcher().sender)
-    claims = await dispatcher.claim(distribute.app.state.db, 10)
+    claims = await distribute.claim(dispatcher, 10)
     assert sorted(c.endpoint_id for c in claims) == sorted([slow["id"], other["id"]])
-    assert await dispatcher.claim(distribute.app.state.db, 10) == []  # both at their cap
+    assert await distribute.claim(dispatcher, 10) == []  # both at their cap
     for claim in claims:
         dispatcher.busy[claim.endpoint_id] -= 1  # as if those sends finished
-    assert len(await dispatcher.claim(distribute.app.state.db, 10)) == 1  # the next of `slow`
+    assert len(await distribute.claim(dispatcher, 10)) == 1  # the next of `slow`
 
 
 async def test_registration_retried_with_an_idempotency_key(distribute: Distribute) -> None:
@@ -285,7 +285,7 @@ async def test_registration_retried_with_an_idempotency_key(distribute: Distribu
     assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
     other = {"url": "https://hooks.example.gov.cn/b"}
     clash = await distribute.client.post("/api/v1/webhook-endpoints", json=other, headers=headers)
-    assert clash.status_code == 409 and clash.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert clash.status_code == 422 and clash.json()["errors"][0]["field"] == "Idempotency-Key"
     listed = (await distribute.client.get("/api/v1/webhook-endpoints", headers=ADMIN)).json()
     assert len(listed["items"]) == 1
 

@@ -10,9 +10,9 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from services.distribute.clients.webhooks import WebhookSender
 from services.distribute.settings import DEFAULT_RETRY_SCHEDULE
 from services.distribute.webhooks import (
-    WebhookSender,
     classify,
     new_secret,
     retry_delay,

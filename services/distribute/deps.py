@@ -1,0 +1,35 @@
+"""Distribute's long-lived collaborators, built once by `create_app` (`app.state.deps`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from common.idempotency import IdempotencyStore
+from common.outbound import OutboundPolicy
+from common.secretbox import SecretBox
+from services.distribute.doorbell import Doorbell
+from services.distribute.library import VersionSource
+from services.distribute.models import idempotency_records
+from services.distribute.reads import FeedCache
+from services.distribute.settings import DistributeSettings
+
+
+@dataclass
+class Deps:
+    """`fetcher` reads versions from ingest when an approval overtakes them; `doorbell` is rung
+    once a transaction that queued webhook deliveries commits; `feed_cache` keeps rendered
+    feeds; `box` seals webhook secrets; `outbound` checks receiver URLs at registration."""
+
+    settings: DistributeSettings
+    fetcher: VersionSource
+    doorbell: Doorbell = field(default_factory=Doorbell)
+    feed_cache: FeedCache = field(default_factory=FeedCache.empty)
+    box: SecretBox = field(init=False)
+    outbound: OutboundPolicy = field(init=False)
+    idempotency: IdempotencyStore = field(
+        default_factory=lambda: IdempotencyStore(idempotency_records)
+    )
+
+    def __post_init__(self) -> None:
+        self.box = SecretBox.from_settings(self.settings)
+        self.outbound = OutboundPolicy.from_settings(self.settings)

@@ -1,0 +1,40 @@
+"""Distribute's background jobs; `common.jobs.run_forever` owns the loop and the commits.
+
+- `webhooks`: lease the due webhook deliveries, commit the leases (`run.checkpoint()`), send
+  them and commit each outcome as it lands; runs again at once while it finds work, else every
+  `webhook_poll_seconds`.
+- `resume-waiting`: fetch from ingest the text of approvals that overtook `content.ingested`
+  while ingest was unreachable, and deliver them.
+- `rerender`: render published pages again after their site or columns changed (batches of
+  `RERENDER_BATCH`; a full batch runs again at once).
+"""
+
+from __future__ import annotations
+
+from common.jobs import Job, JobRun
+from services.distribute.clients.webhooks import webhook_sender
+from services.distribute.deps import Deps
+from services.distribute.dispatch import WebhookDispatcher
+from services.distribute.upkeep import RERENDER_BATCH, rerender_stale, resume_waiting
+
+
+def jobs(deps: Deps) -> list[Job]:
+    settings = deps.settings
+    dispatchers: list[WebhookDispatcher] = []
+
+    async def send_webhooks(run: JobRun) -> int:
+        if not dispatchers:  # its HTTP client is made in the worker, on the first pass
+            dispatchers.append(WebhookDispatcher(settings, webhook_sender(settings)))
+        return await dispatchers[0].step(run)
+
+    async def resume(run: JobRun) -> int:
+        return await resume_waiting(run.session, deps.fetcher)
+
+    async def rerender(run: JobRun) -> int:
+        return await rerender_stale(run.session, RERENDER_BATCH)
+
+    return [
+        Job("webhooks", send_webhooks, settings.webhook_poll_seconds, batch=1),
+        Job("resume-waiting", resume, settings.upkeep_seconds),
+        Job("rerender", rerender, settings.upkeep_seconds, batch=RERENDER_BATCH),
+    ]

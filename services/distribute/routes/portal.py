@@ -1,0 +1,55 @@
+"""Public hot reads (no actor): column lists, articles, the change feed — stored bytes out.
+
+Every answer carries `ETag` and `Cache-Control` and honours `If-None-Match`; the response
+models document the bytes (FastAPI does not re-validate a returned `Response`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from common.pagination import Page
+from common.responses import cached_bytes_response
+from services.distribute import reads
+from services.distribute.routes.dependencies import JSON, ConnDep, DepsDep, Limit, max_age
+from services.distribute.schemas import ArticlePublic, ChangesPublic, EntryPublic
+
+router = APIRouter(tags=["public"])
+CHANGES_MAX_AGE = 5  # short: a poller that just caught up must see the next change soon
+
+
+@router.get("/api/v1/sites/{site}/columns/{column}/items", response_model=Page[EntryPublic])
+async def column_items(
+    site: str,
+    column: str,
+    request: Request,
+    conn: ConnDep,
+    deps: DepsDep,
+    cursor: str | None = None,
+    limit: Limit = 20,
+) -> Response:
+    """Published items of a column, newest first."""
+    body = await reads.column_items(conn, site, column, cursor, limit)
+    return cached_bytes_response(request, body, JSON, max_age(deps))
+
+
+@router.get("/api/v1/sites/{site}/items/{content_id}", response_model=ArticlePublic)
+async def get_item(
+    site: str, content_id: str, request: Request, conn: ConnDep, deps: DepsDep
+) -> Response:
+    """A published article with its page tags; 410 once retracted."""
+    body = await reads.article(conn, site, content_id)
+    return cached_bytes_response(request, body, JSON, max_age(deps))
+
+
+@router.get("/api/v1/changes", response_model=ChangesPublic)
+async def changes(
+    request: Request,
+    conn: ConnDep,
+    cursor: str | None = None,
+    site: str | None = None,
+    limit: Limit = 100,
+) -> Response:
+    """Publications, updates and retraction tombstones after `cursor`, oldest first."""
+    body = await reads.changes(conn, cursor, site, limit)
+    return cached_bytes_response(request, body, JSON, max_age=CHANGES_MAX_AGE)
