@@ -7,7 +7,9 @@ archives) is `common.audit_chain`; this module binds it to the review tables `au
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.audit_chain import (
@@ -25,6 +27,7 @@ from common.audit_chain import (
     load_anchor,
     verify_archive,
 )
+from common.pagination import decode_cursor, encode_cursor
 from services.review.models import AuditEntry, AuditHead, ReviewTask
 
 CHAIN: AuditChain[AuditEntry, AuditHead] = AuditChain(AuditEntry, AuditHead)
@@ -51,18 +54,37 @@ async def history_within(
     """
     if sites is None:
         return await CHAIN.history(session, subject, after_seq, limit)
-    items = select(ReviewTask.content_id).where(ReviewTask.site.in_(sites))  # type: ignore[attr-defined]
+    items = select(ReviewTask.content_id).where(col(ReviewTask.site).in_(sites))
     query = (
         select(AuditEntry)
-        .where(AuditEntry.subject.in_(items))  # type: ignore[attr-defined]
-        .order_by(AuditEntry.seq)
+        .where(col(AuditEntry.subject).in_(items))
+        .order_by(col(AuditEntry.seq))
         .limit(limit)
     )
     if subject:
-        query = query.where(AuditEntry.subject == subject)
+        query = query.where(col(AuditEntry.subject) == subject)
     if after_seq is not None:
-        query = query.where(AuditEntry.seq > after_seq)
-    return list((await session.execute(query)).scalars())
+        query = query.where(col(AuditEntry.seq) > after_seq)
+    return list((await session.exec(query)).all())
+
+
+async def history_page(
+    session: AsyncSession,
+    sites: list[str] | None,
+    subject: str | None,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """A page of `history_within`, oldest first; the cursor is the last entry's seq."""
+    after = decode_cursor(cursor)
+    after_seq = int(after) if after else None
+    rows = await history_within(session, sites, subject, after_seq, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [entry_json(r) for r in rows],
+        "next_cursor": encode_cursor(rows[-1].seq) if more else None,
+    }
 
 
 __all__ = [
@@ -82,6 +104,7 @@ __all__ = [
     "export",
     "hash_of",
     "history",
+    "history_page",
     "history_within",
     "load_anchor",
     "verify",

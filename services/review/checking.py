@@ -6,20 +6,29 @@ database, so no HTTP request is ever made while a transaction is open.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import Database
 from common.events import ContentIngested, utcnow
 from services.review.checks.engine import (
     CheckInput,
+    LinkFinder,
     broken_links,
     run_static_checks,
     sort_findings,
 )
-from services.review.checks.links import LinkChecker
 from services.review.checks.metadata import ItemMeta
 from services.review.checks.types import Finding
 from services.review.lexicons import MatcherCache
 from services.review.schemas import CheckRequest
+
+
+class LinkClient(LinkFinder, Protocol):
+    """The process's link checker (`clients.links.LinkChecker`): finds broken links, closes."""
+
+    async def aclose(self) -> None: ...
 
 
 def check_input(data: ContentIngested | CheckRequest) -> CheckInput:
@@ -41,7 +50,7 @@ def check_input(data: ContentIngested | CheckRequest) -> CheckInput:
 class MachineChecks:
     """One per process: holds the automaton cache and the HTTP link checker."""
 
-    def __init__(self, allowlist: list[str], links: LinkChecker | None) -> None:
+    def __init__(self, allowlist: list[str], links: LinkClient | None) -> None:
         self.allowlist = allowlist
         self.links = links
         self.matchers = MatcherCache()
@@ -65,12 +74,16 @@ class MachineChecks:
 
 
 async def check_draft(
-    session: AsyncSession, checks: MachineChecks, data: CheckRequest, links: bool
+    database: Database, checks: MachineChecks, data: CheckRequest
 ) -> list[Finding]:
-    """A draft's findings; the read transaction ends before any link is fetched."""
-    findings = await checks.static(session, data)
-    await session.commit()  # nothing was written: this only hands the connection back
-    if links:
+    """A draft's findings (nothing is stored); links are fetched only when `check_links` asks.
+
+    The lexicons are read in a short session of their own, closed before any link is fetched:
+    the draft writes nothing, so there is nothing to commit and no connection is held meanwhile.
+    """
+    async with database.sessions() as session:
+        findings = await checks.static(session, data)
+    if data.check_links:
         broken = await checks.broken_links(data.body_html, data.body_text)
         findings = sort_findings(findings + broken)
     return findings

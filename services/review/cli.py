@@ -14,6 +14,7 @@ import orjson
 import typer
 
 from common.db import Database
+from common.jobs import JobRun, run_once
 from common.migrations import upgrade_to_head
 from services.review import audit
 from services.review.settings import ReviewSettings
@@ -62,17 +63,17 @@ def export_command(
     settings = ReviewSettings()
     before = datetime.now(UTC) - timedelta(days=older_than_days)
 
+    async def export(run: JobRun) -> dict[str, object]:
+        return await audit.export(
+            run.session, before, out, prune=prune,
+            retention_days=settings.audit_retention_days, actor="cli",
+        )  # fmt: skip
+
     async def run() -> dict[str, object]:
         database = Database(_url(url))
         try:
             await upgrade_to_head(database, MIGRATIONS)
-            async with database.sessions() as session:
-                summary = await audit.export(
-                    session, before, out, prune=prune,
-                    retention_days=settings.audit_retention_days, actor="cli",
-                )  # fmt: skip
-                await session.commit()
-                return summary
+            return await run_once(database, export)
         finally:
             await database.dispose()
 

@@ -6,12 +6,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.consumer import Handler
 from common.events import CloudEvent, ContentIngested
-from services.review.checking import MachineChecks
-from services.review.service import latest_task, open_review
+from services.review.deps import Deps
+from services.review.tasks import latest_task, open_review
 
 
-def build_handlers(checks: MachineChecks) -> dict[str, Handler]:
-    """The HANDLERS table, bound to this process's machine checks (automata, HTTP client)."""
+def handlers(deps: Deps) -> dict[str, Handler]:
+    """`content.ingested` → a review task, bound to this process's machine checks."""
+    checks = deps.checks
 
     async def on_content_ingested(session: AsyncSession, event: CloudEvent) -> None:
         data = ContentIngested.model_validate(event.data)

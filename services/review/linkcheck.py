@@ -1,31 +1,38 @@
 """Broken-link checks, queued by the consumer and run by a periodic job outside any transaction.
 
 The `content.ingested` consumer records the task with the findings that need no network and
-queues a `link_check` row. `run_pending` reads a batch in one short session, closes it, fetches
-the links (the checker's timeouts, concurrency limit and cache apply), then records each result
-in its own short transaction. The last stage cannot be approved while the check is pending.
+queues a `link_check` row. `run_pending` (the job's step) reads a batch and ends that read
+transaction with `run.checkpoint()`, so no connection is held while the links are fetched (the
+checker's timeouts, concurrency limit and cache apply); then it records each result and
+checkpoints again, one short transaction per result. Recording is guarded by the row still being
+pending, so two workers that fetched the same batch record it once. The last stage cannot be
+approved while the check is pending.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import CursorResult
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.db import Database
 from common.errors import Conflict
 from common.events import utcnow
+from common.jobs import JobRun
 from services.review import audit
-from services.review.checking import MachineChecks
 from services.review.checks.markup import extract_links
 from services.review.checks.types import Finding
-from services.review.models import FindingRow, LinkCheck, ReviewTask
+from services.review.models import FindingRow, LinkCheck, ReviewTask, finding_row
 
-log = logging.getLogger(__name__)
+# The network half of the checks (`MachineChecks.broken_links`): HTML and text in, findings out.
+BrokenLinks = Callable[[str, str], Awaitable[list[Finding]]]
 
 PENDING, DONE, SKIPPED, FAILED = "pending", "done", "skipped", "failed"
 
@@ -72,20 +79,27 @@ class _Job:
     task_open: bool
 
 
-async def _next_batch(database: Database, limit: int) -> list[_Job]:
-    # Its own session, closed before any HTTP request: no connection or snapshot is held.
-    async with database.sessions() as session:
-        query = (
-            select(LinkCheck, ReviewTask)
-            .join(ReviewTask, ReviewTask.id == LinkCheck.task_id)
-            .where(LinkCheck.status == PENDING)
-            .order_by(LinkCheck.queued_at)
-            .limit(limit)
+async def _next_batch(session: AsyncSession, limit: int) -> list[_Job]:
+    # Plain columns, not rows: nothing stays in the session's identity map to go stale while
+    # the links are fetched, and the results are recorded against fresh reads.
+    query = (
+        sa_select(
+            col(ReviewTask.id),
+            col(ReviewTask.content_id),
+            col(ReviewTask.version),
+            col(ReviewTask.body_html),
+            col(ReviewTask.body_text),
+            col(ReviewTask.status),
         )
-        rows = (await session.execute(query)).all()
+        .join(LinkCheck, col(LinkCheck.task_id) == col(ReviewTask.id))
+        .where(col(LinkCheck.status) == PENDING)
+        .order_by(col(LinkCheck.queued_at))
+        .limit(limit)
+    )
+    rows = (await session.execute(query)).all()
     return [
-        _Job(t.id, t.content_id, t.version, t.body_html, t.body_text, t.status == "in_review")
-        for _, t in rows
+        _Job(task_id, content_id, version, body_html, body_text, status == "in_review")
+        for task_id, content_id, version, body_html, body_text, status in rows
     ]
 
 
@@ -93,10 +107,10 @@ async def _finish(session: AsyncSession, task_id: str, values: dict[str, object]
     """Move a pending check on; False if another worker already did (its result stands)."""
     result = await session.execute(
         update(LinkCheck)
-        .where(LinkCheck.task_id == task_id, LinkCheck.status == PENDING)
+        .where(col(LinkCheck.task_id) == task_id, col(LinkCheck.status) == PENDING)
         .values(**values, checked_at=utcnow())
     )
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 async def record_findings(session: AsyncSession, job: _Job, findings: list[Finding]) -> bool:
@@ -108,8 +122,8 @@ async def record_findings(session: AsyncSession, job: _Job, findings: list[Findi
     if blocking:
         await session.execute(
             update(ReviewTask)
-            .where(ReviewTask.id == job.task_id)
-            .values(blocking_findings=ReviewTask.blocking_findings + blocking)
+            .where(col(ReviewTask.id) == job.task_id)
+            .values(blocking_findings=col(ReviewTask.blocking_findings) + blocking)
         )
     await audit.append(
         session,
@@ -129,12 +143,11 @@ async def record_findings(session: AsyncSession, job: _Job, findings: list[Findi
 async def _add_findings(session: AsyncSession, job: _Job, findings: list[Finding]) -> None:
     """Append findings after those the version already has (ordinals stay unique)."""
     count = select(func.count()).where(
-        FindingRow.content_id == job.content_id, FindingRow.version == job.version
+        col(FindingRow.content_id) == job.content_id, col(FindingRow.version) == job.version
     )
-    first = int((await session.execute(count)).scalar_one())
+    first = int((await session.exec(count)).one())
     session.add_all(
-        FindingRow(content_id=job.content_id, version=job.version, ordinal=first + i, **f.as_dict())
-        for i, f in enumerate(findings)
+        finding_row(job.content_id, job.version, first + i, f) for i, f in enumerate(findings)
     )
 
 
@@ -174,31 +187,34 @@ async def _record_failure(
 
 
 async def _settle(
-    database: Database, job: _Job, outcome: list[Finding] | BaseException | None, max_attempts: int
+    session: AsyncSession,
+    job: _Job,
+    outcome: list[Finding] | BaseException | None,
+    max_attempts: int,
 ) -> None:
-    async with database.sessions() as session:
-        if outcome is None:  # the task was superseded or decided meanwhile
-            await _finish(session, job.task_id, {"status": SKIPPED})
-        elif isinstance(outcome, BaseException):
-            await _record_failure(session, job, outcome, max_attempts)
-        else:
-            await record_findings(session, job, outcome)
-        await session.commit()
+    if outcome is None:  # the task was superseded or decided meanwhile
+        await _finish(session, job.task_id, {"status": SKIPPED})
+    elif isinstance(outcome, BaseException):
+        await _record_failure(session, job, outcome, max_attempts)
+    else:
+        await record_findings(session, job, outcome)
 
 
 async def run_pending(
-    database: Database, checks: MachineChecks, limit: int = 20, max_attempts: int = 5
+    run: JobRun, broken_links: BrokenLinks, limit: int = 20, max_attempts: int = 5
 ) -> int:
-    """Run one batch of pending link checks; returns how many were taken."""
-    jobs = await _next_batch(database, limit)
+    """One pass of the link-check job: a batch of pending checks; returns how many were taken."""
+    jobs = await _next_batch(run.session, limit)
+    await run.checkpoint()  # the read ends here: no connection is held while links are fetched
     outcomes = await asyncio.gather(
-        *(checks.broken_links(j.body_html, j.body_text) if j.task_open else _none() for j in jobs),
+        *(broken_links(j.body_html, j.body_text) if j.task_open else _none() for j in jobs),
         return_exceptions=True,
     )
     for job, outcome in zip(jobs, outcomes, strict=True):
         if isinstance(outcome, asyncio.CancelledError):
             raise outcome
-        await _settle(database, job, outcome, max_attempts)
+        await _settle(run.session, job, outcome, max_attempts)
+        await run.checkpoint()  # each result is its own short transaction, as soon as it is known
     return len(jobs)
 
 

@@ -5,25 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from common.columns import timestamp_field
 from common.db import new_metadata
 from common.idempotency import idempotency_table
 from common.messaging import Outbox, messaging_tables
+from services.review.checks.types import Finding
 
 metadata = new_metadata()
 tables = messaging_tables(metadata)
 # Idempotency-Key records of the creating requests (decisions, lexicons, policies).
 idempotency_records = idempotency_table(metadata)
 OUTBOX = Outbox(tables.outbox, source="/kitchen/review")
-
-
-def _at(index: bool = False, nullable: bool = False) -> Any:
-    return Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index)
-    )
 
 
 class ReviewTable(SQLModel, registry=registry(metadata=metadata)):
@@ -52,12 +48,12 @@ class ReviewTask(ReviewTable, table=True):
     # "0|<created iso>|<id>" or "1|…": urgent items sort first, then oldest first.
     queue_key: str = Field(max_length=120, index=True)
     claimed_by: str | None = Field(default=None, max_length=100, index=True)
-    due_at: datetime | None = _at(index=True, nullable=True)
+    due_at: datetime | None = timestamp_field(index=True, nullable=True)
     stage_hours: float = 24.0
     reminded_stage: int | None = None
     confidentiality_required: bool = False
     attested_by: str | None = Field(default=None, max_length=100)
-    attested_at: datetime | None = _at(nullable=True)
+    attested_at: datetime | None = timestamp_field(nullable=True)
     attestation_comment: str | None = None
     override_by: str | None = Field(default=None, max_length=100)
     override_reason: str | None = None
@@ -73,8 +69,8 @@ class ReviewTask(ReviewTable, table=True):
     author: str = Field(max_length=100)
     urgent: bool = False
     is_reprint: bool = False
-    created_at: datetime = _at()
-    updated_at: datetime = _at()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class FindingRow(ReviewTable, table=True):
@@ -111,7 +107,7 @@ class Decision(ReviewTable, table=True):
     actor: str = Field(max_length=100)
     comment: str = ""
     override_reason: str | None = None
-    at: datetime = _at()
+    at: datetime = timestamp_field()
 
 
 class Lexicon(ReviewTable, table=True):
@@ -126,7 +122,7 @@ class Lexicon(ReviewTable, table=True):
     description: str = ""
     active: bool = True
     version: int = 1
-    updated_at: datetime = _at()
+    updated_at: datetime = timestamp_field()
 
 
 class LexiconVersion(ReviewTable, table=True):
@@ -140,7 +136,7 @@ class LexiconVersion(ReviewTable, table=True):
     version: int
     entries: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     created_by: str = Field(max_length=100)
-    created_at: datetime = _at()
+    created_at: datetime = timestamp_field()
 
 
 class ReviewPolicy(ReviewTable, table=True):
@@ -156,7 +152,7 @@ class ReviewPolicy(ReviewTable, table=True):
     stage_hours: float = 24.0
     urgent_stage_hours: float = 4.0
     updated_by: str = Field(max_length=100)
-    updated_at: datetime = _at()
+    updated_at: datetime = timestamp_field()
 
 
 class AuditEntry(ReviewTable, table=True):
@@ -165,7 +161,7 @@ class AuditEntry(ReviewTable, table=True):
     __tablename__ = "audit_entry"
 
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    at: datetime = _at(index=True)
+    at: datetime = timestamp_field(index=True)
     actor: str = Field(max_length=100)
     action: str = Field(max_length=60)
     subject: str = Field(index=True, max_length=60)
@@ -205,5 +201,22 @@ class LinkCheck(ReviewTable, table=True):
     status: str = Field(max_length=10)
     attempts: int = 0
     last_error: str | None = None
-    queued_at: datetime = _at()
-    checked_at: datetime | None = _at(nullable=True)
+    queued_at: datetime = timestamp_field()
+    checked_at: datetime | None = timestamp_field(nullable=True)
+
+
+def finding_row(content_id: str, version: int, ordinal: int, finding: Finding) -> FindingRow:
+    """The stored form of one finding of one version."""
+    return FindingRow(
+        content_id=content_id,
+        version=version,
+        ordinal=ordinal,
+        rule=finding.rule,
+        category=finding.category,
+        severity=finding.severity,
+        field=finding.field,
+        start=finding.start,
+        end=finding.end,
+        text=finding.text,
+        suggestion=finding.suggestion,
+    )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import utcnow
 from services.review import audit
 from services.review.models import ReviewPolicy
+from services.review.schemas import policy_out
 
 ANY = "*"
 CONFIDENTIALITY_STAGE = "保密审查"
@@ -79,9 +81,9 @@ async def resolve(session: AsyncSession, site: str, kind: str) -> EffectivePolic
     """Most specific first: (site, kind), (site, *), (*, kind), (*, *), then the default."""
     candidates = [(site, kind), (site, ANY), (ANY, kind), (ANY, ANY)]
     query = select(ReviewPolicy).where(
-        ReviewPolicy.site.in_({site, ANY}), ReviewPolicy.kind.in_({kind, ANY})
+        col(ReviewPolicy.site).in_({site, ANY}), col(ReviewPolicy.kind).in_({kind, ANY})
     )
-    rows = {(r.site, r.kind): r for r in (await session.execute(query)).scalars()}
+    rows = {(r.site, r.kind): r for r in (await session.exec(query)).all()}
     for key in candidates:
         if key in rows:
             return _effective(rows[key], site, kind)
@@ -89,13 +91,20 @@ async def resolve(session: AsyncSession, site: str, kind: str) -> EffectivePolic
 
 
 async def list_policies(session: AsyncSession) -> list[ReviewPolicy]:
-    query = select(ReviewPolicy).order_by(ReviewPolicy.site, ReviewPolicy.kind)
-    return list((await session.execute(query)).scalars())
+    query = select(ReviewPolicy).order_by(col(ReviewPolicy.site), col(ReviewPolicy.kind))
+    return list((await session.exec(query)).all())
+
+
+async def policy_page(session: AsyncSession) -> dict[str, Any]:
+    """Every configured policy, and the built-in default that applies where none matches."""
+    rows = await list_policies(session)
+    default = EffectivePolicy(site=ANY, kind=ANY).as_dict()
+    return {"items": [policy_out(r) for r in rows], "default": default, "next_cursor": None}
 
 
 async def put_policy(
-    session: AsyncSession, site: str, kind: str, values: dict[str, object], actor: str
-) -> ReviewPolicy:
+    session: AsyncSession, site: str, kind: str, values: dict[str, Any], actor: str
+) -> dict[str, Any]:
     """Create or replace the policy of (site, kind); recorded in the audit chain."""
     row = await session.get(ReviewPolicy, (site, kind))
     if row is None:
@@ -106,4 +115,4 @@ async def put_policy(
         row.updated_by, row.updated_at = actor, utcnow()
     session.add(row)
     await audit.append(session, actor, "policy.changed", f"policy:{site}/{kind}", values)
-    return row
+    return policy_out(row)

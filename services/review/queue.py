@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ReviewDeadlinePassed
@@ -13,6 +15,8 @@ from common.identity import Actor
 from common.pagination import decode_cursor, page
 from services.review import audit
 from services.review.models import OUTBOX, Decision, ReviewTask
+from services.review.schemas import finding_out, task_summary
+from services.review.tasks import decisions_of, findings_for
 
 # stage: what the caller may sign now; claimed: what the caller claimed; confidentiality:
 # open tasks waiting for the 保密 attestation; all: every task the filters match.
@@ -29,31 +33,31 @@ class TaskFilters:
     urgent: bool | None = None
 
 
-def _queue_clause(queue: str, actor: Actor) -> list[object]:
+def _queue_clause(queue: str, actor: Actor) -> list[ColumnElement[bool]]:
     if queue == "stage":
-        signed = select(Decision.task_id).where(Decision.actor == actor.id)
+        signed = select(Decision.task_id).where(col(Decision.actor) == actor.id)
         return [
-            ReviewTask.status == "in_review",
-            ReviewTask.stage_role.in_(actor.roles),
-            ReviewTask.author != actor.id,
-            or_(ReviewTask.claimed_by.is_(None), ReviewTask.claimed_by == actor.id),
-            ReviewTask.id.not_in(signed),
+            col(ReviewTask.status) == "in_review",
+            col(ReviewTask.stage_role).in_(actor.roles),
+            col(ReviewTask.author) != actor.id,
+            or_(col(ReviewTask.claimed_by).is_(None), col(ReviewTask.claimed_by) == actor.id),
+            col(ReviewTask.id).not_in(signed),
         ]
     if queue == "claimed":
-        return [ReviewTask.status == "in_review", ReviewTask.claimed_by == actor.id]
+        return [col(ReviewTask.status) == "in_review", col(ReviewTask.claimed_by) == actor.id]
     if queue == "confidentiality":
         return [
-            ReviewTask.status == "in_review",
-            ReviewTask.confidentiality_required,
-            ReviewTask.attested_by.is_(None),
-            ReviewTask.author != actor.id,
+            col(ReviewTask.status) == "in_review",
+            col(ReviewTask.confidentiality_required).is_(True),
+            col(ReviewTask.attested_by).is_(None),
+            col(ReviewTask.author) != actor.id,
         ]
     return []
 
 
 async def list_tasks(
     session: AsyncSession, actor: Actor, filters: TaskFilters, cursor: str | None, limit: int
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Urgent first, then oldest first; keyset-paginated on the unique queue key.
 
     Without `queue`, a list by `content_id` shows every task of the item and any other list is
@@ -64,15 +68,30 @@ async def list_tasks(
     for name in ("status", "content_id", "stage", "site", "urgent"):
         value = getattr(filters, name)
         if value is not None:
-            query = query.where(getattr(ReviewTask, name) == value)
+            query = query.where(col(getattr(ReviewTask, name)) == value)
     if actor.sites is not None:
-        query = query.where(ReviewTask.site.in_(actor.sites))
+        query = query.where(col(ReviewTask.site).in_(actor.sites))
     position = decode_cursor(cursor)
     if position:
-        query = query.where(ReviewTask.queue_key > str(position))
-    query = query.order_by(ReviewTask.queue_key).limit(limit + 1)
-    rows = list((await session.execute(query)).scalars())
+        query = query.where(col(ReviewTask.queue_key) > str(position))
+    query = query.order_by(col(ReviewTask.queue_key)).limit(limit + 1)
+    rows = list((await session.exec(query)).all())
     return page(rows, limit, lambda t: t.queue_key)
+
+
+async def review_page(
+    session: AsyncSession, actor: Actor, filters: TaskFilters, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """A page of `list_tasks`, each task with its decisions and its version's findings."""
+    result = await list_tasks(session, actor, filters, cursor, limit)
+    tasks: list[ReviewTask] = result["items"]
+    decisions = await decisions_of(session, [t.id for t in tasks])
+    findings = await findings_for(session, tasks)
+    items = [
+        {**task_summary(t, decisions[t.id]), "findings": [finding_out(f) for f in findings[t.id]]}
+        for t in tasks
+    ]
+    return {"items": items, "next_cursor": result["next_cursor"]}
 
 
 async def send_reminders(session: AsyncSession, now: datetime, limit: int = 500) -> int:
@@ -80,17 +99,17 @@ async def send_reminders(session: AsyncSession, now: datetime, limit: int = 500)
     query = (
         select(ReviewTask)
         .where(
-            ReviewTask.status == "in_review",
-            ReviewTask.due_at <= now,
+            col(ReviewTask.status) == "in_review",
+            col(ReviewTask.due_at) <= now,
             or_(
-                ReviewTask.reminded_stage.is_(None),
-                ReviewTask.reminded_stage != ReviewTask.stage_index,
+                col(ReviewTask.reminded_stage).is_(None),
+                col(ReviewTask.reminded_stage) != col(ReviewTask.stage_index),
             ),
         )
-        .order_by(ReviewTask.queue_key)
+        .order_by(col(ReviewTask.queue_key))
         .limit(limit)
     )
-    tasks = list((await session.execute(query)).scalars())
+    tasks = list((await session.exec(query)).all())
     for task in tasks:
         task.reminded_stage = task.stage_index
         session.add(task)

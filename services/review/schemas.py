@@ -1,11 +1,17 @@
-"""What the review API accepts and returns."""
+"""What the review API accepts (`*In`, `CheckRequest`) and returns (`*Public`).
+
+The routes answer precomputed JSON built by the `*_out` functions below; the `*Public` models
+describe those bytes field for field (they are the OpenAPI document of every success).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from common.pagination import Page
 from services.review.checks.types import Finding
 from services.review.models import Decision, FindingRow, Lexicon, ReviewPolicy, ReviewTask
 
@@ -111,6 +117,216 @@ class PolicyIn(BaseModel):
         }
 
 
+# --- what the API answers -------------------------------------------------------------------
+
+
+class FindingPublic(BaseModel):
+    """A machine-check finding: `text` is `field[start:end]` (meta findings have no span)."""
+
+    rule: str
+    category: str
+    severity: Literal["block", "warn", "info"]
+    start: int
+    end: int
+    text: str
+    suggestion: str | None
+    field: Literal["title", "body_text", "body_html", "meta"]
+
+
+class StagePublic(BaseModel):
+    name: str
+    role: str
+
+
+class DecisionPublic(BaseModel):
+    """A signature on a stage, or an attestation (`attest_cleared` / `attest_classified`)."""
+
+    stage: str
+    stage_index: int
+    decision: str
+    actor: str
+    comment: str
+    override_reason: str | None
+    at: datetime
+
+
+class AttestationPublic(BaseModel):
+    by: str
+    at: datetime | None
+    comment: str | None
+
+
+class OverridePublic(BaseModel):
+    by: str
+    reason: str | None
+
+
+class TaskSummaryPublic(BaseModel):
+    """A review task: which stage it is at, who may sign it, what stands in its way."""
+
+    id: str
+    content_id: str
+    version: int
+    content_hash: str
+    stage: str
+    stage_index: int
+    stage_role: str
+    stages: list[StagePublic]
+    status: Literal["in_review", "approved", "rejected", "returned", "superseded"]
+    title: str
+    kind: str
+    site: str
+    columns: list[str]
+    publisher: str
+    doc_number: str | None
+    author: str
+    urgent: bool
+    is_reprint: bool
+    claimed_by: str | None
+    due_at: datetime | None
+    blocking_findings: int
+    confidentiality_required: bool
+    attestation: AttestationPublic | None
+    override: OverridePublic | None
+    decisions: list[DecisionPublic]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TaskListItemPublic(TaskSummaryPublic):
+    """A task in a queue, with its version's findings."""
+
+    findings: list[FindingPublic]
+
+
+class DiffPublic(BaseModel):
+    """The unified diff of title and text against the item's last approved version."""
+
+    base_version: int
+    base_content_hash: str
+    unified: str
+
+
+class TaskDetailPublic(TaskSummaryPublic):
+    """One task with its text, findings, link-check state and diff."""
+
+    link_check: Literal["pending", "done", "skipped", "failed"] | None
+    body_text: str
+    body_html: str
+    findings: list[FindingPublic]
+    diff: DiffPublic | None
+
+
+class CheckResultPublic(BaseModel):
+    """The findings of a draft (nothing stored) and how many of them block."""
+
+    findings: list[FindingPublic]
+    blocking: int
+
+
+class LexiconPublic(BaseModel):
+    name: str
+    kind: Literal["sensitive", "classification", "wording", "typo"]
+    category: str
+    severity: Literal["block", "warn", "info"]
+    description: str
+    active: bool
+    version: int
+    updated_at: datetime
+
+
+class LexiconEntryPublic(BaseModel):
+    """One line of a lexicon; `suggestion` only for wording/typo pairs (absent when unset)."""
+
+    term: str
+    suggestion: str | None = None
+    category: str | None = None
+
+
+class LexiconEntriesPublic(LexiconPublic):
+    """A lexicon with the entries of its current version."""
+
+    entries: list[LexiconEntryPublic]
+
+
+class LexiconUploadedPublic(LexiconPublic):
+    """A lexicon after an upload; `entries` counts the new version's entries."""
+
+    entries: int
+
+
+class LexiconVersionPublic(BaseModel):
+    name: str
+    version: int
+    entries: list[LexiconEntryPublic]
+    created_by: str
+    created_at: datetime
+
+
+class PolicyPublic(BaseModel):
+    site: str
+    kind: str
+    stages: list[StagePublic]
+    confidentiality: Literal["never", "always", "on_marks"]
+    reprint_stages: list[str] | None
+    stage_hours: float
+    urgent_stage_hours: float
+    updated_by: str
+    updated_at: datetime
+
+
+class EffectivePolicyPublic(BaseModel):
+    """The policy applied to (site, kind); `source` is the row (`site/kind`) or `default`."""
+
+    site: str
+    kind: str
+    stages: list[StagePublic]
+    confidentiality: Literal["never", "always", "on_marks"]
+    reprint_stages: list[str] | None
+    stage_hours: float
+    urgent_stage_hours: float
+    source: str
+
+
+class PolicyPagePublic(Page[PolicyPublic]):
+    """Every configured policy, and the built-in default applied where none matches."""
+
+    default: EffectivePolicyPublic
+
+
+class AuditEntryPublic(BaseModel):
+    """One link of the hash chain; `data_canonical` is what was hashed."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    subject: str
+    data: dict[str, Any]
+    data_canonical: str
+    prev_hash: str
+    hash: str
+
+
+class AnchorPublic(BaseModel):
+    """The chain head, to keep outside the database as an anchor."""
+
+    format: str
+    seq: int
+    hash: str
+
+
+class VerificationPublic(BaseModel):
+    """A walk of the chain: `first_bad_seq` names the first entry altered or removed."""
+
+    ok: bool
+    checked: int
+    head_seq: int
+    first_bad_seq: int | None
+    reason: str | None
+    anchor_seq: int | None
+
+
 def finding_out(row: FindingRow) -> dict[str, Any]:
     return {
         "rule": row.rule,
@@ -126,6 +342,12 @@ def finding_out(row: FindingRow) -> dict[str, Any]:
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
     return finding.as_dict()
+
+
+def check_result(findings: list[Finding]) -> dict[str, Any]:
+    """A draft's answer: its findings and how many block."""
+    blocking = sum(f.severity == "block" for f in findings)
+    return {"findings": [finding_dict(f) for f in findings], "blocking": blocking}
 
 
 def decision_out(row: Decision) -> dict[str, Any]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from services.review.checks.integrity import find_integrity_problems
 from services.review.checks.lexicon import Matcher
-from services.review.checks.links import LinkChecker
 from services.review.checks.markup import (
+    Link,
     extract_links,
     find_accessibility_problems,
     find_hidden_content,
@@ -16,7 +17,13 @@ from services.review.checks.markup import (
 )
 from services.review.checks.metadata import ItemMeta, find_date_problems, find_missing_metadata
 from services.review.checks.personal import find_personal_data, find_personal_data_in_markup
-from services.review.checks.types import Finding
+from services.review.checks.types import FieldName, Finding
+
+
+class LinkFinder(Protocol):
+    """What the broken-link check needs of a link checker (`clients.links.LinkChecker`)."""
+
+    async def find_broken(self, links: list[Link], source: dict[str, str]) -> list[Finding]: ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,7 @@ class CheckInput:
     meta: ItemMeta
 
 
-def text_checks(matcher: Matcher, text: str, field: str) -> list[Finding]:
+def text_checks(matcher: Matcher, text: str, field: FieldName) -> list[Finding]:
     """Lexicons, personal data and integrity over one text field (the hot path of the bench)."""
     return [
         *matcher.find(text, field),
@@ -59,7 +66,7 @@ async def run_checks(
     matcher: Matcher,
     allowlist: list[str],
     now: datetime,
-    links: LinkChecker | None,
+    links: LinkFinder | None,
 ) -> list[Finding]:
     """Static checks plus broken links (when a link checker is configured)."""
     findings = run_static_checks(item, matcher, allowlist, now)
@@ -69,7 +76,7 @@ async def run_checks(
     return findings
 
 
-async def broken_links(links: LinkChecker, body_html: str, body_text: str) -> list[Finding]:
+async def broken_links(links: LinkFinder, body_html: str, body_text: str) -> list[Finding]:
     """The network half of the checks: every link that does not answer (no database needed)."""
     source = {"body_html": body_html, "body_text": body_text}
     return await links.find_broken(extract_links(body_html, body_text), source)

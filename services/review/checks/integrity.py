@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from services.review.checks.types import Finding
+from services.review.checks.types import FieldName, Finding
 
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
 _RULES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
@@ -34,10 +34,10 @@ _RULES: tuple[tuple[str, re.Pattern[str], str | None], ...] = (
 )
 
 
-def find_integrity_problems(text: str, field: str = "body_text") -> list[Finding]:
+def find_integrity_problems(text: str, field: FieldName = "body_text") -> list[Finding]:
     """Every marker, inserted reading, replacement character and mojibake run (all block)."""
     findings = [
-        Finding(rule, "integrity", "block", m.start(), m.end(), m.group(), fix, field)  # type: ignore[arg-type]
+        Finding(rule, "integrity", "block", m.start(), m.end(), m.group(), fix, field)
         for rule, pattern, fix in _RULES
         for m in pattern.finditer(text)
     ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from services.review.checks.normalize import fold, fold_term
-from services.review.checks.types import Finding, Severity
+from services.review.checks.types import FieldName, Finding, Severity
 from services.review.checks.words import SHORT_TERM_CHARS, short_term_accepted
 
 TERM_KINDS = ("sensitive", "classification")
@@ -142,7 +142,7 @@ class Matcher:
             automaton.make_automaton()
         self._automaton = automaton if payloads else None
 
-    def find(self, text: str, field: str = "body_text") -> list[Finding]:
+    def find(self, text: str, field: FieldName = "body_text") -> list[Finding]:
         """Every occurrence of every term in `text`, evasions folded away, original spans."""
         if self._automaton is None or not text:
             return []

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from services.review.checks.types import Finding
+from services.review.checks.types import FieldName, Finding
 
 _TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^>]*)>")
 _ATTR = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*(?:=\s*("[^"]*"|'[^']*'|[^\s"'>]+))?""")
@@ -29,7 +29,7 @@ class Link:
     url: str
     start: int
     end: int
-    field: str
+    field: FieldName
 
 
 def _attrs(raw: str) -> dict[str, str]:
@@ -134,7 +134,7 @@ def find_outside_links(
             source[link.field][link.start : link.end],
             None,
             link.field,
-        )  # type: ignore[arg-type]
+        )
         for link in links
         if not host_allowed(link.url, allowlist)
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from services.review.checks.types import Finding
+from services.review.checks.types import Finding, Severity
 
 # What each kind must carry besides title and body (DOMAIN §2 core metadata).
 REQUIRED_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -41,9 +41,9 @@ def _parse(value: str | None) -> datetime | None:
 
 
 def _meta(
-    rule: str, category: str, severity: str, name: str, suggestion: str | None = None
+    rule: str, category: str, severity: Severity, name: str, suggestion: str | None = None
 ) -> Finding:
-    return Finding(rule, category, severity, 0, 0, name, suggestion, "meta")  # type: ignore[arg-type]
+    return Finding(rule, category, severity, 0, 0, name, suggestion, "meta")
 
 
 def find_date_problems(meta: ItemMeta, now: datetime) -> list[Finding]:

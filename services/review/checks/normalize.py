@@ -43,7 +43,7 @@ def _converter() -> opencc.OpenCC:
 
 def to_simplified(text: str) -> str:
     """Traditional → Simplified, guaranteed to keep the length (so offsets stay valid)."""
-    converted = _converter().convert(text)
+    converted: str = _converter().convert(text)
     if len(converted) == len(text):
         return converted
     # A phrase rule changed the length: fall back to character-by-character conversion.

@@ -3,14 +3,14 @@
 Every occurrence is reported at its exact span. ID numbers, bank cards and mobiles block; so do
 e-mail addresses, except official mailboxes under `gov.cn`, which only warn. Landlines are not
 reported: an office's published telephone number is not personal data. A personal-data finding
-cannot be overridden (`service.py`): the hub publishes what was approved, verbatim.
+cannot be overridden (`decisions.py`): the hub publishes what was approved, verbatim.
 """
 
 from __future__ import annotations
 
 from common.personal_data import find_personal_data as detect
 from common.personal_data import id_checksum_ok, luhn_ok
-from services.review.checks.types import Finding
+from services.review.checks.types import FieldName, Finding, Severity
 
 __all__ = [
     "CATEGORY",
@@ -24,13 +24,13 @@ CATEGORY = "personal_data"
 KINDS = ("id_number", "bank_card", "email", "mobile")
 
 
-def _severity(kind: str, text: str) -> str:
+def _severity(kind: str, text: str) -> Severity:
     if kind == "email" and (text.lower().endswith(".gov.cn") or text.lower().endswith("@gov.cn")):
         return "warn"
     return "block"
 
 
-def find_personal_data(text: str, field: str = "body_text") -> list[Finding]:
+def find_personal_data(text: str, field: FieldName = "body_text") -> list[Finding]:
     findings = []
     for span in detect(text, kinds=KINDS):
         value = text[span.start : span.end]
@@ -39,12 +39,12 @@ def find_personal_data(text: str, field: str = "body_text") -> list[Finding]:
             Finding(
                 f"personal.{span.kind}",
                 CATEGORY,
-                severity,  # type: ignore[arg-type]
+                severity,
                 span.start,
                 span.end,
                 value,
                 None,
-                field,  # type: ignore[arg-type]
+                field,
             )
         )
     return sorted(findings, key=lambda f: (f.start, f.rule))

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from common.outbound import DestinationRefused
+from common.outbound import DestinationRefused, OutboundPolicy, outbound_client
 from services.review.checks.markup import Link
 from services.review.checks.types import Finding
+from services.review.settings import ReviewSettings
 
 # What a link to a refused destination (loopback, private, metadata …) is reported as: the same
 # words whether or not anything listens there, so checks cannot be used to map the inside.
@@ -79,10 +80,23 @@ class LinkChecker:
                 source[link.field][link.start : link.end],
                 statuses[link.url].detail,
                 link.field,
-            )  # type: ignore[arg-type]
+            )
             for link in links
             if not statuses[link.url].ok
         ]
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def link_checker(settings: ReviewSettings) -> LinkChecker | None:
+    """The process's link checker over the outbound policy's client; None when checks are off."""
+    if not settings.link_check_enabled:
+        return None
+    client = outbound_client(
+        OutboundPolicy.from_settings(settings), headers={"user-agent": "kitchen-review-linkcheck/1"}
+    )
+    return LinkChecker(
+        client, settings.link_concurrency, settings.link_timeout_seconds,
+        settings.link_cache_seconds,
+    )  # fmt: skip

@@ -16,11 +16,12 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from common.events import ContentIngested, utcnow
+from common.jobs import JobRun, run_once
 from common.testing import staff
 from services.review import linkcheck
 from services.review.app import create_app
 from services.review.checking import MachineChecks
-from services.review.checks.links import LinkChecker
+from services.review.clients.links import LinkChecker
 from services.review.models import tables
 from services.review.settings import ReviewSettings
 
@@ -78,9 +79,15 @@ class ReviewHarness:
             await handler(session, data.to_event("/kitchen/ingest"))
             await session.commit()
 
-    async def run_link_checks(self) -> int:
-        """One batch of the worker's link-check job (the harness runs no worker)."""
-        return await linkcheck.run_pending(self.app.state.db, self.checks)
+    async def run_link_checks(self, max_attempts: int = 5) -> int:
+        """One pass of the worker's link-check step (the harness runs no worker)."""
+
+        async def step(run: JobRun) -> int:
+            return await linkcheck.run_pending(
+                run, self.checks.broken_links, max_attempts=max_attempts
+            )
+
+        return await run_once(self.app.state.db, step)
 
     async def task_of(self, content_id: str, headers: dict[str, str] = EDITOR) -> dict[str, Any]:
         response = await self.client.get(

@@ -135,5 +135,5 @@ async def test_factory_defaults_build_link_checker_in_lifespan(database_url: str
 
     app = create_app(make_settings(database_url))
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
-        assert app.state.checks.links is not None
-        await app.state.checks.aclose()
+        assert app.state.deps.checks.links is not None
+        await app.state.deps.checks.aclose()

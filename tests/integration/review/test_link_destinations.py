@@ -15,7 +15,7 @@ from asgi_lifespan import LifespanManager
 
 from common.testing import free_port
 from services.review.app import create_app
-from services.review.checks.links import REFUSED_DETAIL
+from services.review.clients.links import REFUSED_DETAIL
 from tests.integration.review.conftest import R1, make_settings
 from tests.unit.common.test_outbound import local_server
 

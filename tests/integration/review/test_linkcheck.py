@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import httpx
 from sqlalchemy import func, select
 
 from common.db import Database
-from services.review import linkcheck
-from services.review.app import link_check_job
+from common.jobs import run_forever
 from services.review.checks.types import Finding
+from services.review.jobs import jobs
 from services.review.models import Decision, FindingRow, LinkCheck
 from tests.integration.review.conftest import (
     ADMIN,
@@ -125,12 +126,12 @@ async def test_errors_are_retried_then_the_check_gives_up(review: ReviewHarness)
     review.checks.broken_links = broken  # type: ignore[method-assign]
     data = await review.ingest(body_text=ALIVE)
     database = review.app.state.db
-    await linkcheck.run_pending(database, review.checks, max_attempts=2)
+    await review.run_link_checks(max_attempts=2)
     async with database.sessions() as session:
         row = await session.get(LinkCheck, (await review.task_of(data.content_id))["id"])
         assert row is not None and (row.status, row.attempts) == ("pending", 1)
         assert "resolver exploded" in str(row.last_error)
-    await linkcheck.run_pending(database, review.checks, max_attempts=2)
+    await review.run_link_checks(max_attempts=2)
     task = await review.task_of(data.content_id)
     assert task["link_check"] == "failed"  # no longer holds up the last stage
     warned = [f for f in task["findings"] if f["rule"] == "link.check_failed"]
@@ -157,8 +158,11 @@ async def test_two_workers_record_the_result_once(review: ReviewHarness) -> None
 
 async def test_the_worker_job_runs_queued_checks(review: ReviewHarness) -> None:
     settings = review.app.state.settings.model_copy(update={"link_job_interval_seconds": 0.01})
+    deps = replace(review.app.state.deps, settings=settings)
+    link_checks = next(j for j in jobs(deps) if j.name == "link-checks")
+    assert link_checks.batch == settings.link_job_batch
     data = await review.ingest(body_text=DEAD)
-    job = asyncio.create_task(link_check_job(settings, review.checks)(review.app.state.db))
+    job = asyncio.create_task(run_forever(review.app.state.db, link_checks))
     try:
         for _ in range(200):
             if (await review.task_of(data.content_id))["link_check"] == "done":

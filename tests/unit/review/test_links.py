@@ -6,8 +6,8 @@ import asyncio
 
 import httpx
 
-from services.review.checks.links import LinkChecker
 from services.review.checks.markup import extract_links
+from services.review.clients.links import LinkChecker
 
 HTML = (
     '<a href="http://ok.gov.cn/a">a</a><a href="http://gone.gov.cn/b">b</a>'

@@ -1,1 +1,0 @@
-"""HTTP routes of the library: parse, authorise, call one domain function, return."""
