@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import BadRequest, NotFound
@@ -74,10 +75,10 @@ def stuck(now: datetime, overdue_seconds: float) -> ColumnElement[bool]:
     """Deliveries nobody is moving: a send whose lease ran out (its process died and no
     dispatcher took it over), or a pending one long past its due time."""
     return or_(
-        and_(Delivery.state == "sending", Delivery.lease_until < now),
+        and_(col(Delivery.state) == "sending", col(Delivery.lease_until) < now),
         and_(
-            Delivery.state == "pending",
-            Delivery.next_attempt_at < now - timedelta(seconds=overdue_seconds),
+            col(Delivery.state) == "pending",
+            col(Delivery.next_attempt_at) < now - timedelta(seconds=overdue_seconds),
         ),
     )
 
@@ -98,24 +99,27 @@ async def list_deliveries(
     if sites is not None:
         query = query.join(
             Release,
-            and_(Release.content_id == Delivery.content_id, Release.version == Delivery.version),
-        ).where(Release.site.in_(sites))
+            and_(
+                col(Release.content_id) == col(Delivery.content_id),
+                col(Release.version) == col(Delivery.version),
+            ),
+        ).where(col(Release.site).in_(sites))
     if content_id is not None:
-        query = query.where(Delivery.content_id == content_id)
+        query = query.where(col(Delivery.content_id) == content_id)
     if state == "stuck":
         query = query.where(stuck(utcnow(), stuck_after))
     elif state is not None:
-        query = query.where(Delivery.state == state)
+        query = query.where(col(Delivery.state) == state)
     position = _position(cursor)
     if position is not None:
         query = query.where(
             or_(
-                Delivery.created_at > position[0],
-                and_(Delivery.created_at == position[0], Delivery.id > position[1]),
+                col(Delivery.created_at) > position[0],
+                and_(col(Delivery.created_at) == position[0], col(Delivery.id) > position[1]),
             )
         )
-    query = query.order_by(Delivery.created_at, Delivery.id).limit(limit + 1)
-    rows = list((await session.execute(query)).scalars())
+    query = query.order_by(col(Delivery.created_at), col(Delivery.id)).limit(limit + 1)
+    rows = list(await session.exec(query))
     result = page(rows, limit, lambda d: [as_utc(d.created_at).isoformat(), d.id])
     result["items"] = [delivery_out(d) for d in result["items"]]
     return result
@@ -140,14 +144,14 @@ async def get_delivery(
     delivery = await visible_delivery(session, delivery_id, sites)
     query = (
         select(DeliveryAttempt)
-        .where(DeliveryAttempt.delivery_id == delivery_id)
-        .order_by(DeliveryAttempt.id)
+        .where(col(DeliveryAttempt.delivery_id) == delivery_id)
+        .order_by(col(DeliveryAttempt.id))
     )
-    attempts = [attempt_out(a) for a in (await session.execute(query)).scalars()]
+    attempts = [attempt_out(a) for a in (await session.exec(query))]
     audit = (
         select(DeliveryAction)
-        .where(DeliveryAction.delivery_id == delivery_id)
-        .order_by(DeliveryAction.id)
+        .where(col(DeliveryAction.delivery_id) == delivery_id)
+        .order_by(col(DeliveryAction.id))
     )
-    actions = [action_out(a) for a in (await session.execute(audit)).scalars()]
+    actions = [action_out(a) for a in (await session.exec(audit))]
     return {**delivery_out(delivery), "log": attempts, "actions": actions}

@@ -18,9 +18,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import prometheus_client
-from sqlalchemy import Select, and_, or_
-from sqlmodel import select
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from common.events import utcnow
 from common.jobs import JobRun
@@ -129,17 +130,17 @@ class WebhookDispatcher:
             log.exception("settling delivery %s failed", claim.delivery_id)
             await run.session.rollback()
 
-    def due_query(self, now: datetime, limit: int) -> Select[tuple[Delivery]]:
+    def due_query(self, now: datetime, limit: int) -> SelectOfScalar[Delivery]:
         return (
             select(Delivery)
             .where(
-                Delivery.channel == "webhook",
+                col(Delivery.channel) == "webhook",
                 or_(
-                    and_(Delivery.state == "pending", Delivery.next_attempt_at <= now),
-                    and_(Delivery.state == "sending", Delivery.lease_until <= now),
+                    and_(col(Delivery.state) == "pending", col(Delivery.next_attempt_at) <= now),
+                    and_(col(Delivery.state) == "sending", col(Delivery.lease_until) <= now),
                 ),
             )
-            .order_by(Delivery.next_attempt_at)
+            .order_by(col(Delivery.next_attempt_at))
             .limit(limit)
         )
 
@@ -158,7 +159,7 @@ class WebhookDispatcher:
             query = query.with_for_update(skip_locked=True)
         lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         claims: list[Claim] = []
-        due = list((await session.execute(query)).scalars())
+        due = list(await session.exec(query))
         retracted = await _retracted_versions(session, due)
         for delivery in due:
             if len(claims) >= limit:
@@ -234,7 +235,7 @@ class WebhookDispatcher:
         """Record the attempt and the delivery's next state; a row that changed meanwhile (an
         expired lease re-claimed it) keeps the newer claim's state, only the log gets the row."""
         now = utcnow()
-        outcome = result.outcome
+        outcome: str = result.outcome
         schedule = self.settings.webhook_retry_schedule
         delay = retry_delay(claim.attempt - claim.retry_base, schedule)
         if outcome == "retry" and delay is None:
@@ -250,8 +251,8 @@ class WebhookDispatcher:
                 at=now,
             )
         )
-        query = select(Delivery).where(Delivery.id == claim.delivery_id).with_for_update()
-        delivery = (await session.execute(query)).scalar_one_or_none()
+        query = select(Delivery).where(col(Delivery.id) == claim.delivery_id).with_for_update()
+        delivery = (await session.exec(query)).one_or_none()
         if delivery is None or delivery.state != "sending" or delivery.attempts != claim.attempt:
             return
         delivery.last_error, delivery.updated_at, delivery.lease_until = result.error, now, None
@@ -283,7 +284,7 @@ async def _retracted_versions(session: AsyncSession, deliveries: list[Delivery])
     ids = {d.content_id for d in deliveries if d.action == "publish"}
     if not ids:
         return {}
-    query = select(Retraction.content_id, Retraction.up_to_version).where(
-        Retraction.content_id.in_(ids)
+    query = select(col(Retraction.content_id), col(Retraction.up_to_version)).where(
+        col(Retraction.content_id).in_(ids)
     )
     return {row.content_id: row.up_to_version for row in await session.execute(query)}

@@ -49,7 +49,10 @@ def render_feed(
     if fmt == "json":
         return render_json_feed(site, column, articles, self_url)
     generator = _generator(site, column, articles, self_url)
-    return generator.rss_str(pretty=False) if fmt == "rss" else generator.atom_str(pretty=False)
+    document: bytes = (
+        generator.rss_str(pretty=False) if fmt == "rss" else generator.atom_str(pretty=False)
+    )
+    return document
 
 
 def render_json_feed(

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.distribute.models import (
@@ -48,9 +49,9 @@ async def plan_portal(session: AsyncSession, snapshot: ContentSnapshot) -> Porta
     if site is None:
         return PortalPlan(snapshot.site, None, [], list(snapshot.columns))
     query = select(SiteColumn).where(
-        SiteColumn.site == site.slug, SiteColumn.slug.in_(snapshot.columns)
+        col(SiteColumn.site) == site.slug, col(SiteColumn.slug).in_(snapshot.columns)
     )
-    found = {c.slug: c for c in (await session.execute(query)).scalars()}
+    found = {c.slug: c for c in (await session.exec(query))}
     columns = [found[slug] for slug in snapshot.columns if slug in found]
     missing = [slug for slug in snapshot.columns if slug not in found]
     return PortalPlan(site.slug, site, columns, missing)
@@ -79,7 +80,14 @@ async def publish_to_portal(
     article["updated_at"] = iso(now)
     body = orjson.dumps(article)
     if existing is None:
-        existing = Article(site=site.slug, content_id=snapshot.content_id, published_at=now)
+        existing = Article(
+            site=site.slug,
+            content_id=snapshot.content_id,
+            version=snapshot.version,
+            content_hash=snapshot.content_hash,
+            body=body,
+            published_at=now,
+        )
     existing.version = snapshot.version
     existing.content_hash = snapshot.content_hash
     existing.body = body
@@ -98,11 +106,11 @@ async def stale_articles(session: AsyncSession, limit: int) -> list[Article]:
     """Published articles rendered before their site or columns last changed."""
     query = (
         select(Article)
-        .join(Site, Site.slug == Article.site)
-        .where(Article.retracted_at.is_(None), Article.render_rev < Site.render_rev)
+        .join(Site, col(Site.slug) == col(Article.site))
+        .where(col(Article.retracted_at).is_(None), col(Article.render_rev) < col(Site.render_rev))
         .limit(limit)
     )
-    return list((await session.execute(query)).scalars())
+    return list(await session.exec(query))
 
 
 async def rerender(session: AsyncSession, article: Article, now: datetime) -> None:
@@ -128,7 +136,8 @@ async def _replace_entries(
     assert plan.site is not None
     await session.execute(
         delete(ColumnEntry).where(
-            ColumnEntry.site == plan.site.slug, ColumnEntry.content_id == snapshot.content_id
+            col(ColumnEntry.site) == plan.site.slug,
+            col(ColumnEntry.content_id) == snapshot.content_id,
         )
     )
     info = site_info(plan.site)
@@ -152,7 +161,7 @@ async def serialise_change_feed(session: AsyncSession) -> None:
     Without it, two workers could commit seq 8 before seq 7, and a poller already past 8 would
     never see 7. SQLite has one writer at a time anyway.
     """
-    if session.bind.dialect.name == "postgresql":
+    if (await session.connection()).dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_FEED_LOCK})
 
 
@@ -194,16 +203,18 @@ async def retract_from_portal(
     Returns each retracted article with the columns it was listed in.
     """
     await serialise_change_feed(session)
-    query = select(Article).where(Article.content_id == content_id, Article.retracted_at.is_(None))
+    query = select(Article).where(
+        col(Article.content_id) == content_id, col(Article.retracted_at).is_(None)
+    )
     retracted = []
-    for article in (await session.execute(query)).scalars():
-        entries = select(ColumnEntry.column).where(
-            ColumnEntry.site == article.site, ColumnEntry.content_id == content_id
+    for article in await session.exec(query):
+        entries = select(col(ColumnEntry.column)).where(
+            col(ColumnEntry.site) == article.site, col(ColumnEntry.content_id) == content_id
         )
-        columns = list((await session.execute(entries)).scalars())
+        columns = list(await session.exec(entries))
         await session.execute(
             delete(ColumnEntry).where(
-                ColumnEntry.site == article.site, ColumnEntry.content_id == content_id
+                col(ColumnEntry.site) == article.site, col(ColumnEntry.content_id) == content_id
             )
         )
         article.retracted_at = now

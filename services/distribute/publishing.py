@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Conflict, NotFound, ServiceUnavailable
@@ -115,8 +115,8 @@ def new_delivery(
 
 
 async def endpoints_for(session: AsyncSession, event_type: str, site: str) -> list[WebhookEndpoint]:
-    query = select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
-    endpoints = (await session.execute(query.order_by(WebhookEndpoint.id))).scalars()
+    query = select(WebhookEndpoint).where(col(WebhookEndpoint.active).is_(True))
+    endpoints = await session.exec(query.order_by(col(WebhookEndpoint.id)))
     return [e for e in endpoints if event_type in e.events and e.site in (None, site)]
 
 
@@ -157,11 +157,11 @@ async def handle_decision(
 async def resume_release(session: AsyncSession, snapshot: ContentSnapshot) -> bool:
     """Deliver a release that was waiting for this version's text; True if there was one."""
     query = select(Release).where(
-        Release.content_id == snapshot.content_id,
-        Release.version == snapshot.version,
-        Release.state == "awaiting_content",
+        col(Release.content_id) == snapshot.content_id,
+        col(Release.version) == snapshot.version,
+        col(Release.state) == "awaiting_content",
     )
-    release = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    release = (await session.exec(query.with_for_update())).one_or_none()
     if release is None:
         return False
     await proceed(session, release, snapshot)
@@ -169,8 +169,8 @@ async def resume_release(session: AsyncSession, snapshot: ContentSnapshot) -> bo
 
 
 async def waiting_releases(session: AsyncSession, limit: int = 50) -> list[Release]:
-    query = select(Release).where(Release.state == "awaiting_content").limit(limit)
-    return list((await session.execute(query.with_for_update(skip_locked=True))).scalars())
+    query = select(Release).where(col(Release.state) == "awaiting_content").limit(limit)
+    return list(await session.exec(query.with_for_update(skip_locked=True)))
 
 
 async def proceed(
@@ -267,8 +267,10 @@ async def settle_release(session: AsyncSession, content_id: str, version: int) -
     The release row is locked first (PostgreSQL), so two deliveries finishing at the same time
     cannot both miss — or both announce — the moment the last one lands.
     """
-    query = select(Release).where(Release.content_id == content_id, Release.version == version)
-    release = (await session.execute(query.with_for_update())).scalar_one_or_none()
+    query = select(Release).where(
+        col(Release.content_id) == content_id, col(Release.version) == version
+    )
+    release = (await session.exec(query.with_for_update())).one_or_none()
     if release is None:
         return
     await _settle(session, release, await publish_deliveries(session, content_id, version))
@@ -328,11 +330,11 @@ async def publish_deliveries(
     session: AsyncSession, content_id: str, version: int
 ) -> list[Delivery]:
     query = select(Delivery).where(
-        Delivery.content_id == content_id,
-        Delivery.version == version,
-        Delivery.action == "publish",
+        col(Delivery.content_id) == content_id,
+        col(Delivery.version) == version,
+        col(Delivery.action) == "publish",
     )
-    return list((await session.execute(query.order_by(Delivery.target))).scalars())
+    return list(await session.exec(query.order_by(col(Delivery.target))))
 
 
 async def replay_delivery(session: AsyncSession, delivery_id: str, actor: Actor) -> Delivery:
@@ -352,8 +354,8 @@ async def _send_again(
     session: AsyncSession, delivery_id: str, actor: Actor, action: str
 ) -> Delivery:
     await visible_delivery(session, delivery_id, actor.sites)  # 404 outside their sites
-    query = select(Delivery).where(Delivery.id == delivery_id).with_for_update()
-    delivery = (await session.execute(query)).scalar_one_or_none()
+    query = select(Delivery).where(col(Delivery.id) == delivery_id).with_for_update()
+    delivery = (await session.exec(query)).one_or_none()
     if delivery is None:
         raise NotFound(f"no delivery {delivery_id}", field="id")
     if delivery.channel != "webhook":

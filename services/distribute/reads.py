@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col
 
 from common.db import Database
 from common.errors import BadRequest, NotFound, ProblemError
@@ -41,10 +42,15 @@ async def require_column(
     """The site and column, or a 404 naming which of the two is unknown."""
     query = (
         select(
-            Site.slug, Site.name, Site.domain, Site.site_id_code, SiteColumn.name, SiteColumn.type
+            col(Site.slug),
+            col(Site.name),
+            col(Site.domain),
+            col(Site.site_id_code),
+            col(SiteColumn.name),
+            col(SiteColumn.type),
         )
-        .join(SiteColumn, SiteColumn.site == Site.slug)
-        .where(Site.slug == site, SiteColumn.slug == column)
+        .join(SiteColumn, col(SiteColumn.site) == col(Site.slug))
+        .where(col(Site.slug) == site, col(SiteColumn.slug) == column)
     )
     row = (await conn.execute(query)).first()
     if row is None:
@@ -54,7 +60,7 @@ async def require_column(
 
 
 async def require_site(conn: AsyncConnection, site: str) -> None:
-    if (await conn.execute(select(Site.slug).where(Site.slug == site))).first() is None:
+    if (await conn.execute(select(col(Site.slug)).where(col(Site.slug) == site))).first() is None:
         raise NotFound(f"no site {site!r}", field="site")
 
 
@@ -77,17 +83,20 @@ async def column_items(
 ) -> bytes:
     """`{"items": [...], "next_cursor": ...}` of a column, newest first, as response bytes."""
     position = _entry_position(cursor)
-    query = select(ColumnEntry.entry, ColumnEntry.position, ColumnEntry.content_id).where(
-        ColumnEntry.site == site, ColumnEntry.column == column
-    )
+    query = select(
+        col(ColumnEntry.entry), col(ColumnEntry.position), col(ColumnEntry.content_id)
+    ).where(col(ColumnEntry.site) == site, col(ColumnEntry.column) == column)
     if position is not None:
         query = query.where(
             or_(
-                ColumnEntry.position < position[0],
-                and_(ColumnEntry.position == position[0], ColumnEntry.content_id < position[1]),
+                col(ColumnEntry.position) < position[0],
+                and_(
+                    col(ColumnEntry.position) == position[0],
+                    col(ColumnEntry.content_id) < position[1],
+                ),
             )
         )
-    query = query.order_by(ColumnEntry.position.desc(), ColumnEntry.content_id.desc())
+    query = query.order_by(col(ColumnEntry.position).desc(), col(ColumnEntry.content_id).desc())
     rows = (await conn.execute(query.limit(limit + 1))).all()
     if not rows:
         await require_column(conn, site, column)
@@ -105,8 +114,8 @@ async def column_items(
 
 async def article(conn: AsyncConnection, site: str, content_id: str) -> bytes:
     """The article JSON; 404 if it never was on the site, 410 once retracted."""
-    query = select(Article.body, Article.retracted_at).where(
-        Article.site == site, Article.content_id == content_id
+    query = select(col(Article.body), col(Article.retracted_at)).where(
+        col(Article.site) == site, col(Article.content_id) == content_id
     )
     row = (await conn.execute(query)).first()
     if row is None:
@@ -140,9 +149,9 @@ async def feed(
     """A column feed; re-rendered only when its newest entries or the site's names change."""
     site_info, column_info = await require_column(conn, site, column)
     newest = (
-        select(ColumnEntry.content_id, ColumnEntry.version)
-        .where(ColumnEntry.site == site, ColumnEntry.column == column)
-        .order_by(ColumnEntry.position.desc(), ColumnEntry.content_id.desc())
+        select(col(ColumnEntry.content_id), col(ColumnEntry.version))
+        .where(col(ColumnEntry.site) == site, col(ColumnEntry.column) == column)
+        .order_by(col(ColumnEntry.position).desc(), col(ColumnEntry.content_id).desc())
         .limit(size)
     )
     listed = (await conn.execute(newest)).all()
@@ -161,8 +170,8 @@ async def feed(
 async def _articles(conn: AsyncConnection, site: str, ids: list[str]) -> list[dict[str, Any]]:
     if not ids:
         return []
-    query = select(Article.content_id, Article.body).where(
-        Article.site == site, Article.content_id.in_(ids)
+    query = select(col(Article.content_id), col(Article.body)).where(
+        col(Article.site) == site, col(Article.content_id).in_(ids)
     )
     bodies = {row[0]: orjson.loads(row[1]) for row in await conn.execute(query)}
     return [bodies[i] for i in ids if i in bodies]
@@ -183,10 +192,10 @@ async def changes(conn: AsyncConnection, cursor: str | None, site: str | None, l
     after = _change_position(cursor)
     if site is not None:
         await require_site(conn, site)
-    query = select(Change.seq, Change.payload).where(Change.seq > after)
+    query = select(col(Change.seq), col(Change.payload)).where(col(Change.seq) > after)
     if site is not None:
-        query = query.where(Change.site == site)
-    rows = (await conn.execute(query.order_by(Change.seq).limit(limit + 1))).all()
+        query = query.where(col(Change.site) == site)
+    rows = (await conn.execute(query.order_by(col(Change.seq)).limit(limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1][0] if rows else after

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentRetractionRequested, utcnow
@@ -46,7 +47,7 @@ async def handle_retraction(session: AsyncSession, request: ContentRetractionReq
     recorded += await _notify_webhooks(session, request, now)
     await session.execute(
         update(Release)
-        .where(Release.content_id == request.content_id, Release.state != "failed")
+        .where(col(Release.content_id) == request.content_id, col(Release.state) != "failed")
         .values(state="retracted", detail=request.reason[:500])
     )
     await session.flush()
@@ -61,10 +62,10 @@ async def _remember(
     session: AsyncSession, request: ContentRetractionRequested, now: datetime
 ) -> None:
     """Versions known now must never be published later (an approval may still be in flight)."""
-    known = select(func.max(ContentSnapshot.version)).where(
-        ContentSnapshot.content_id == request.content_id
+    known = select(func.max(col(ContentSnapshot.version))).where(
+        col(ContentSnapshot.content_id) == request.content_id
     )
-    latest = max((await session.execute(known)).scalar_one_or_none() or 0, 1)
+    latest = max((await session.exec(known)).one_or_none() or 0, 1)
     retraction = await session.get(Retraction, request.content_id)
     if retraction is None:
         retraction = Retraction(content_id=request.content_id, up_to_version=latest, at=now)
@@ -88,12 +89,12 @@ async def _notify_webhooks(
     told. Failed: told only if some attempt may have reached it.
     """
     query = select(Delivery).where(
-        Delivery.content_id == request.content_id,
-        Delivery.channel == "webhook",
-        Delivery.action == "publish",
+        col(Delivery.content_id) == request.content_id,
+        col(Delivery.channel) == "webhook",
+        col(Delivery.action) == "publish",
     )
     recorded = 0
-    for publication in list((await session.execute(query.with_for_update())).scalars()):
+    for publication in list(await session.exec(query.with_for_update())):
         if publication.state == "sending":
             recorded += await _tell_endpoint(session, publication, request, now, "waiting")
             continue
@@ -118,8 +119,8 @@ async def may_have_received(session: AsyncSession, publication: Delivery) -> boo
     receiver answered with a refusal (4xx, 5xx) did not deliver it (Standard Webhooks)."""
     if publication.state == "delivered":
         return True
-    query = select(DeliveryAttempt.outcome, DeliveryAttempt.status_code).where(
-        DeliveryAttempt.delivery_id == publication.id
+    query = select(col(DeliveryAttempt.outcome), col(DeliveryAttempt.status_code)).where(
+        col(DeliveryAttempt.delivery_id) == publication.id
     )
     logged = (await session.execute(query)).all()
     if len(logged) < publication.attempts:
@@ -130,13 +131,13 @@ async def may_have_received(session: AsyncSession, publication: Delivery) -> boo
 async def waiting_takedowns(session: AsyncSession, publication: Delivery) -> list[Delivery]:
     """Takedowns to the publication's target that wait for its outcome (locked)."""
     query = select(Delivery).where(
-        Delivery.content_id == publication.content_id,
-        Delivery.version == publication.version,
-        Delivery.target == publication.target,
-        Delivery.action == "retract",
-        Delivery.state == "waiting",
+        col(Delivery.content_id) == publication.content_id,
+        col(Delivery.version) == publication.version,
+        col(Delivery.target) == publication.target,
+        col(Delivery.action) == "retract",
+        col(Delivery.state) == "waiting",
     )
-    return list((await session.execute(query.with_for_update())).scalars())
+    return list(await session.exec(query.with_for_update()))
 
 
 async def settle_takedowns(
@@ -198,11 +199,11 @@ async def _tell_endpoint(
 
 async def _record(session: AsyncSession, delivery: Delivery) -> int:
     """Add a retraction delivery unless this (version, target) was already retracted."""
-    exists = select(Delivery.id).where(
-        Delivery.content_id == delivery.content_id,
-        Delivery.version == delivery.version,
-        Delivery.target == delivery.target,
-        Delivery.action == delivery.action,
+    exists = select(col(Delivery.id)).where(
+        col(Delivery.content_id) == delivery.content_id,
+        col(Delivery.version) == delivery.version,
+        col(Delivery.target) == delivery.target,
+        col(Delivery.action) == delivery.action,
     )
     if (await session.execute(exists)).first() is not None:
         return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
@@ -14,6 +14,10 @@ SITE_ID_CODE_PATTERN = r"^(\d{10}|bm\d{8})$"
 DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}(:\d{1,5})?$"
 ColumnType = Literal["news", "notice", "policy", "interpretation", "interview", "other"]
 WebhookEvent = Literal["content.published", "content.retracted"]
+
+
+def _every_event() -> list[WebhookEvent]:
+    return [cast(WebhookEvent, name) for name in WEBHOOK_EVENTS]
 
 
 class _Input(BaseModel):
@@ -57,7 +61,7 @@ class WebhookEndpointCreate(_Input):
 
     url: HttpUrl
     secret: str | None = Field(default=None, max_length=200)
-    events: list[WebhookEvent] = Field(default_factory=lambda: list(WEBHOOK_EVENTS), min_length=1)
+    events: list[WebhookEvent] = Field(default_factory=lambda: _every_event(), min_length=1)
     site: str | None = Field(default=None, pattern=SLUG_PATTERN)
     description: str = Field(default="", max_length=500)
 

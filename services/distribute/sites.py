@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Conflict, NotFound, Unprocessable
@@ -56,7 +56,7 @@ def column_out(column: SiteColumn) -> dict[str, Any]:
 
 
 async def list_sites(session: AsyncSession) -> list[Site]:
-    return list((await session.execute(select(Site).order_by(Site.slug))).scalars())
+    return list(await session.exec(select(Site).order_by(col(Site.slug))))
 
 
 async def get_site(session: AsyncSession, slug: str) -> Site:
@@ -75,16 +75,16 @@ async def list_columns(session: AsyncSession, site: str) -> list[SiteColumn]:
     await get_site(session, site)
     query = (
         select(SiteColumn)
-        .where(SiteColumn.site == site)
-        .order_by(SiteColumn.position, SiteColumn.slug)
+        .where(col(SiteColumn.site) == site)
+        .order_by(col(SiteColumn.position), col(SiteColumn.slug))
     )
-    return list((await session.execute(query)).scalars())
+    return list(await session.exec(query))
 
 
 async def get_column(session: AsyncSession, site: str, slug: str) -> SiteColumn:
     await get_site(session, site)
-    query = select(SiteColumn).where(SiteColumn.site == site, SiteColumn.slug == slug)
-    column = (await session.execute(query)).scalar_one_or_none()
+    query = select(SiteColumn).where(col(SiteColumn.site) == site, col(SiteColumn.slug) == slug)
+    column = (await session.exec(query)).one_or_none()
     if column is None:
         raise NotFound(f"no column {slug!r} on site {site!r}", field="column")
     return column

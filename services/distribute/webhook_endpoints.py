@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import NotFound, Unprocessable
@@ -85,7 +85,7 @@ def _audited(endpoint: WebhookEndpoint) -> dict[str, Any]:
 async def seal_plain_secrets(session: AsyncSession, box: SecretBox) -> int:
     """Seal plain secrets and re-seal those of a previous data key (run at start); returns how
     many changed. A secret no known key opens stays as it is (its deliveries wait, logged)."""
-    endpoints = (await session.execute(select(WebhookEndpoint).with_for_update())).scalars()
+    endpoints = await session.exec(select(WebhookEndpoint).with_for_update())
     changed = box.reseal_rows(endpoints)
     session.add_all(changed)
     await session.flush()
@@ -93,8 +93,8 @@ async def seal_plain_secrets(session: AsyncSession, box: SecretBox) -> int:
 
 
 async def list_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
-    query = select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
-    return list((await session.execute(query.order_by(WebhookEndpoint.created_at))).scalars())
+    query = select(WebhookEndpoint).where(col(WebhookEndpoint.active).is_(True))
+    return list(await session.exec(query.order_by(col(WebhookEndpoint.created_at))))
 
 
 async def get_endpoint(session: AsyncSession, endpoint_id: str) -> WebhookEndpoint:

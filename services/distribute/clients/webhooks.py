@@ -29,8 +29,10 @@ class WebhookSender:
             return SendResult(None, str(error)[:500], _ms(started), refused=True)
         except httpx.HTTPError as error:
             return SendResult(None, f"{type(error).__name__}: {error}"[:500], _ms(started))
-        error = "" if response.is_success else f"HTTP {response.status_code}: {response.text[:300]}"
-        return SendResult(response.status_code, error, _ms(started))
+        problem = (
+            "" if response.is_success else f"HTTP {response.status_code}: {response.text[:300]}"
+        )
+        return SendResult(response.status_code, problem, _ms(started))
 
     async def aclose(self) -> None:
         await self.client.aclose()
