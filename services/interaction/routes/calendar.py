@@ -11,13 +11,20 @@ from common.identity import ActorDep
 from common.responses import cached_json_response, json_response
 from services.interaction import calendar_store
 from services.interaction.routes.dependencies import CtxDep, DepsDep
-from services.interaction.schemas import CalendarImport
+from services.interaction.schemas import (
+    CalendarDayPublic,
+    CalendarImport,
+    CalendarImportedPublic,
+    CalendarVersionPublic,
+    DueDatePublic,
+    Items,
+)
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 MAX_WORKING_DAYS = 366
 
 
-@router.get("/due-date")
+@router.get("/due-date", response_model=DueDatePublic)
 async def due_date(
     request: Request,
     ctx: CtxDep,
@@ -29,7 +36,7 @@ async def due_date(
     return cached_json_response(request, body, max_age=300)
 
 
-@router.get("/days")
+@router.get("/days", response_model=Items[CalendarDayPublic])
 async def calendar_days(
     request: Request,
     ctx: CtxDep,
@@ -40,7 +47,7 @@ async def calendar_days(
     return cached_json_response(request, calendar_store.days(ctx.calendar, start, end), max_age=300)
 
 
-@router.post("/years/{year}", status_code=201)
+@router.post("/years/{year}", status_code=201, response_model=CalendarImportedPublic)
 async def import_year(
     year: int, body: CalendarImport, ctx: CtxDep, deps: DepsDep, actor: ActorDep
 ) -> Response:
@@ -50,7 +57,7 @@ async def import_year(
     return json_response(imported, status_code=201)
 
 
-@router.get("/versions")
+@router.get("/versions", response_model=Items[CalendarVersionPublic])
 async def calendar_versions(ctx: CtxDep, actor: ActorDep) -> Response:
     """Every load of a calendar year, newest first."""
     actor.require_role("admin", "office")

@@ -9,11 +9,21 @@ from fastapi import APIRouter, Query, Response
 
 from common.errors import BadRequest
 from common.identity import OptionalActorDep
-from common.pagination import MAX_LIMIT
+from common.pagination import MAX_LIMIT, Page
 from common.responses import json_response
 from services.interaction.cases import intake, publication, replies, views, workflow
 from services.interaction.routes.dependencies import ClientIp, CtxDep
-from services.interaction.schemas import CaseSubmission, Rating, Reason
+from services.interaction.schemas import (
+    CasePublicationPublic,
+    CaseReceiptPublic,
+    CaseStaffPublic,
+    CaseSubmission,
+    CitizenCasePublic,
+    FormTokenPublic,
+    RatedPublic,
+    Rating,
+    Reason,
+)
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 NO_STORE = {"Cache-Control": "no-store"}
@@ -23,7 +33,7 @@ class TokenReason(Reason):
     token: str
 
 
-@router.get("/form")
+@router.get("/form", response_model=FormTokenPublic)
 async def form(ctx: CtxDep) -> Response:
     """A form token; submissions are refused until the form has been open a few seconds."""
     token = intake.issue_form_token(ctx.settings.internal_secret, ctx.now())
@@ -32,7 +42,7 @@ async def form(ctx: CtxDep) -> Response:
     )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=CaseReceiptPublic)
 async def submit(body: CaseSubmission, ctx: CtxDep, ip: ClientIp) -> Response:
     """Submit a case without an account; returns the case number and a private tracking token."""
     if body.website:
@@ -42,7 +52,7 @@ async def submit(body: CaseSubmission, ctx: CtxDep, ip: ClientIp) -> Response:
     return json_response(receipt, status_code=201, headers=headers)
 
 
-@router.get("")
+@router.get("", response_model=Page[CasePublicationPublic])
 async def public_list(
     ctx: CtxDep,
     q: Annotated[str | None, Query(max_length=100)] = None,
@@ -55,7 +65,7 @@ async def public_list(
     return json_response(await publication.search(ctx, q, kind, department, cursor, limit))
 
 
-@router.get("/{number}")
+@router.get("/{number}", response_model=CitizenCasePublic | CaseStaffPublic | CasePublicationPublic)
 async def read(
     number: str,
     ctx: CtxDep,
@@ -67,7 +77,7 @@ async def read(
     return json_response(found.view, headers=NO_STORE if found.private else None)
 
 
-@router.post("/{number}/withdraw")
+@router.post("/{number}/withdraw", response_model=CitizenCasePublic)
 async def withdraw(number: str, body: TokenReason, ctx: CtxDep) -> Response:
     """The citizen withdraws the case before it is answered."""
     return json_response(
@@ -77,7 +87,7 @@ async def withdraw(number: str, body: TokenReason, ctx: CtxDep) -> Response:
     )
 
 
-@router.post("/{number}/supplement")
+@router.post("/{number}/supplement", response_model=CitizenCasePublic)
 async def supplement(number: str, body: TokenReason, ctx: CtxDep) -> Response:
     """The citizen supplies what was asked for; a suspended case resumes."""
     return json_response(
@@ -87,7 +97,7 @@ async def supplement(number: str, body: TokenReason, ctx: CtxDep) -> Response:
     )
 
 
-@router.post("/{number}/satisfaction")
+@router.post("/{number}/satisfaction", response_model=RatedPublic)
 async def satisfaction(number: str, body: Rating, ctx: CtxDep) -> Response:
     """Rate the reply through the single-use link."""
     case = await replies.rate(ctx, number, body.token, body.rating, body.reason)

@@ -8,12 +8,12 @@ from common.identity import ActorDep
 from common.responses import cached_json_response, json_response
 from services.interaction import departments
 from services.interaction.routes.dependencies import CtxDep
-from services.interaction.schemas import DepartmentIn
+from services.interaction.schemas import DepartmentIn, DepartmentPublic, Items
 
 router = APIRouter(prefix="/api/v1/departments", tags=["departments"])
 
 
-@router.get("")
+@router.get("", response_model=Items[DepartmentPublic])
 async def list_departments(request: Request, ctx: CtxDep) -> Response:
     """Departments that handle cases (public)."""
     rows = await departments.list_departments(ctx.session)
@@ -22,7 +22,7 @@ async def list_departments(request: Request, ctx: CtxDep) -> Response:
     )
 
 
-@router.put("/{code}")
+@router.put("/{code}", response_model=DepartmentPublic)
 async def put_department(code: str, body: DepartmentIn, ctx: CtxDep, actor: ActorDep) -> Response:
     """Create or update a department (admin)."""
     actor.require_role("admin")

@@ -10,12 +10,12 @@ from common.identity import ActorDep
 from common.responses import json_response
 from services.interaction import knowledge
 from services.interaction.routes.dependencies import CtxDep
-from services.interaction.schemas import KnowledgeFromCase, KnowledgeIn
+from services.interaction.schemas import Items, KnowledgeEntryPublic, KnowledgeFromCase, KnowledgeIn
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
 
 
-@router.get("")
+@router.get("", response_model=Items[KnowledgeEntryPublic])
 async def knowledge_search(
     ctx: CtxDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
@@ -25,13 +25,13 @@ async def knowledge_search(
     return json_response({"items": await knowledge.search(ctx, q, department)})
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=KnowledgeEntryPublic)
 async def knowledge_create(body: KnowledgeIn, ctx: CtxDep, actor: ActorDep) -> Response:
     """Add an entry (office, handler)."""
     return json_response(knowledge.view(await knowledge.create(ctx, actor, body)), status_code=201)
 
 
-@router.post("/from-case/{number}", status_code=201)
+@router.post("/from-case/{number}", status_code=201, response_model=KnowledgeEntryPublic)
 async def knowledge_from_case(
     number: str, body: KnowledgeFromCase, ctx: CtxDep, actor: ActorDep
 ) -> Response:

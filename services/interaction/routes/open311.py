@@ -11,6 +11,14 @@ from common.identity import OptionalActorDep
 from common.responses import json_response
 from services.interaction import open311
 from services.interaction.routes.dependencies import CtxDep
+from services.interaction.schemas import (
+    Open311CreatedPublic,
+    Open311DiscoveryPublic,
+    Open311RequestPublic,
+    Open311ServiceDefinitionPublic,
+    Open311ServicePublic,
+    Open311TokenPublic,
+)
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -28,19 +36,19 @@ async def _answer(work: Callable[[], Awaitable[Any]], status_code: int = 200) ->
         return errors(error)
 
 
-@router.get("/discovery.json")
+@router.get("/discovery.json", response_model=Open311DiscoveryPublic)
 async def discovery(request: Request) -> Response:
     """Open311 discovery."""
     return json_response(open311.discovery(str(request.base_url)))
 
 
-@router.get("/services.json")
+@router.get("/services.json", response_model=list[Open311ServicePublic])
 async def service_list() -> Response:
     """Service types: our case kinds."""
     return json_response(open311.services())
 
 
-@router.get("/services/{code}.json")
+@router.get("/services/{code}.json", response_model=Open311ServiceDefinitionPublic)
 async def service_definition(code: str) -> Response:
     """Attribute definitions of a service."""
     try:
@@ -49,7 +57,7 @@ async def service_definition(code: str) -> Response:
         return errors(error)
 
 
-@router.get("/requests.json")
+@router.get("/requests.json", response_model=list[Open311RequestPublic])
 async def list_requests(
     ctx: CtxDep,
     service_request_id: str | None = None,
@@ -69,19 +77,19 @@ async def list_requests(
     )
 
 
-@router.get("/requests/{number}.json")
+@router.get("/requests/{number}.json", response_model=list[Open311RequestPublic])
 async def get_request(number: str, ctx: CtxDep) -> Response:
     """One published request by its id (our case number); any other case is not found."""
     return await _answer(lambda: open311.get_request(ctx, number))
 
 
-@router.get("/tokens/{token}.json")
+@router.get("/tokens/{token}.json", response_model=list[Open311TokenPublic])
 async def token(token: str, ctx: CtxDep) -> Response:
     """The request id behind a token returned by POST."""
     return await _answer(lambda: open311.token(ctx, token))
 
 
-@router.post("/requests.json")
+@router.post("/requests.json", response_model=list[Open311CreatedPublic])
 async def create_request(request: Request, ctx: CtxDep, actor: OptionalActorDep) -> Response:
     """File a request (form-encoded) with an API key of scope `cases:submit`."""
     try:

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query, Request, Response
 from common.responses import cached_json_response
 from services.interaction import statistics
 from services.interaction.routes.dependencies import CtxDep
+from services.interaction.schemas import CaseStatisticsPublic
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"])
 
 
-@router.get("")
+@router.get("", response_model=CaseStatisticsPublic)
 async def public_statistics(
     request: Request,
     ctx: CtxDep,
