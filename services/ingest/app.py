@@ -6,36 +6,36 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 from pydantic.json_schema import models_json_schema
 
+from common.chinese import warm_up
+from common.jobs import JobRun, run_once
 from common.service_app import ServiceSpec, create_service_app
 from services.ingest import models_intake  # noqa: F401  (tables on the shared metadata)
-from services.ingest.chinese import warm_up
 from services.ingest.consumers import handlers
-from services.ingest.crawler.run import scheduler
+from services.ingest.deps import Deps
+from services.ingest.jobs import jobs
 from services.ingest.models import metadata, tables
-from services.ingest.routes import router
+from services.ingest.routes import routers
 from services.ingest.schemas import ContentSubmission
 from services.ingest.settings import IngestSettings
-from services.ingest.sites import SiteCatalog
-from services.ingest.webhooks import seal_legacy_secrets, secret_box
+from services.ingest.webhooks import seal_legacy_secrets
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()
+    deps = Deps.from_settings(settings)
 
-    async def start_site_catalog(app: FastAPI) -> None:
-        client = httpx.AsyncClient(base_url=settings.distribute_url, timeout=5.0)
-        app.state.sites = SiteCatalog(client, settings.site_cache_seconds)
+    async def load_chinese_tools(app: FastAPI) -> None:
         # jieba and OpenCC load once per process, at start, not on the first request.
         await asyncio.to_thread(warm_up)
 
     async def seal_legacy_webhook_secrets(app: FastAPI) -> None:
-        async with app.state.db.sessions() as session:
-            if await seal_legacy_secrets(session, secret_box(settings)):
-                await session.commit()
+        async def work(run: JobRun) -> int:
+            return await seal_legacy_secrets(run.session, deps.secrets)
+
+        await run_once(app.state.db, work)
 
     spec = ServiceSpec(
         name="ingest",
@@ -44,12 +44,14 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         metadata=metadata,
         tables=tables,
         migrations_dir=Path(__file__).parent / "migrations",
-        routers=[router],
-        handlers=handlers(settings),
-        on_startup=[start_site_catalog, seal_legacy_webhook_secrets],
-        jobs=[scheduler(settings)],
+        routers=routers,
+        handlers=handlers(deps),
+        jobs=[*jobs(deps)],
+        on_startup=[load_chinese_tools, seal_legacy_webhook_secrets],
     )
-    return document_read_bodies(create_service_app(spec))
+    app = create_service_app(spec)
+    app.state.deps = deps
+    return document_read_bodies(app)
 
 
 def document_read_bodies(app: FastAPI) -> FastAPI:

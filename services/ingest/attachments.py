@@ -1,10 +1,19 @@
 """Attachments: content-addressed by sha256, type sniffed from the bytes (never trusted from the
-client), size-limited, executables refused."""
+client), size-limited, executables refused; readable by anyone once an item carrying them is
+published, by staff of the item's site before."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.errors import NotFound
+from common.identity import Actor
+from services.ingest.models import Blob, ContentAttachment, ContentItem
 
 SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "application/pdf"),
@@ -64,3 +73,25 @@ def _zip_kind(data: bytes) -> str:
         if any(n.startswith(prefix) for n in names):
             return media_type
     return "application/zip"
+
+
+async def readable(
+    session: AsyncSession, sha256: str, caller: Callable[[], Actor]
+) -> tuple[Blob, str]:
+    """(bytes, file name) of an attachment: public once an item carrying it is published, else
+    only for a caller (`caller()`, which refuses anonymous callers) on one of those items' sites;
+    anyone else is told there is no such attachment."""
+    rows = await session.exec(
+        select(ContentAttachment.filename, ContentItem.status, ContentItem.site)
+        .join(ContentItem, col(ContentItem.id) == col(ContentAttachment.content_id))
+        .where(col(ContentAttachment.sha256) == sha256)
+    )
+    uses = list(rows)
+    blob = await session.get(Blob, sha256) if uses else None
+    if blob is None:
+        raise NotFound("no such attachment", field="sha256")
+    if not any(status == "published" for _, status, _ in uses):
+        actor = caller()
+        if not any(actor.may_use_site(site) for _, _, site in uses):
+            raise NotFound("no such attachment", field="sha256")
+    return blob, uses[0][0]

@@ -1,21 +1,24 @@
 """Bulk import of files, folders or zip archives of HTML / text documents through the pipeline.
 
-Each document commits on its own; the summary says what was added, merged into an existing
-item, or rejected and why. The start and the end of an import (who ran it, what came of it) are
-entries of ingest's audit chain. The CLI (`kitchen import`) only draws the progress bar.
+Each document is its own transaction (`common.jobs.run_once`); the summary says what was added,
+merged into an existing item, or rejected and why. The start and the end of an import (who ran
+it, what came of it) are entries of ingest's audit chain. The CLI (`kitchen import`) only draws
+the progress bar.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.db import Database
+from common.jobs import JobRun, run_once
 from services.ingest import audit, pipeline
 from services.ingest.crawler.decode import decode
 from services.ingest.crawler.extract import extract_article
+from services.ingest.pipeline import Outcome
 from services.ingest.prepare import Incoming
 from services.ingest.settings import IngestSettings
 
@@ -105,17 +108,13 @@ async def import_path(
     summary = ImportSummary()
     subject = f"import:{path.name}"
     started = {"path": path.name, "site": options.site, "columns": options.columns}
-    async with database.sessions() as session:
-        await audit.record(session, options.operator, "import.started", subject, started)
-        await session.commit()
+    await _audit(database, options.operator, "import.started", subject, started)
     for name, data in documents(path):
         try:
             incoming = to_incoming(name, data, options)
             if not incoming.title.strip():
                 raise Rejected("empty title")
-            async with database.sessions() as session:
-                outcome = await pipeline.ingest(session, incoming, settings)
-                await session.commit()
+            outcome = await run_once(database, _ingesting(incoming, settings))
         except Rejected as error:
             summary.rejected.append((name, str(error)))
             outcome_name = "rejected"
@@ -134,7 +133,23 @@ async def import_path(
         "merged": len(summary.merged),
         "rejected": len(summary.rejected),
     }
-    async with database.sessions() as session:
-        await audit.record(session, options.operator, "import.finished", subject, counts)
-        await session.commit()
+    await _audit(database, options.operator, "import.finished", subject, counts)
     return summary
+
+
+def _ingesting(
+    incoming: Incoming, settings: IngestSettings
+) -> Callable[[JobRun], Awaitable[Outcome]]:
+    async def work(run: JobRun) -> Outcome:
+        return await pipeline.ingest(run.session, incoming, settings)
+
+    return work
+
+
+async def _audit(
+    database: Database, operator: str, action: str, subject: str, data: dict[str, object]
+) -> None:
+    async def work(run: JobRun) -> None:
+        await audit.record(run.session, operator, action, subject, data)
+
+    await run_once(database, work)

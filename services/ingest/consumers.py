@@ -13,9 +13,10 @@ from common.events import (
     ReviewStarted,
 )
 from services.ingest import pipeline
+from services.ingest.deps import Deps
 from services.ingest.prepare import Incoming
-from services.ingest.service import record_status
 from services.ingest.settings import IngestSettings
+from services.ingest.status import record_status
 
 
 async def on_review_started(session: AsyncSession, event: CloudEvent) -> None:
@@ -58,11 +59,11 @@ def content_submitted_handler(settings: IngestSettings) -> Handler:
     return on_content_submitted
 
 
-def handlers(settings: IngestSettings) -> dict[str, Handler]:
+def handlers(deps: Deps) -> dict[str, Handler]:
     """The explicit handler table of the ingest worker."""
     return {
         ReviewStarted.TOPIC: on_review_started,
         ReviewDecided.TOPIC: on_review_decided,
         ContentPublished.TOPIC: on_content_published,
-        ContentSubmitted.TOPIC: content_submitted_handler(settings),
+        ContentSubmitted.TOPIC: content_submitted_handler(deps.settings),
     }

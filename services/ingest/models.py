@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Date, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from common.audit_chain import AuditEntryFields, AuditHeadFields
+from common.columns import timestamp_field
 from common.db import new_metadata
 from common.messaging import BigIntId, Outbox, messaging_tables
 
@@ -26,12 +27,9 @@ class IngestTable(SQLModel, registry=registry(metadata=metadata)):
     """Base of the ingest service's tables (its own metadata, its own database)."""
 
 
-def _json() -> Any:
+def json_list() -> Any:
+    """A JSON column holding a list, empty by default."""
     return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-
-
-def _stamp(index: bool = False) -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), nullable=False, index=index))
 
 
 class ContentItem(IngestTable, table=True):
@@ -45,24 +43,22 @@ class ContentItem(IngestTable, table=True):
     title: str
     kind: str = Field(index=True, max_length=30)
     site: str = Field(index=True, max_length=60)
-    columns: list[str] = _json()
+    columns: list[str] = json_list()
     publisher: str = Field(index=True)
     doc_number: str | None = Field(default=None, index=True)
     content_hash: str = Field(max_length=64)
     author: str = Field(max_length=100)
     urgent: bool = False
-    created_at: datetime = _stamp()
-    updated_at: datetime = _stamp(index=True)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field(index=True)
     approved_version: int | None = None
     published_version: int | None = None
     status_reason: str | None = None
     written_at: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
-    published_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    published_at: datetime | None = timestamp_field(nullable=True)
     index_no: str | None = Field(default=None, unique=True, max_length=80)
     topic: str = Field(default="其他", index=True, max_length=40)
-    keywords: list[str] = _json()
+    keywords: list[str] = json_list()
     summary: str = ""
     script: str = Field(default="simplified", max_length=20)
     disclosure: str = Field(default="主动公开", max_length=20)
@@ -91,21 +87,21 @@ class ContentVersion(IngestTable, table=True):
     body_text: str = Field(sa_column=Column(Text, nullable=False))
     kind: str
     site: str
-    columns: list[str] = _json()
+    columns: list[str] = json_list()
     publisher: str
     doc_number: str | None = None
     content_hash: str = Field(max_length=64, index=True)
     author: str
-    created_at: datetime = _stamp()
+    created_at: datetime = timestamp_field()
     raw_sha256: str | None = Field(default=None, max_length=64)
-    cleaning: list[dict[str, Any]] = _json()
+    cleaning: list[dict[str, Any]] = json_list()
     diff: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     written_at: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     summary: str = ""
-    keywords: list[str] = _json()
+    keywords: list[str] = json_list()
     topic: str = "其他"
     script: str = "simplified"
-    attachments: list[dict[str, Any]] = _json()
+    attachments: list[dict[str, Any]] = json_list()
 
 
 class StatusChange(IngestTable, table=True):
@@ -118,7 +114,7 @@ class StatusChange(IngestTable, table=True):
     version: int
     status: str
     detail: str = ""
-    at: datetime = _stamp()
+    at: datetime = timestamp_field()
 
 
 class ContentTarget(IngestTable, table=True):
@@ -146,7 +142,7 @@ class ItemSource(IngestTable, table=True):
     actor: str = Field(default="", max_length=100)
     outcome: str = Field(default="created", max_length=20)
     similarity: float | None = None
-    received_at: datetime = _stamp()
+    received_at: datetime = timestamp_field()
 
 
 class Relation(IngestTable, table=True):
@@ -175,7 +171,7 @@ class Blob(IngestTable, table=True):
     media_type: str = Field(max_length=120)
     size: int
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = _stamp()
+    created_at: datetime = timestamp_field()
 
 
 class IndexCounter(IngestTable, table=True):

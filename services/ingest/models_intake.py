@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary
+from sqlalchemy import JSON, Column, LargeBinary
 from sqlmodel import Field
 
-from services.ingest.models import IngestTable, _json, _stamp
+from common.columns import timestamp_field
+from common.idempotency import idempotency_table
+from services.ingest.models import IngestTable, json_list, metadata
 
 
 class WebhookSecret(IngestTable, table=True):
@@ -21,10 +23,8 @@ class WebhookSecret(IngestTable, table=True):
     secret: str = Field(max_length=200)
     active: bool = True
     created_by: str = Field(max_length=100)
-    created_at: datetime = _stamp()
-    revoked_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    created_at: datetime = timestamp_field()
+    revoked_at: datetime | None = timestamp_field(nullable=True)
 
 
 class WebhookDelivery(IngestTable, table=True):
@@ -36,20 +36,12 @@ class WebhookDelivery(IngestTable, table=True):
     webhook_id: str = Field(primary_key=True, max_length=200)
     status_code: int
     response: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    received_at: datetime = _stamp()
+    received_at: datetime = timestamp_field()
 
 
-class IdempotencyRecord(IngestTable, table=True):
-    """The first answer to an `Idempotency-Key` of one caller, replayed for a retry."""
-
-    __tablename__ = "idempotency_record"
-
-    actor: str = Field(primary_key=True, max_length=100)
-    key: str = Field(primary_key=True, max_length=200)
-    request_hash: str = Field(max_length=64)
-    status_code: int
-    response: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = _stamp()
+# The first answer to an `Idempotency-Key` of one caller, replayed for a retry
+# (`common.idempotency`; the table the first migration created, unchanged).
+idempotency_records = idempotency_table(metadata)
 
 
 class CrawlSource(IngestTable, table=True):
@@ -60,10 +52,10 @@ class CrawlSource(IngestTable, table=True):
     id: str = Field(primary_key=True, max_length=40)
     name: str = Field(max_length=200)
     kind: str = Field(max_length=20)  # site | feed
-    start_urls: list[str] = _json()
+    start_urls: list[str] = json_list()
     article_pattern: str | None = None
     site: str = Field(max_length=60)
-    columns: list[str] = _json()
+    columns: list[str] = json_list()
     publisher: str
     content_kind: str = Field(default="news", max_length=30)
     interval_minutes: int = 60
@@ -71,10 +63,8 @@ class CrawlSource(IngestTable, table=True):
     delay_seconds: float = 1.0
     concurrency: int = 2
     enabled: bool = True
-    created_at: datetime = _stamp()
-    last_run_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    created_at: datetime = timestamp_field()
+    last_run_at: datetime | None = timestamp_field(nullable=True)
 
 
 class CrawlRun(IngestTable, table=True):
@@ -91,18 +81,12 @@ class CrawlRun(IngestTable, table=True):
     source_id: str = Field(foreign_key="crawl_source.id", index=True, max_length=40)
     trigger: str = Field(max_length=20)
     status: str = Field(index=True, max_length=20)
-    created_at: datetime = _stamp()
-    started_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
-    finished_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    created_at: datetime = timestamp_field()
+    started_at: datetime | None = timestamp_field(nullable=True)
+    finished_at: datetime | None = timestamp_field(nullable=True)
     counters: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    errors: list[dict[str, Any]] = _json()
-    heartbeat_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    errors: list[dict[str, Any]] = json_list()
+    heartbeat_at: datetime | None = timestamp_field(nullable=True)
     status_reason: str | None = Field(default=None, max_length=300)
 
 
@@ -119,4 +103,4 @@ class PageState(IngestTable, table=True):
     content_id: str | None = Field(default=None, max_length=40)
     last_status: str = Field(default="", max_length=40)
     last_error: str | None = None
-    fetched_at: datetime = _stamp()
+    fetched_at: datetime = timestamp_field()

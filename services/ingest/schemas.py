@@ -1,11 +1,14 @@
-"""What the ingest API accepts and returns."""
+"""What the ingest API accepts (`*In`, `ContentSubmission`) and returns (`*Public`)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+from common.pagination import Page
 
 ContentKind = Literal["news", "policy", "interpretation", "notice", "announcement", "interview"]
 ContentStatus = Literal[
@@ -50,14 +53,14 @@ class ContentSubmission(BaseModel):
         return bool(self.reprint_source)
 
 
-class StatusEntry(BaseModel):
+class StatusEntryPublic(BaseModel):
     version: int
     status: str
     detail: str
     at: datetime
 
 
-class Relations(BaseModel):
+class RelationsPublic(BaseModel):
     cites: list[dict[str, Any]] = []
     cited_by: list[str] = []
     interprets: list[dict[str, Any]] = []
@@ -69,7 +72,7 @@ class Relations(BaseModel):
     amends: list[dict[str, Any]] = []
 
 
-class ContentOut(BaseModel):
+class ContentPublic(BaseModel):
     id: str
     version: int
     status: str
@@ -101,13 +104,13 @@ class ContentOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     sources: list[dict[str, Any]]
-    relations: Relations
+    relations: RelationsPublic
     cleaning: list[dict[str, Any]]
     attachments: list[dict[str, Any]]
-    history: list[StatusEntry] = []
+    history: list[StatusEntryPublic] = []
 
 
-class ContentSummary(BaseModel):
+class ContentSummaryPublic(BaseModel):
     id: str
     version: int
     status: str
@@ -126,7 +129,7 @@ class ContentSummary(BaseModel):
     updated_at: datetime
 
 
-class SubmissionAccepted(BaseModel):
+class SubmissionAcceptedPublic(BaseModel):
     """`outcome`: created, merged (already in the library: this is the existing item), reprint,
     duplicate (a copy of `related_to` on another site)."""
 
@@ -143,3 +146,187 @@ class RelationIn(BaseModel):
 
     kind: Literal["interprets", "reprint_of"]
     target_id: str = Field(min_length=1, max_length=40)
+
+
+class ReleasedPublic(BaseModel):
+    """A quarantined item released to review."""
+
+    id: str
+    version: int
+    status: str
+
+
+class VersionSummaryPublic(BaseModel):
+    """One version in an item's history: author, hash, and diff against the one before."""
+
+    version: int
+    content_hash: str
+    author: str
+    created_at: datetime
+    title: str
+    diff: str
+    cleaning: list[dict[str, Any]]
+
+
+class VersionListPublic(BaseModel):
+    """Every version of an item, oldest first (one page: no cursor)."""
+
+    items: list[VersionSummaryPublic]
+
+
+class ContentVersionPublic(BaseModel):
+    """One immutable version as stored."""
+
+    id: int | None
+    content_id: str
+    version: int
+    title: str
+    body_html: str
+    body_text: str
+    kind: str
+    site: str
+    columns: list[str]
+    publisher: str
+    doc_number: str | None
+    content_hash: str
+    author: str
+    created_at: datetime
+    raw_sha256: str | None
+    cleaning: list[dict[str, Any]]
+    diff: str
+    written_at: date | None
+    summary: str
+    keywords: list[str]
+    topic: str
+    script: str
+    attachments: list[dict[str, Any]]
+
+
+class SearchHitPublic(BaseModel):
+    """A public search hit: the published version's title, a highlighted snippet, the score."""
+
+    id: str
+    title: str
+    kind: str
+    site: str
+    columns: list[str]
+    publisher: str
+    doc_number: str | None
+    index_no: str | None
+    topic: str
+    summary: str
+    written_at: date | None
+    published_at: datetime | None
+    snippet: str
+    title_highlighted: str
+    score: float
+
+
+class StaffSearchHitPublic(SearchHitPublic):
+    """A staff search hit: the current version, with its status."""
+
+    status: str
+    version: int
+    updated_at: datetime
+
+
+Facets = dict[str, dict[str, int]]
+
+
+class SiteSearchPublic(Page[SearchHitPublic]):
+    """A page of a site's public search, with facet counts on the first page."""
+
+    facets: Facets
+
+
+class StaffSearchPublic(Page[StaffSearchHitPublic]):
+    """A page of the staff search (`GET /api/v1/contents?q=`), with facet counts."""
+
+    facets: Facets
+
+
+class SourceIn(BaseModel):
+    """A subordinate site (list pages or a sitemap + article-link pattern) or an RSS/Atom feed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["site", "feed"] = "site"
+    start_urls: list[HttpUrl] = Field(min_length=1, max_length=20)
+    article_pattern: str | None = Field(default=None, max_length=300)
+    site: str = Field(pattern=SLUG_PATTERN)
+    columns: list[str] = Field(min_length=1, max_length=20)
+    publisher: str = Field(min_length=1, max_length=200)
+    content_kind: ContentKind = "news"
+    interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    max_pages: int = Field(default=200, ge=1, le=5000)
+    delay_seconds: float = Field(default=1.0, ge=0, le=60)
+    concurrency: int = Field(default=2, ge=1, le=8)
+    enabled: bool = True
+
+    @field_validator("article_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+
+class CrawlSourcePublic(BaseModel):
+    """A crawl or feed source, its schedule and where its items go."""
+
+    id: str
+    name: str
+    kind: str
+    start_urls: list[str]
+    article_pattern: str | None
+    site: str
+    columns: list[str]
+    publisher: str
+    content_kind: str
+    interval_minutes: int
+    max_pages: int
+    delay_seconds: float
+    concurrency: int
+    enabled: bool
+    created_at: datetime
+    last_run_at: datetime | None
+
+
+class CrawlRunPublic(BaseModel):
+    """A crawl run: queued → running → done / failed / interrupted, with its progress."""
+
+    id: str
+    source_id: str
+    trigger: str
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    counters: dict[str, int]
+    errors: list[dict[str, Any]]
+    heartbeat_at: datetime | None
+    status_reason: str | None
+
+
+class WebhookSecretPublic(BaseModel):
+    """A webhook source's signing secret, without its value."""
+
+    id: str
+    source: str
+    active: bool
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class WebhookSecretCreatedPublic(WebhookSecretPublic):
+    """A new signing secret, with its value (shown this once)."""
+
+    secret: str
+
+
+class WebhookSecretListPublic(BaseModel):
+    """A source's secrets, oldest first (one page: no cursor)."""
+
+    items: list[WebhookSecretPublic]

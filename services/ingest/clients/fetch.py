@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urlparse
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from common.outbound import DestinationRefused
+from common.outbound import DestinationRefused, OutboundPolicy, outbound_client
+from services.ingest.settings import IngestSettings
 
 ACCEPTED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml")
@@ -152,3 +155,27 @@ class Fetcher:
                 response.headers.get("etag"),
                 response.headers.get("last-modified"),
             )
+
+
+def crawl_client(settings: IngestSettings) -> httpx.AsyncClient:
+    """The crawler's client: guarded (common.outbound), so a source cannot point it inside."""
+    return outbound_client(
+        OutboundPolicy.from_settings(settings),
+        timeout=httpx.Timeout(settings.crawl_timeout_seconds),
+        follow_redirects=True,
+        max_redirects=settings.crawl_max_redirects,
+    )
+
+
+@asynccontextmanager
+async def crawl_fetcher(
+    settings: IngestSettings, concurrency: int, delay: float
+) -> AsyncIterator[Fetcher]:
+    """A `Fetcher` for one crawl run over its own guarded client, closed when the run ends."""
+    client = crawl_client(settings)
+    try:
+        yield Fetcher(
+            client, settings.crawl_user_agent, settings.crawl_max_page_bytes, concurrency, delay
+        )
+    finally:
+        await client.aclose()

@@ -7,6 +7,7 @@ import time
 import httpx
 
 from common.errors import ServiceUnavailable, Unprocessable
+from services.ingest.settings import IngestSettings
 
 
 class SiteCatalog:
@@ -16,6 +17,12 @@ class SiteCatalog:
         self.client = client
         self.ttl_seconds = ttl_seconds
         self._columns: dict[str, tuple[float, set[str] | None]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: IngestSettings) -> SiteCatalog:
+        """Over distribute's public API at `distribute_url` (internal: no outbound guard)."""
+        client = httpx.AsyncClient(base_url=settings.distribute_url, timeout=5.0)
+        return cls(client, settings.site_cache_seconds)
 
     async def columns_of(self, site: str) -> set[str] | None:
         """The site's column slugs, or None if the site does not exist."""
@@ -29,7 +36,7 @@ class SiteCatalog:
         if response.status_code == 404:
             columns = None
         elif response.status_code == 200:
-            columns = {c["slug"] for c in response.json()["items"]}
+            columns = {str(c["slug"]) for c in response.json()["items"]}
         else:
             raise ServiceUnavailable(f"site directory answered {response.status_code}")
         self._columns[site] = (time.monotonic(), columns)

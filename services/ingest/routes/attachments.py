@@ -11,12 +11,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import select
 
 from common.db import SessionDep
-from common.errors import NotFound
 from common.identity import required_actor
-from services.ingest.models import Blob, ContentAttachment, ContentItem
+from services.ingest import attachments
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
 
@@ -42,23 +40,20 @@ def file_response(data: bytes, media_type: str, filename: str) -> Response:
     return Response(data, media_type=media_type, headers=file_headers(media_type, filename))
 
 
-@router.get("/{sha256}")
+FILE_ANSWER: dict[int | str, dict[str, object]] = {
+    200: {"description": "the stored bytes", "content": {"application/octet-stream": {}}}
+}
+
+
+@router.get(
+    "/{sha256}",
+    response_class=Response,
+    response_model=None,
+    responses={**FILE_ANSWER, 304: {"description": "not modified (If-None-Match)"}},
+)
 async def get_attachment(sha256: str, request: Request, session: SessionDep) -> Response:
     """An attachment: public once an item carrying it is published, staff-only before."""
-    rows = await session.execute(
-        select(ContentAttachment.filename, ContentItem.status, ContentItem.site)
-        .join(ContentItem, ContentItem.id == ContentAttachment.content_id)
-        .where(ContentAttachment.sha256 == sha256)
-    )
-    uses = rows.all()
-    blob = await session.get(Blob, sha256) if uses else None
-    if blob is None:
-        raise NotFound("no such attachment", field="sha256")
-    if not any(status == "published" for _, status, _ in uses):
-        actor = required_actor(request)
-        if not any(actor.may_use_site(site) for _, _, site in uses):
-            raise NotFound("no such attachment", field="sha256")
-    filename = uses[0][0]
+    blob, filename = await attachments.readable(session, sha256, lambda: required_actor(request))
     headers = {
         **file_headers(blob.media_type, filename),
         "ETag": f'"{sha256}"',

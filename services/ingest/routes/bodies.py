@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import UploadFile
 
 from common.errors import PayloadTooLarge, Unprocessable
-from common.identity import Actor
 from services.ingest.attachments import RefusedType, sniff
-from services.ingest.pipeline import Outcome, store_blob
-from services.ingest.prepare import Incoming
-from services.ingest.schemas import ContentSubmission, SubmissionAccepted
+from services.ingest.intake import ReadSubmission
+from services.ingest.schemas import ContentSubmission
 from services.ingest.settings import IngestSettings
 
 
@@ -45,23 +41,6 @@ def parse_submission(raw: bytes, location: tuple[str, ...] = ("body",)) -> Conte
         raise RequestValidationError(errors) from error
 
 
-@dataclass
-class ReadRequest:
-    """A parsed submission; its attachments' bytes are not stored until `store_blobs`.
-
-    Nothing is written while reading, so an `Idempotency-Key` can be claimed first."""
-
-    submission: ContentSubmission
-    raw: bytes
-    media_type: str
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    blobs: list[tuple[bytes, str]] = field(default_factory=list)
-
-    async def store_blobs(self, session: AsyncSession) -> None:
-        for data, media_type in self.blobs:
-            await store_blob(session, data, media_type)
-
-
 async def read_attachments(
     files: list[UploadFile], settings: IngestSettings
 ) -> tuple[list[dict[str, Any]], list[tuple[bytes, str]]]:
@@ -70,7 +49,8 @@ async def read_attachments(
         raise Unprocessable(
             f"more than {settings.max_attachments} attachments", field="attachments"
         )
-    stored, blobs = [], []
+    stored: list[dict[str, Any]] = []
+    blobs: list[tuple[bytes, str]] = []
     for i, upload in enumerate(files):
         data = await upload.read()
         field_name = f"attachments[{i}]"
@@ -94,7 +74,7 @@ async def read_attachments(
     return stored, blobs
 
 
-async def read_request(request: Request, settings: IngestSettings) -> ReadRequest:
+async def read_request(request: Request, settings: IngestSettings) -> ReadSubmission:
     """The submission from JSON or multipart (raw media type, attachments); writes nothing."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
@@ -106,54 +86,6 @@ async def read_request(request: Request, settings: IngestSettings) -> ReadReques
         submission = parse_submission(raw, ("submission",))
         files = [f for f in form.getlist("attachments") if isinstance(f, UploadFile)]
         attachments, blobs = await read_attachments(files, settings)
-        return ReadRequest(submission, raw, "application/json", attachments, blobs)
+        return ReadSubmission(submission, raw, "application/json", attachments, blobs)
     raw = await request.body()
-    return ReadRequest(parse_submission(raw), raw, "application/json")
-
-
-def incoming_from(
-    submission: ContentSubmission,
-    actor: Actor,
-    channel: str,
-    raw: bytes,
-    media_type: str,
-    attachments: list[dict[str, Any]],
-    source_name: str = "",
-) -> Incoming:
-    return Incoming(
-        title=submission.title,
-        kind=submission.kind,
-        site=submission.site,
-        columns=list(submission.columns),
-        publisher=submission.publisher,
-        channel=channel,
-        actor=actor.id,
-        body_html=submission.body_html,
-        body_text=submission.body_text,
-        doc_number=submission.doc_number,
-        disclosure=submission.disclosure,
-        urgent=submission.urgent,
-        published_at=submission.published_at,
-        source_name=submission.reprint_source or source_name,
-        url=submission.reprint_url,
-        external_id=submission.external_id,
-        raw=raw,
-        raw_media_type=media_type,
-        is_reprint=submission.is_reprint,
-        reprint_of=submission.reprint_of,
-        attachments=attachments,
-    )
-
-
-def accepted(outcome: Outcome) -> tuple[int, dict[str, Any]]:
-    """202 for a new item; 200 with the existing item's id for a document already in the library."""
-    item = outcome.item
-    body = SubmissionAccepted(
-        id=item.id,
-        version=item.version,
-        status=item.status,
-        content_hash=item.content_hash,
-        outcome=outcome.outcome,
-        related_to=outcome.related_to,
-    ).model_dump()
-    return (200 if outcome.outcome == "merged" else 202), body
+    return ReadSubmission(parse_submission(raw), raw, "application/json")

@@ -1,10 +1,11 @@
-"""Search responses shared by staff (`/contents?q=`) and public (`/sites/{site}/search`) routes."""
+"""Search answers, staff (`/contents?q=`) and public (`/sites/{site}/search`): the hits joined
+with their items, with highlighted snippets and titles."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.ingest.models import ContentItem, ContentVersion
@@ -31,17 +32,18 @@ async def run_search(
     page = await search(session, q, filters, order=order, cursor=cursor, limit=limit, public=public)
     ids = [hit["id"] for hit in page.hits]
     shown = ContentItem.published_version if public else ContentItem.version
-    rows = await session.execute(
+    rows = await session.exec(
         select(ContentItem, ContentVersion.title, ContentVersion.body_text)
         .join(
             ContentVersion,
-            (ContentVersion.content_id == ContentItem.id) & (ContentVersion.version == shown),
+            (col(ContentVersion.content_id) == col(ContentItem.id))
+            & (col(ContentVersion.version) == shown),
         )
-        .where(ContentItem.id.in_(ids))
+        .where(col(ContentItem.id).in_(ids))
     )
-    found = {item.id: (item, title, body) for item, title, body in rows.all()}
+    found = {item.id: (item, title, body) for item, title, body in rows}
     fields = PUBLIC_FIELDS if public else STAFF_FIELDS
-    items = []
+    items: list[dict[str, Any]] = []
     for hit in page.hits:
         if hit["id"] not in found:  # e.g. a public row whose version row is gone: skip it
             continue
@@ -54,3 +56,18 @@ async def run_search(
         entry["score"] = hit["score"]
         items.append(entry)
     return {"items": items, "facets": page.facets, "next_cursor": page.next_cursor}
+
+
+async def site_search(
+    session: AsyncSession,
+    q: str,
+    filters: SearchFilters,
+    order: str,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """A site's public search. It runs on the published versions' index: an item edited after
+    publication is still found by its published text until the new version is published."""
+    result = await run_search(session, q, filters, order, cursor, limit, public=True)
+    result["facets"].pop("status", None)
+    return result

@@ -9,8 +9,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from services.ingest.app import create_app
+from services.ingest.clients.sites import SiteCatalog
 from services.ingest.settings import IngestSettings
-from services.ingest.sites import SiteCatalog
 
 SITE_COLUMNS = {"province": ["news", "notices", "policies", "interpretations"]}
 
@@ -34,7 +34,7 @@ async def ingest_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         directory = httpx.AsyncClient(
             transport=httpx.MockTransport(site_directory), base_url="http://distribute"
         )
-        app.state.sites = SiteCatalog(directory, ttl_seconds=60)
+        app.state.deps.sites = SiteCatalog(directory, ttl_seconds=60)
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
             client.app = app  # type: ignore[attr-defined]  # for tests that drive jobs directly

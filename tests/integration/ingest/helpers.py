@@ -9,8 +9,11 @@ import orjson
 from sqlalchemy import select
 
 from common.db import Database
+from common.jobs import run_once
 from common.testing import staff
+from services.ingest.crawler.run import crawl_next
 from services.ingest.models import tables
+from services.ingest.settings import IngestSettings
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "ingest"
 EDITOR = staff("editor", ("editor",))
@@ -59,3 +62,11 @@ async def outbox_events(database_url: str) -> list[dict[str, Any]]:
     finally:
         await database.dispose()
     return [{"topic": r.topic, **orjson.loads(r.payload)} for r in rows]
+
+
+async def run_pending(database: Database, settings: IngestSettings) -> int:
+    """Run every queued crawl, one committed pass of the worker's `crawl` job after another."""
+    ran = 0
+    while await run_once(database, lambda run: crawl_next(run, settings)):
+        ran += 1
+    return ran

@@ -11,9 +11,8 @@ import httpx
 import pytest
 
 from common.db import Database
-from services.ingest.crawler.run import run_pending
 from services.ingest.settings import IngestSettings
-from tests.integration.ingest.helpers import ADMIN, EDITOR
+from tests.integration.ingest.helpers import ADMIN, EDITOR, run_pending
 from tests.integration.ingest.site import serve_site
 
 
@@ -81,7 +80,7 @@ async def test_a_source_inside_is_refused_at_registration(
     from asgi_lifespan import LifespanManager
 
     from services.ingest.app import create_app
-    from services.ingest.sites import SiteCatalog
+    from services.ingest.clients.sites import SiteCatalog
     from tests.integration.ingest.conftest import site_directory
 
     resolve_as(monkeypatch, {"www.jinzhong.gov.cn": "10.0.0.9"})
@@ -90,7 +89,7 @@ async def test_a_source_inside_is_refused_at_registration(
         directory = httpx.AsyncClient(
             transport=httpx.MockTransport(site_directory), base_url="http://distribute"
         )
-        app.state.sites = SiteCatalog(directory, ttl_seconds=60)
+        app.state.deps.sites = SiteCatalog(directory, ttl_seconds=60)
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
             body = {

@@ -11,18 +11,14 @@ import httpx
 
 from common.db import Database
 from common.events import utcnow
-from services.ingest.crawler.fetch import HostGate
-from services.ingest.crawler.run import (
-    Progress,
-    enqueue_due,
-    new_run,
-    recover_stale,
-    run_pending,
-    scheduler,
-)
+from common.jobs import run_once, run_pass
+from services.ingest.clients.fetch import HostGate
+from services.ingest.crawler.run import enqueue_due, new_run, recover_stale, write_progress
+from services.ingest.deps import Deps
+from services.ingest.jobs import jobs
 from services.ingest.models_intake import CrawlRun
 from services.ingest.settings import IngestSettings
-from tests.integration.ingest.helpers import ADMIN, EDITOR
+from tests.integration.ingest.helpers import ADMIN, EDITOR, run_pending
 from tests.integration.ingest.site import serve_site
 
 
@@ -33,6 +29,14 @@ def crawl_settings(database_url: str) -> IngestSettings:
         crawl_max_page_bytes=200_000,
         outbound_allow=["127.0.0.1"],  # the test site runs on this machine
     )
+
+
+async def enqueue(database: Database) -> list[str]:
+    return await run_once(database, lambda run: enqueue_due(run.session))
+
+
+async def recover(database: Database, stale_seconds: float) -> list[str]:
+    return await run_once(database, lambda run: recover_stale(run.session, stale_seconds))
 
 
 async def run_queued(database_url: str) -> None:
@@ -141,10 +145,10 @@ async def test_scheduled_runs_and_source_validation(
     source_id = (await ingest_client.post("/api/v1/sources", json=body, headers=ADMIN)).json()["id"]
     database = Database(database_url)
     try:
-        assert len(await enqueue_due(database)) == 1
-        assert await enqueue_due(database) == []  # already queued
+        assert len(await enqueue(database)) == 1
+        assert await enqueue(database) == []  # already queued
         await run_pending(database, crawl_settings(database_url))
-        assert await enqueue_due(database) == []  # ran just now; due again after its interval
+        assert await enqueue(database) == []  # ran just now; due again after its interval
     finally:
         await database.dispose()
     [run] = (await ingest_client.get("/api/v1/crawls", headers=EDITOR)).json()["items"]
@@ -220,15 +224,13 @@ async def test_runs_left_running_by_a_dead_worker_are_interrupted_and_retried(
             await session.commit()
         before = (await ingest_client.get(f"/api/v1/crawls/{dead.id}", headers=EDITOR)).json()
         assert before["status"] == "running" and before["status_reason"] is None
-        # The worker's periodic job recovers on its first pass, i.e. at worker start.
-        job = asyncio.create_task(scheduler(settings)(database))
-        for _ in range(100):
-            await asyncio.sleep(0.05)
-            runs = (await ingest_client.get("/api/v1/crawls", headers=EDITOR)).json()["items"]
-            if any(r["trigger"] == "recovery" and r["status"] == "done" for r in runs):
-                break
-        job.cancel()
-        await asyncio.gather(job, return_exceptions=True)
+        # The worker's jobs: recovery (its first pass is at worker start), then the crawl job
+        # runs what is queued, pass after pass.
+        worker_jobs = {job.name: job for job in jobs(Deps.from_settings(settings))}
+        assert await run_pass(database, worker_jobs["crawl-recovery"]) == 1
+        assert await run_pass(database, worker_jobs["crawl-schedule"]) == 0  # both sources busy
+        while worker_jobs["crawl"].wants_more(await run_pass(database, worker_jobs["crawl"])):
+            pass
         shown = (await ingest_client.get(f"/api/v1/crawls/{dead.id}", headers=EDITOR)).json()
         assert shown["status"] == "interrupted" and shown["finished_at"] is not None
         assert "no heartbeat" in shown["status_reason"] and "crashed" in shown["status_reason"]
@@ -243,8 +245,9 @@ async def test_runs_left_running_by_a_dead_worker_are_interrupted_and_retried(
         assert [r["trigger"] for r in runs] == ["recovery", "manual"]
         assert runs[0]["status"] == "done" and runs[0]["counters"]["failed"] == 1
         # The dead worker coming back late cannot write its run back to life.
-        late = Progress(database, dead.id)
-        await late.flush(status="done")
+        await run_once(
+            database, lambda run: write_progress(run.session, dead.id, {}, [], status="done")
+        )
         again = (await ingest_client.get(f"/api/v1/crawls/{dead.id}", headers=EDITOR)).json()
         assert again["status"] == "interrupted"
         # A recovery run that dies too is not retried again (no crash loop).
@@ -254,11 +257,11 @@ async def test_runs_left_running_by_a_dead_worker_are_interrupted_and_retried(
             row.status, row.heartbeat_at = "running", long_ago
             session.add(row)
             await session.commit()
-        assert await recover_stale(database, 60) == [runs[0]["id"]]
+        assert await recover(database, 60) == [runs[0]["id"]]
         runs = (
             await ingest_client.get(f"/api/v1/crawls?source_id={dead_id}", headers=EDITOR)
         ).json()["items"]
         assert [r["status"] for r in runs] == ["interrupted", "interrupted"]
-        assert await recover_stale(database, 60) == []
+        assert await recover(database, 60) == []
     finally:
         await database.dispose()

@@ -8,7 +8,7 @@ import httpx
 import orjson
 import pytest
 
-from services.ingest.api.files import FILE_CSP, file_headers
+from services.ingest.routes.attachments import FILE_CSP, file_headers
 from tests.integration.ingest.helpers import EDITOR, traditional
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

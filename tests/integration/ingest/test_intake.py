@@ -14,11 +14,13 @@ from standardwebhooks import Webhook
 from common.db import Database
 from common.errors import ProblemError
 from common.events import utcnow
-from common.idempotency import IdempotencyStore
+from common.idempotency import Claim, IdempotencyStore
 from common.secretbox import SecretBox
 from common.testing import staff
-from services.ingest import idempotency, pipeline, webhooks
-from services.ingest.models_intake import IdempotencyRecord, WebhookSecret
+from services.ingest import pipeline, webhooks
+from services.ingest.intake import ReadSubmission
+from services.ingest.models_intake import WebhookSecret, idempotency_records
+from services.ingest.schemas import ContentSubmission
 from tests.integration.ingest.helpers import ADMIN, EDITOR, outbox_events, traditional
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -315,7 +317,7 @@ async def test_unthrottled_concurrent_requests_with_one_key_never_500(
 async def test_a_key_in_progress_is_a_409_and_a_failed_first_attempt_frees_it(
     ingest_client: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ingest_client.app.state.settings.idempotency_wait_seconds = 0.1  # type: ignore[attr-defined]
+    ingest_client.app.state.deps.idempotency.wait_seconds = 0.1  # type: ignore[attr-defined]
     gate = asyncio.Event()
     _slow_pipeline(monkeypatch, gate)
     headers = {**EDITOR, "Idempotency-Key": "race-3"}
@@ -348,18 +350,20 @@ async def test_a_key_in_progress_is_a_409_and_a_failed_first_attempt_frees_it(
 async def test_a_claim_left_by_a_crashed_process_is_taken_over_when_stale(
     ingest_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    ingest_client.app.state.settings.idempotency_wait_seconds = 0.1  # type: ignore[attr-defined]
+    ingest_client.app.state.deps.idempotency.wait_seconds = 0.1  # type: ignore[attr-defined]
     headers = {**EDITOR, "Idempotency-Key": "crashed"}
     raw = orjson.dumps(traditional())
-    digest = idempotency.request_hash(raw, "/api/v1/contents")
+    digest = ReadSubmission(
+        ContentSubmission.model_validate(traditional()), raw, "application/json"
+    ).digest("/api/v1/contents")
     database = Database(database_url)
     try:
-        keys = IdempotencyStore(IdempotencyRecord.__table__, wait_seconds=0, stale_seconds=60)  # type: ignore[arg-type]
+        keys = IdempotencyStore(idempotency_records, wait_seconds=0, stale_seconds=60)
         owned = await keys.claim(database, "editor", "crashed", digest)
-        assert isinstance(owned, idempotency.Claim)  # ... and then the process died
+        assert isinstance(owned, Claim)  # ... and then the process died
         busy = await ingest_client.post("/api/v1/contents", content=raw, headers=headers)
         assert busy.status_code == 409
-        ingest_client.app.state.settings.idempotency_stale_seconds = 0  # type: ignore[attr-defined]
+        ingest_client.app.state.deps.idempotency.stale_seconds = 0  # type: ignore[attr-defined]
         taken = await ingest_client.post("/api/v1/contents", content=raw, headers=headers)
         assert taken.status_code == 202, taken.text
         # The crashed owner can no longer complete its claim (no second answer, no double write).

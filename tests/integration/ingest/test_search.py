@@ -18,7 +18,7 @@ from services.ingest.consumers import on_content_published
 from services.ingest.search import pg, query
 from services.ingest.search.query import tsquery
 from services.ingest.search.tokens import query_terms
-from services.ingest.service import record_status
+from services.ingest.status import record_status
 from tests.integration.ingest.helpers import EDITOR, policy, traditional
 
 MIGRATIONS = Path(__file__).parents[3] / "services" / "ingest" / "migrations"

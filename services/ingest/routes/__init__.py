@@ -1,0 +1,15 @@
+"""HTTP routes of the library: parse, authorise, call one domain function, return."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.ingest.routes import attachments, contents, crawling, search, webhooks
+
+routers: list[APIRouter] = [
+    contents.router,
+    search.router,
+    webhooks.router,
+    attachments.router,
+    crawling.router,
+]
