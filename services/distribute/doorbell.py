@@ -1,7 +1,8 @@
-"""Wakes the webhook dispatcher the moment a transaction that queued deliveries commits.
+"""Rung the moment a transaction that queued webhook deliveries commits.
 
-Polling stays the fallback (deliveries queued by another process, retries coming due); the bell
-only takes the poll interval off the latency of a fresh approval.
+The webhook job (`services.distribute.jobs`) polls every `webhook_poll_seconds`, which also
+covers deliveries queued by another process and retries coming due; a runner that can wake a
+job early (`wait`) takes the poll interval off the latency of a fresh approval.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ import asyncio
 
 from sqlalchemy import func, select
 
+from common.idempotency import IdempotencyStore, request_hash
 from services.distribute.dispatch import WebhookDispatcher
-from services.distribute.models import DeliveryAttempt, WebhookEndpoint
+from services.distribute.models import DeliveryAttempt, WebhookEndpoint, idempotency_records
 from tests.integration.distribute.conftest import (
     ADMIN,
     EDITOR,
@@ -310,3 +311,18 @@ async def test_gone_switches_the_endpoint_off(distribute: Distribute, receiver: 
     assert states == {"c1": "failed", "c2": "cancelled"}
     gone = await distribute.client.get(f"/api/v1/webhook-endpoints/{endpoint['id']}", headers=ADMIN)
     assert gone.status_code == 404
+
+
+async def test_registration_in_flight_is_a_409(distribute: Distribute) -> None:
+    """A retry while the first request with the key still runs waits, then answers 409."""
+    distribute.deps.idempotency = IdempotencyStore(idempotency_records, wait_seconds=0.1)
+    body = b'{"url":"https://hooks.example.gov.cn/busy"}'
+    path = "/api/v1/webhook-endpoints"
+    digest = request_hash("POST", path, body)
+    store, database = distribute.deps.idempotency, distribute.app.state.db
+    await store.claim(database, "admin", "reg-busy", digest)  # the first is still running
+    headers = {**ADMIN, "Idempotency-Key": "reg-busy", "content-type": "application/json"}
+    busy = await distribute.client.post(path, content=body, headers=headers)
+    assert busy.status_code == 409 and busy.headers["retry-after"] == "1"
+    listed = (await distribute.client.get(path, headers=ADMIN)).json()
+    assert listed["items"] == []
