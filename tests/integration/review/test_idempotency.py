@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from common.idempotency import request_hash
 from services.review.models import AuditEntry, Decision, LexiconVersion
 from tests.integration.review.conftest import ADMIN, R1, R2, ReviewHarness
 
@@ -107,3 +108,21 @@ async def test_key_too_long_and_no_key(review: ReviewHarness) -> None:
     assert too_long.json()["errors"][0]["field"] == "Idempotency-Key"
     plain: httpx.Response = await review.decide(tid, R1)
     assert plain.status_code == 201 and "Idempotent-Replayed" not in plain.headers
+
+
+async def test_a_duplicate_still_in_flight_is_a_409(review: ReviewHarness) -> None:
+    """While the first request with a key runs, a duplicate waits, then gets 409 + Retry-After."""
+    data = await review.ingest()
+    tid = (await review.task_of(data.content_id))["id"]
+    path = f"/api/v1/reviews/{tid}/decisions"
+    body = b'{"decision": "approve", "comment": "\\u540c\\u610f"}'
+    store = review.app.state.deps.idempotency
+    store.wait_seconds = 0.2
+    # The first request's claim, as its handler holds it while it runs.
+    await store.claim(review.app.state.db, "reviewer1", "k-9", request_hash("POST", path, body))
+    headers = {**keyed(R1, "k-9"), "content-type": "application/json"}
+    duplicate = await review.client.post(path, content=body, headers=headers)
+    assert duplicate.status_code == 409
+    assert duplicate.headers["Retry-After"] == "1"
+    assert duplicate.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert await count(review, Decision) == 0
