@@ -13,6 +13,7 @@ from sqlalchemy import select
 from common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from common.events import ContentSubmitted
 from common.identity import Actor
+from common.lookup import get_or_404
 from services.interaction.cases.intake import submit as submit_case
 from services.interaction.context import Ctx
 from services.interaction.masking import mask_text
@@ -41,10 +42,7 @@ async def create(ctx: Ctx, actor: Actor, data: InterviewIn) -> Interview:
 
 
 async def get(ctx: Ctx, interview_id: str) -> Interview:
-    interview = await ctx.session.get(Interview, interview_id)
-    if interview is None:
-        raise NotFound("没有该访谈", field="id")
-    return interview
+    return await get_or_404(ctx.session, Interview, interview_id, detail="没有该访谈")
 
 
 async def questions(ctx: Ctx, interview_id: str) -> list[InterviewQuestion]:

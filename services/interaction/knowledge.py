@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import or_, select, text
 
-from common.errors import Conflict, NotFound
+from common.errors import Conflict
 from common.identity import Actor
+from common.lookup import get_or_404
 from common.search_tokens import fold
 from services.interaction import search as fulltext
 from services.interaction.cases.workflow import get_case
@@ -175,7 +176,4 @@ async def search(ctx: Ctx, q: str | None, department: str | None) -> list[dict[s
 
 
 async def get(ctx: Ctx, entry_id: int) -> KnowledgeEntry:
-    entry = await ctx.session.get(KnowledgeEntry, entry_id)
-    if entry is None:
-        raise NotFound("没有该条目", field="id")
-    return entry
+    return await get_or_404(ctx.session, KnowledgeEntry, entry_id, detail="没有该条目")

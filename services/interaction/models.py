@@ -5,24 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from common.audit_chain import AuditEntryFields, AuditHeadFields
+from common.columns import timestamp_field
 from common.db import new_metadata
 from common.messaging import Outbox, messaging_tables
 
 metadata = new_metadata()
 tables = messaging_tables(metadata)
 OUTBOX = Outbox(tables.outbox, source="/kitchen/interaction")
-
-
-def _at(index: bool = False, nullable: bool = False) -> Any:
-    return Field(
-        default=None if nullable else ...,
-        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
-    )
 
 
 def _json(nullable: bool = False) -> Any:
@@ -63,7 +57,7 @@ class CalendarVersion(InteractionTable, table=True):
     source: str = Field(max_length=20)  # chinesecalendar / provisional / notice
     notice: str = Field(default="", max_length=200)
     imported_by: str = Field(max_length=100)
-    imported_at: datetime = _at()
+    imported_at: datetime = timestamp_field()
     recomputed_cases: int = 0
 
 
@@ -102,7 +96,7 @@ class Case(InteractionTable, table=True):
     lat: float | None = None
     long: float | None = None
     token_hash: str = Field(max_length=64)
-    received_at: datetime = _at(index=True)
+    received_at: datetime = timestamp_field(index=True)
     received_on: date = Field(sa_column=Column(Date, nullable=False, index=True))
     accepted_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     lead_department: str | None = Field(default=None, index=True, max_length=60)
@@ -119,12 +113,12 @@ class Case(InteractionTable, table=True):
     outcome_reason: str = _text()
     reply_draft: str = _text()
     reply_text: str = _text()
-    replied_at: datetime | None = _at(nullable=True)
+    replied_at: datetime | None = timestamp_field(nullable=True)
     replied_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     # working days in (received_on, replied_on], fixed at reply time (statistics sum it in SQL)
     reply_working_days: int | None = None
     satisfaction: str | None = Field(default=None, max_length=20)
-    updated_at: datetime = _at()
+    updated_at: datetime = timestamp_field()
 
 
 class CaseClock(InteractionTable, table=True):
@@ -161,7 +155,7 @@ class CaseAlarm(InteractionTable, table=True):
     clock: str = Field(max_length=12)
     kind: str = Field(max_length=12)  # t-2 / t-1 / breach
     due_on: date = Field(sa_column=Column(Date, nullable=False))
-    fired_at: datetime = _at()
+    fired_at: datetime = timestamp_field()
 
 
 class CaseLog(InteractionTable, table=True):
@@ -178,7 +172,7 @@ class CaseLog(InteractionTable, table=True):
     department: str | None = Field(default=None, max_length=60)
     reason: str = _text()
     public: bool = False
-    at: datetime = _at()
+    at: datetime = timestamp_field()
 
 
 class CaseAssignment(InteractionTable, table=True):
@@ -191,8 +185,8 @@ class CaseAssignment(InteractionTable, table=True):
     department: str = Field(max_length=60)
     role: str = Field(max_length=6)  # lead / co
     assigned_on: date = Field(sa_column=Column(Date, nullable=False))
-    assigned_at: datetime = _at()
-    ended_at: datetime | None = _at(nullable=True)
+    assigned_at: datetime = timestamp_field()
+    ended_at: datetime | None = timestamp_field(nullable=True)
     returned_reason: str | None = None
     opinion: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
@@ -205,8 +199,8 @@ class SatisfactionLink(InteractionTable, table=True):
     token_hash: str = Field(primary_key=True, max_length=64)
     case_id: str = Field(foreign_key="case_record.id", index=True, max_length=40)
     attempt: int
-    created_at: datetime = _at()
-    used_at: datetime | None = _at(nullable=True)
+    created_at: datetime = timestamp_field()
+    used_at: datetime | None = timestamp_field(nullable=True)
     rating: str | None = Field(default=None, max_length=20)
     reason: str | None = None
 
@@ -234,7 +228,7 @@ class Publication(InteractionTable, table=True):
     status: str = Field(default="draft", index=True, max_length=10)  # draft / approved
     prepared_by: str = Field(max_length=100)
     approved_by: str | None = Field(default=None, max_length=100)
-    approved_at: datetime | None = _at(nullable=True, index=True)
+    approved_at: datetime | None = timestamp_field(nullable=True, index=True)
 
 
 class Redaction(InteractionTable, table=True):
@@ -251,7 +245,7 @@ class Redaction(InteractionTable, table=True):
     masked: str = Field(max_length=60)
     original_sha256: str = Field(max_length=64)
     actor: str = Field(max_length=100)
-    at: datetime = _at()
+    at: datetime = timestamp_field()
 
 
 class SubmissionAttempt(InteractionTable, table=True):
@@ -262,7 +256,7 @@ class SubmissionAttempt(InteractionTable, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ip: str = Field(index=True, max_length=64)
     phone_hash: str = Field(default="", index=True, max_length=64)
-    at: datetime = _at(index=True)
+    at: datetime = timestamp_field(index=True)
 
 
 # --- knowledge base, surveys, interviews --------------------------------------------------
@@ -280,7 +274,7 @@ class KnowledgeEntry(InteractionTable, table=True):
     valid_until: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     source_case: str | None = Field(default=None, max_length=20)
     created_by: str = Field(max_length=100)
-    created_at: datetime = _at()
+    created_at: datetime = timestamp_field()
 
 
 class Survey(InteractionTable, table=True):
@@ -292,14 +286,14 @@ class Survey(InteractionTable, table=True):
     kind: str = Field(max_length=12)  # survey / solicitation
     department: str | None = Field(default=None, max_length=60)
     questions: list[dict[str, Any]] = _json()
-    opens_at: datetime = _at()
-    closes_at: datetime = _at()
+    opens_at: datetime = timestamp_field()
+    closes_at: datetime = timestamp_field()
     one_per: str = Field(max_length=10)  # session / phone / account
     status: str = Field(default="draft", max_length=12)  # draft / scheduled / published
     result_published: bool = False
     adoption: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_by: str = Field(max_length=100)
-    created_at: datetime = _at()
+    created_at: datetime = timestamp_field()
 
 
 class SurveyResponse(InteractionTable, table=True):
@@ -310,7 +304,7 @@ class SurveyResponse(InteractionTable, table=True):
     survey_id: str = Field(foreign_key="survey.id", index=True, max_length=40)
     respondent_key: str = Field(max_length=64)
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    at: datetime = _at()
+    at: datetime = timestamp_field()
 
 
 class Interview(InteractionTable, table=True):
@@ -322,14 +316,14 @@ class Interview(InteractionTable, table=True):
     guests: list[str] = _json()
     site: str = Field(max_length=60)
     department: str | None = Field(default=None, max_length=60)
-    starts_at: datetime = _at()
+    starts_at: datetime = timestamp_field()
     state: str = Field(max_length=20)  # announced / live / ended / transcript_review / published
     transcript: str = _text()
     transcript_by: str | None = Field(default=None, max_length=100)
     approved_by: str | None = Field(default=None, max_length=100)
     submission_id: str | None = Field(default=None, max_length=40)
     created_by: str = Field(max_length=100)
-    created_at: datetime = _at()
+    created_at: datetime = timestamp_field()
 
 
 class InterviewQuestion(InteractionTable, table=True):
@@ -346,7 +340,7 @@ class InterviewQuestion(InteractionTable, table=True):
     answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answered_by: str | None = Field(default=None, max_length=100)
     case_number: str | None = Field(default=None, max_length=20)
-    asked_at: datetime = _at()
+    asked_at: datetime = timestamp_field()
 
 
 # --- the audit chain (common.audit_chain) ----------------------------------------------------
