@@ -86,6 +86,8 @@ class WebhookEndpointCreate(_Input):
 class _Output(BaseModel):
     """Base of the answers' schemas (routes send stored or pre-serialised bytes)."""
 
+    model_config = ConfigDict(extra="forbid")
+
 
 class SitePublic(_Output):
     slug: str

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import NotFound, Unprocessable
 from common.events import utcnow
+from common.outbound import DestinationRefused, OutboundPolicy
 from common.secretbox import SecretBox
 from services.distribute import audit
 from services.distribute.models import Site, WebhookEndpoint
@@ -41,11 +42,23 @@ def endpoint_out(endpoint: WebhookEndpoint, *, secret: str | None = None) -> dic
 
 
 async def create_endpoint(
-    session: AsyncSession, data: WebhookEndpointCreate, box: SecretBox, actor: str
+    session: AsyncSession,
+    data: WebhookEndpointCreate,
+    box: SecretBox,
+    outbound: OutboundPolicy,
+    actor: str,
 ) -> dict[str, Any]:
     """Register the endpoint; returns the creating reply with the secret still *sealed*
     (`reveal` opens it on the way out), so a remembered reply (`Idempotency-Key`) keeps the
-    secret sealed at rest too."""
+    secret sealed at rest too. The URL is checked against `outbound` here and again at every
+    send (the name may resolve elsewhere later)."""
+    try:
+        await outbound.check_url(str(data.url))
+    except DestinationRefused as error:
+        raise Unprocessable(
+            "webhooks may not be sent to loopback, private, link-local or metadata addresses",
+            field="url",
+        ) from error
     if data.site is not None and await session.get(Site, data.site) is None:
         raise Unprocessable(f"unknown site {data.site!r}", field="site")
     secret = data.secret or new_secret()

@@ -7,10 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 
 from common.db import SessionDep
-from common.errors import Unprocessable
 from common.idempotency import request_hash
 from common.identity import ActorDep
-from common.outbound import DestinationRefused
 from common.pagination import Page
 from common.responses import json_response
 from services.distribute import webhook_endpoints
@@ -39,16 +37,12 @@ async def create_webhook_endpoint(
     A retry with the same `Idempotency-Key` and request replays the first reply; the same key
     with another request is a 422, a retry while the first is still running a 409."""
     actor.require_role("admin")
-    try:  # checked again at every send (the name may resolve elsewhere later)
-        await deps.outbound.check_url(str(data.url))
-    except DestinationRefused as error:
-        raise Unprocessable(
-            "webhooks may not be sent to loopback, private, link-local or metadata addresses",
-            field="url",
-        ) from error
 
     async def act() -> tuple[int, Any]:
-        return 201, await webhook_endpoints.create_endpoint(session, data, deps.box, actor.id)
+        created = await webhook_endpoints.create_endpoint(
+            session, data, deps.box, deps.outbound, actor.id
+        )
+        return 201, created
 
     digest = request_hash(request.method, request.url.path, await request.body())
     stored = await deps.idempotency.respond(
