@@ -47,7 +47,8 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         return line[:-1] if line.endswith("\n") else line
-    return typer.prompt("Password 密码", hide_input=True, confirmation_prompt=True)
+    password: str = typer.prompt("Password 密码", hide_input=True, confirmation_prompt=True)
+    return password
 
 
 @users_app.command("create-admin")

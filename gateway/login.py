@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Forbidden, ProblemError, TooManyRequests, Unauthorized, Unprocessable
@@ -87,11 +89,11 @@ def _address_key(address: str) -> str:
 async def _locked_row(session: AsyncSession, key: str) -> LoginThrottle | None:
     statement = (
         select(LoginThrottle)
-        .where(LoginThrottle.key == key)  # type: ignore[arg-type]
+        .where(col(LoginThrottle.key) == key)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    return (await session.exec(statement)).one_or_none()
 
 
 async def _row_for_update(session: AsyncSession, key: str, now: datetime) -> LoginThrottle:
@@ -111,6 +113,10 @@ async def _row_for_update(session: AsyncSession, key: str, now: datetime) -> Log
     return row
 
 
+@overload
+def _aware(moment: datetime) -> datetime: ...
+@overload
+def _aware(moment: datetime | None) -> datetime | None: ...
 def _aware(moment: datetime | None) -> datetime | None:
     """SQLite gives naive datetimes back; they were stored in UTC."""
     if moment is not None and moment.tzinfo is None:
@@ -139,7 +145,7 @@ async def _refusal_before_checking(
         return _throttled(locked_until, now)
     by_address = await _locked_row(session, _address_key(address))
     if by_address is not None:
-        window_end = _aware(by_address.window_started_at) + rules.address_window  # type: ignore[operator]
+        window_end = _aware(by_address.window_started_at) + rules.address_window
         if window_end > now and by_address.failures >= rules.address_max_failures:
             return _throttled(window_end, now)
     return None
@@ -169,7 +175,7 @@ async def _record_failure(
         account.failures = 0
     session.add(account)
     by_address = await _row_for_update(session, _address_key(address), now)
-    if _aware(by_address.window_started_at) + rules.address_window <= now:  # type: ignore[operator]
+    if _aware(by_address.window_started_at) + rules.address_window <= now:
         by_address.failures, by_address.window_started_at = 0, now
     by_address.failures += 1
     session.add(by_address)
@@ -184,14 +190,11 @@ async def _forget_old_rows(session: AsyncSession, rules: LoginRules, now: dateti
     horizon = now - max(rules.address_window, rules.lockout)
     old = (
         select(LoginThrottle.key)
-        .where(LoginThrottle.window_started_at < horizon)  # type: ignore[arg-type]
-        .where(
-            (LoginThrottle.locked_until.is_(None))  # type: ignore[union-attr]
-            | (LoginThrottle.locked_until < now)  # type: ignore[operator]
-        )
+        .where(col(LoginThrottle.window_started_at) < horizon)
+        .where(col(LoginThrottle.locked_until).is_(None) | (col(LoginThrottle.locked_until) < now))
         .with_for_update(skip_locked=True)
     )
-    await session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(old)))  # type: ignore[attr-defined]
+    await session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).in_(old)))
 
 
 async def _verified_user(
@@ -243,14 +246,12 @@ async def attempt_login(
 
 async def _reused(session: AsyncSession, user: StaffUser, password: str, history: int) -> bool:
     """Whether `password` is the current one or one of the `history - 1` before it."""
-    earlier = (
-        await session.execute(
-            select(PasswordHistory.password_hash)
-            .where(PasswordHistory.user_id == user.id)  # type: ignore[arg-type]
-            .order_by(PasswordHistory.id.desc())  # type: ignore[union-attr]
-            .limit(max(history - 1, 0))
-        )
-    ).scalars()
+    earlier = await session.exec(
+        select(PasswordHistory.password_hash)
+        .where(col(PasswordHistory.user_id) == user.id)
+        .order_by(col(PasswordHistory.id).desc())
+        .limit(max(history - 1, 0))
+    )
     return any(service.check_password(password, h)[0] for h in [user.password_hash, *earlier])
 
 
@@ -280,14 +281,12 @@ async def change_password(
     session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash, replaced_at=now))
     stale = (
         select(PasswordHistory.id)
-        .where(PasswordHistory.user_id == user.id)  # type: ignore[arg-type]
-        .order_by(PasswordHistory.id.desc())  # type: ignore[union-attr]
+        .where(col(PasswordHistory.user_id) == user.id)
+        .order_by(col(PasswordHistory.id).desc())
         .offset(max(rules.policy.history - 1, 1))
     )
     await session.flush()
-    await session.execute(
-        delete(PasswordHistory).where(PasswordHistory.id.in_(stale))  # type: ignore[union-attr]
-    )
+    await session.execute(delete(PasswordHistory).where(col(PasswordHistory.id).in_(stale)))
     user.password_hash = service.hash_password(new)
     user.password_changed_at = now
     session.add(user)

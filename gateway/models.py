@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from common.audit_chain import AuditEntryFields, AuditHeadFields
+from common.columns import timestamp_field
 from common.db import new_metadata
 
 metadata = new_metadata()
@@ -28,11 +29,9 @@ class StaffUser(GatewayTable, table=True):
     sites: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     department: str | None = None
     active: bool = True
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = timestamp_field()
     # None = the password set at creation (its age counts from created_at).
-    password_changed_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    password_changed_at: datetime | None = timestamp_field(nullable=True)
 
 
 class PasswordHistory(GatewayTable, table=True):
@@ -43,7 +42,7 @@ class PasswordHistory(GatewayTable, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: str = Field(max_length=64, index=True)
     password_hash: str
-    replaced_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    replaced_at: datetime = timestamp_field()
 
 
 class LoginThrottle(GatewayTable, table=True):
@@ -58,10 +57,8 @@ class LoginThrottle(GatewayTable, table=True):
 
     key: str = Field(primary_key=True, max_length=200)
     failures: int = 0
-    window_started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    locked_until: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    window_started_at: datetime = timestamp_field()
+    locked_until: datetime | None = timestamp_field(nullable=True)
 
 
 class ApiKey(GatewayTable, table=True):
@@ -73,13 +70,9 @@ class ApiKey(GatewayTable, table=True):
     scopes: list[str] = Field(sa_column=Column(JSON, nullable=False))
     site: str | None = None
     created_by: str
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    revoked_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
-    last_used_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    created_at: datetime = timestamp_field()
+    revoked_at: datetime | None = timestamp_field(nullable=True)
+    last_used_at: datetime | None = timestamp_field(nullable=True)
 
 
 class AuditEntry(GatewayTable, AuditEntryFields, table=True):

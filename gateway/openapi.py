@@ -68,7 +68,9 @@ SECURITY_SCHEMES: dict[str, Any] = {
         "description": "A machine key (`ck_…`) created by an admin with `POST /api/v1/api-keys`.",
     },
 }
-SECURITY: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES] + [{}]
+NO_SCOPES: list[str] = []
+SECURITY: list[dict[str, list[str]]] = [{name: NO_SCOPES} for name in SECURITY_SCHEMES]
+SECURITY.append({})
 # Operations that take no credentials at all: the login and the password change prove a name and
 # password in their body.
 ANONYMOUS_OPERATIONS = {("post", "/api/v1/auth/token"), ("post", "/api/v1/auth/password")}

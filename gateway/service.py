@@ -15,7 +15,7 @@ from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
@@ -183,13 +183,13 @@ def check_grant(admin: Actor, sites: list[str] | None, field: str) -> None:
 
 async def list_users(session: AsyncSession, admin: Actor) -> list[StaffUser]:
     """The accounts the admin manages: every one for a global admin, else those in its sites."""
-    users = (await session.execute(select(StaffUser).order_by(StaffUser.id))).scalars()
+    users = await session.exec(select(StaffUser).order_by(col(StaffUser.id)))
     return [u for u in users if within_scope(admin, u.sites)]
 
 
 async def list_api_keys(session: AsyncSession, admin: Actor) -> list[ApiKey]:
     """The keys the admin manages: every one for a global admin, else those of its sites."""
-    keys = (await session.execute(select(ApiKey).order_by(ApiKey.created_at))).scalars()
+    keys = await session.exec(select(ApiKey).order_by(col(ApiKey.created_at)))
     return [k for k in keys if within_scope(admin, [k.site] if k.site else None)]
 
 

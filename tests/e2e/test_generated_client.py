@@ -21,10 +21,12 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+import pytest
 
 from common.testing import database_kind_under_test
 from tests.e2e.hub import HubClient, notice, running_hub, wait_for
 
+pytestmark = pytest.mark.any_database  # the document, not the database, is under test
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "hub_client"
 COLUMN_ITEMS = ("get", "/api/v1/sites/{site}/columns/{column}/items")
