@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from common.db import Database
 from common.jobs import JobRun, run_once
@@ -147,7 +148,7 @@ def _ingesting(
 
 
 async def _audit(
-    database: Database, operator: str, action: str, subject: str, data: dict[str, object]
+    database: Database, operator: str, action: str, subject: str, data: dict[str, Any]
 ) -> None:
     async def work(run: JobRun) -> None:
         await audit.record(run.session, operator, action, subject, data)

@@ -9,7 +9,8 @@ __all__ = ["fold", "idf_table", "script_of", "segment", "to_traditional", "warm_
 
 
 def to_traditional(text: str) -> str:
-    return converter("s2t").convert(text)
+    converted: str = converter("s2t").convert(text)
+    return converted
 
 
 def script_of(text: str) -> str:

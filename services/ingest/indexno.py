@@ -12,6 +12,7 @@ import hashlib
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.ingest.models import IndexCounter
@@ -38,9 +39,9 @@ async def next_serial(session: AsyncSession, publisher: str, year: int) -> int:
     )
     bumped = await session.execute(
         update(IndexCounter)
-        .where(IndexCounter.publisher == publisher, IndexCounter.year == year)
-        .values(next_serial=IndexCounter.next_serial + 1)
-        .returning(IndexCounter.next_serial)
+        .where(col(IndexCounter.publisher) == publisher, col(IndexCounter.year) == year)
+        .values(next_serial=col(IndexCounter.next_serial) + 1)
+        .returning(col(IndexCounter.next_serial))
     )
     return int(bumped.scalar_one()) - 1
 

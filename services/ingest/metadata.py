@@ -119,7 +119,9 @@ def classify_citations(
     text: str, cited: list[docnumber.DocNumberMatch]
 ) -> tuple[list[str], list[str], list[str]]:
     """Split cited 文号 into cites / repeals / amends by the words of their sentence."""
-    cites, repeals, amends = [], [], []
+    cites: list[str] = []
+    repeals: list[str] = []
+    amends: list[str] = []
     for match in cited:
         end = text.find("。", match.end)
         sentence = text[match.start : end if end != -1 else len(text)]

@@ -13,9 +13,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentIngested, utcnow
@@ -94,33 +95,35 @@ async def find_duplicate(
     """The oldest item with the same normalised text, else the most similar near duplicate."""
     if not prepared.normalised:
         return None, None
-    exact = await session.execute(
+    exact = await session.exec(
         select(ContentItem)
-        .where(ContentItem.exact_key == prepared.exact_key)
-        .order_by(ContentItem.created_at)
+        .where(col(ContentItem.exact_key) == prepared.exact_key)
+        .order_by(col(ContentItem.created_at))
         .limit(1)
     )
-    if (item := exact.scalar_one_or_none()) is not None:
+    if (item := exact.first()) is not None:
         return item, 1.0
     if len(prepared.normalised) < dedupe.NEAR_MIN_CHARS:
         return None, None
     bands = dedupe.bands(prepared.simhash)
-    near = [getattr(ContentItem, f"band{i}") == band for i, band in enumerate(bands)]
+    near: list[ColumnElement[bool]] = [
+        getattr(ContentItem, f"band{i}") == band for i, band in enumerate(bands)
+    ]
     if prepared.meta.doc_number:
-        near.append(ContentItem.doc_number == prepared.meta.doc_number)
-    rows = await session.execute(
+        near.append(col(ContentItem.doc_number) == prepared.meta.doc_number)
+    rows = await session.exec(
         select(ContentItem, ContentVersion.body_text)
         .join(
             ContentVersion,
-            (ContentVersion.content_id == ContentItem.id)
-            & (ContentVersion.version == ContentItem.version),
+            (col(ContentVersion.content_id) == col(ContentItem.id))
+            & (col(ContentVersion.version) == col(ContentItem.version)),
         )
         .where(or_(*near))
-        .order_by(ContentItem.created_at)
+        .order_by(col(ContentItem.created_at))
         .limit(MAX_CANDIDATES)
     )
     best: tuple[ContentItem | None, float | None] = (None, None)
-    for item, body_text in rows.all():
+    for item, body_text in rows:
         score = dedupe.jaccard(prepared.normalised, dedupe.normalise(body_text))
         if score >= threshold and (best[1] is None or score > best[1]):
             best = (item, score)
@@ -283,12 +286,13 @@ async def revise(
     """An edit: a new immutable version with its diff and author, announced for review."""
     prepared = prepare(incoming, load_taxonomy(settings.taxonomy_path or None))
     previous = (
-        await session.execute(
+        await session.exec(
             select(ContentVersion).where(
-                ContentVersion.content_id == item.id, ContentVersion.version == item.version
+                col(ContentVersion.content_id) == item.id,
+                col(ContentVersion.version) == item.version,
             )
         )
-    ).scalar_one()
+    ).one()
     raw_sha = (
         await store_blob(session, incoming.raw, incoming.raw_media_type) if incoming.raw else None
     )
@@ -305,8 +309,9 @@ async def revise(
         StatusChange(content_id=item.id, version=version.version, status=item.status, at=now)
     )
     await session.execute(
-        Relation.__table__.delete().where(
-            Relation.content_id == item.id, Relation.kind.in_(("cites", "repeals", "amends"))
+        delete(Relation).where(
+            col(Relation.content_id) == item.id,
+            col(Relation.kind).in_(("cites", "repeals", "amends")),
         )
     )
     await derive_relations(session, item, prepared)
@@ -328,9 +333,7 @@ def add_attachments(session: AsyncSession, version: ContentVersion) -> None:
 
 
 async def replace_targets(session: AsyncSession, item: ContentItem) -> None:
-    await session.execute(
-        ContentTarget.__table__.delete().where(ContentTarget.content_id == item.id)
-    )
+    await session.execute(delete(ContentTarget).where(col(ContentTarget.content_id) == item.id))
     for column in item.columns:
         session.add(ContentTarget(content_id=item.id, site=item.site, column=column))
 
@@ -359,7 +362,7 @@ async def derive_relations(session: AsyncSession, item: ContentItem, prepared: P
         if numbers:
             await session.execute(
                 update(ContentItem)
-                .where(ContentItem.doc_number.in_(numbers))
+                .where(col(ContentItem.doc_number).in_(numbers))
                 .values(validity=validity)
             )
     if item.doc_number:
@@ -372,12 +375,13 @@ async def derive_relations(session: AsyncSession, item: ContentItem, prepared: P
 
 async def inherit_validity(session: AsyncSession, item: ContentItem) -> None:
     """A document that arrives after the one repealing it is born repealed."""
-    rows = await session.execute(
+    rows = await session.exec(
         select(Relation.kind).where(
-            Relation.target_doc_number == item.doc_number, Relation.kind.in_(("repeals", "amends"))
+            col(Relation.target_doc_number) == item.doc_number,
+            col(Relation.kind).in_(("repeals", "amends")),
         )
     )
-    kinds = set(rows.scalars())
+    kinds = set(rows)
     if kinds:
         item.validity = "repealed" if "repeals" in kinds else "amended"
 
@@ -387,10 +391,10 @@ async def link_interpretation(session: AsyncSession, item: ContentItem, prepared
     title = fold(prepared.meta.interprets_title)[:300] if prepared.meta.interprets_title else None
     target_id: str | None = None
     if title:
-        row = await session.execute(
-            select(SearchDoc.content_id).where(SearchDoc.folded_title == title)
+        row = await session.exec(
+            select(SearchDoc.content_id).where(col(SearchDoc.folded_title) == title)
         )
-        target_id = row.scalars().first()
+        target_id = row.first()
     number = prepared.meta.cites[0] if prepared.meta.cites else None
     if target_id is None and number is None and title is None:
         return
@@ -412,9 +416,9 @@ async def adopt_interpretations(
     await session.execute(
         update(Relation)
         .where(
-            Relation.kind == "interprets",
-            Relation.target_id.is_(None),
-            Relation.target_title == prepared.folded_title[:300],
+            col(Relation.kind) == "interprets",
+            col(Relation.target_id).is_(None),
+            col(Relation.target_title) == prepared.folded_title[:300],
         )
         .values(target_id=item.id)
     )
@@ -440,17 +444,19 @@ async def index_published(session: AsyncSession, item: ContentItem, number: int)
     if number == item.version and await search_index.publish_current(session, item.id, number):
         return
     version = (
-        await session.execute(
+        await session.exec(
             select(ContentVersion).where(
-                ContentVersion.content_id == item.id, ContentVersion.version == number
+                col(ContentVersion.content_id) == item.id, col(ContentVersion.version) == number
             )
         )
-    ).scalar_one_or_none()
+    ).one_or_none()
     if version is None:
         return
     staff_date = (
-        await session.execute(select(SearchDoc.doc_date).where(SearchDoc.content_id == item.id))
-    ).scalar_one_or_none()
+        await session.exec(
+            select(col(SearchDoc.doc_date)).where(col(SearchDoc.content_id) == item.id)
+        )
+    ).one_or_none()
     folded_title, folded_text = fold(version.title), fold(version.body_text)
     await search_index.upsert(
         session,

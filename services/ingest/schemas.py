@@ -18,6 +18,13 @@ Disclosure = Literal["主动公开", "依申请公开", "不予公开"]
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
 
 
+class Public(BaseModel):
+    """Base of what the API answers: exactly the documented fields (the routes send orjson bytes
+    built by the domain; the tests check each answer against its model)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class ContentSubmission(BaseModel):
     """A unit's submission (信息报送); HTML or text body, targeted at one site's columns."""
 
@@ -53,14 +60,14 @@ class ContentSubmission(BaseModel):
         return bool(self.reprint_source)
 
 
-class StatusEntryPublic(BaseModel):
+class StatusEntryPublic(Public):
     version: int
     status: str
     detail: str
     at: datetime
 
 
-class RelationsPublic(BaseModel):
+class RelationsPublic(Public):
     cites: list[dict[str, Any]] = []
     cited_by: list[str] = []
     interprets: list[dict[str, Any]] = []
@@ -72,7 +79,7 @@ class RelationsPublic(BaseModel):
     amends: list[dict[str, Any]] = []
 
 
-class ContentPublic(BaseModel):
+class ContentPublic(Public):
     id: str
     version: int
     status: str
@@ -110,7 +117,7 @@ class ContentPublic(BaseModel):
     history: list[StatusEntryPublic] = []
 
 
-class ContentSummaryPublic(BaseModel):
+class ContentSummaryPublic(Public):
     id: str
     version: int
     status: str
@@ -129,7 +136,7 @@ class ContentSummaryPublic(BaseModel):
     updated_at: datetime
 
 
-class SubmissionAcceptedPublic(BaseModel):
+class SubmissionAcceptedPublic(Public):
     """`outcome`: created, merged (already in the library: this is the existing item), reprint,
     duplicate (a copy of `related_to` on another site)."""
 
@@ -148,7 +155,7 @@ class RelationIn(BaseModel):
     target_id: str = Field(min_length=1, max_length=40)
 
 
-class ReleasedPublic(BaseModel):
+class ReleasedPublic(Public):
     """A quarantined item released to review."""
 
     id: str
@@ -156,7 +163,7 @@ class ReleasedPublic(BaseModel):
     status: str
 
 
-class VersionSummaryPublic(BaseModel):
+class VersionSummaryPublic(Public):
     """One version in an item's history: author, hash, and diff against the one before."""
 
     version: int
@@ -168,13 +175,13 @@ class VersionSummaryPublic(BaseModel):
     cleaning: list[dict[str, Any]]
 
 
-class VersionListPublic(BaseModel):
+class VersionListPublic(Public):
     """Every version of an item, oldest first (one page: no cursor)."""
 
     items: list[VersionSummaryPublic]
 
 
-class ContentVersionPublic(BaseModel):
+class ContentVersionPublic(Public):
     """One immutable version as stored."""
 
     id: int | None
@@ -202,7 +209,7 @@ class ContentVersionPublic(BaseModel):
     attachments: list[dict[str, Any]]
 
 
-class SearchHitPublic(BaseModel):
+class SearchHitPublic(Public):
     """A public search hit: the published version's title, a highlighted snippet, the score."""
 
     id: str
@@ -236,11 +243,15 @@ Facets = dict[str, dict[str, int]]
 class SiteSearchPublic(Page[SearchHitPublic]):
     """A page of a site's public search, with facet counts on the first page."""
 
+    model_config = ConfigDict(extra="forbid")
+
     facets: Facets
 
 
 class StaffSearchPublic(Page[StaffSearchHitPublic]):
     """A page of the staff search (`GET /api/v1/contents?q=`), with facet counts."""
+
+    model_config = ConfigDict(extra="forbid")
 
     facets: Facets
 
@@ -272,7 +283,7 @@ class SourceIn(BaseModel):
         return value
 
 
-class CrawlSourcePublic(BaseModel):
+class CrawlSourcePublic(Public):
     """A crawl or feed source, its schedule and where its items go."""
 
     id: str
@@ -293,7 +304,7 @@ class CrawlSourcePublic(BaseModel):
     last_run_at: datetime | None
 
 
-class CrawlRunPublic(BaseModel):
+class CrawlRunPublic(Public):
     """A crawl run: queued → running → done / failed / interrupted, with its progress."""
 
     id: str
@@ -309,7 +320,7 @@ class CrawlRunPublic(BaseModel):
     status_reason: str | None
 
 
-class WebhookSecretPublic(BaseModel):
+class WebhookSecretPublic(Public):
     """A webhook source's signing secret, without its value."""
 
     id: str
@@ -326,7 +337,7 @@ class WebhookSecretCreatedPublic(WebhookSecretPublic):
     secret: str
 
 
-class WebhookSecretListPublic(BaseModel):
+class WebhookSecretListPublic(Public):
     """A source's secrets, oldest first (one page: no cursor)."""
 
     items: list[WebhookSecretPublic]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 
-import lxml.html
+import lxml.html  # type: ignore[import-untyped]
 import nh3
 from lxml import etree
 

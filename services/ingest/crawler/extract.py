@@ -13,7 +13,7 @@ from datetime import datetime
 from urllib.parse import urldefrag, urlparse
 from zoneinfo import ZoneInfo
 
-import lxml.html
+import lxml.html  # type: ignore[import-untyped]
 import trafilatura
 from lxml import etree
 from trafilatura.settings import use_config
@@ -66,7 +66,7 @@ def title_of(doc: etree._Element) -> str:
         return found
     for xpath in ("//h1", "//*[contains(@class,'title')]"):
         for element in doc.xpath(xpath):
-            text = element.text_content().strip()
+            text: str = element.text_content().strip()
             if 4 <= len(text) <= 200:
                 return text
     titles = doc.xpath("//title/text()")
@@ -119,18 +119,23 @@ def generic_body(doc: etree._Element) -> str | None:
     if body is None or not body.text_content().strip():
         return None
     body.tag = "div"
-    return etree.tostring(body, encoding="unicode", method="html")
+    html: str = etree.tostring(body, encoding="unicode", method="html")
+    return html
 
 
 def body_of(doc: etree._Element) -> str:
     for xpath in BODY_SELECTORS:
         found = doc.xpath(xpath)
         if found and len(found[0].text_content().strip()) > 20:
-            return etree.tostring(found[0], encoding="unicode", method="html")
+            html: str = etree.tostring(found[0], encoding="unicode", method="html")
+            return html
     if generic := generic_body(doc):
         return generic
     body = doc.find("body")
-    return etree.tostring(body if body is not None else doc, encoding="unicode", method="html")
+    whole: str = etree.tostring(
+        body if body is not None else doc, encoding="unicode", method="html"
+    )
+    return whole
 
 
 def extract_article(html: str, url: str) -> Article:

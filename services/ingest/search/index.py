@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
-from sqlalchemy import select, text
+from sqlalchemy import text
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.ingest.models import PublishedSearchDoc, SearchDoc
@@ -71,11 +73,15 @@ async def _row(
     session: AsyncSession, scope: Scope, content_id: str, doc_date: date | None, folded_title: str
 ) -> SearchDoc | PublishedSearchDoc:
     model = scope.model
-    row = (
-        await session.execute(select(model).where(model.content_id == content_id))
-    ).scalar_one_or_none()
+    found = await session.exec(select(model).where(col(model.content_id) == content_id))
+    row = cast(SearchDoc | PublishedSearchDoc | None, found.one_or_none())  # select(a union)
     if row is None:
-        row = model(content_id=content_id, doc_date=doc_date, folded_title=folded_title, version=0)
+        if model is PublishedSearchDoc:
+            row = PublishedSearchDoc(
+                content_id=content_id, doc_date=doc_date, folded_title=folded_title, version=0
+            )
+        else:
+            row = SearchDoc(content_id=content_id, doc_date=doc_date, folded_title=folded_title)
     row.doc_date, row.folded_title = doc_date, folded_title
     return row
 
@@ -114,8 +120,8 @@ async def publish_current(session: AsyncSession, content_id: str, version: int) 
     """Copy the item's staff search row (its current version) to its public row; False if the
     item has no staff row. The tokens are copied inside the database, not recomputed."""
     staff = (
-        await session.execute(select(SearchDoc).where(SearchDoc.content_id == content_id))
-    ).scalar_one_or_none()
+        await session.exec(select(SearchDoc).where(col(SearchDoc.content_id) == content_id))
+    ).one_or_none()
     if staff is None:
         return False
     row = await _row(session, PUBLIC, content_id, staff.doc_date, staff.folded_title)

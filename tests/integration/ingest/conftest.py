@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi.routing import APIRoute
+from pydantic import TypeAdapter
 
 from services.ingest.app import create_app
 from services.ingest.clients.sites import SiteCatalog
+from services.ingest.routes import routers
 from services.ingest.settings import IngestSettings
 
 SITE_COLUMNS = {"province": ["news", "notices", "policies", "interpretations"]}
@@ -21,6 +24,24 @@ def site_directory(request: httpx.Request) -> httpx.Response:
     if site not in SITE_COLUMNS:
         return httpx.Response(404, json={"status": 404})
     return httpx.Response(200, json={"items": [{"slug": c} for c in SITE_COLUMNS[site]]})
+
+
+ROUTES = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
+
+
+async def answers_its_model(response: httpx.Response) -> None:
+    """Every JSON success is exactly what its route's `response_model` documents (the public
+    models forbid extra fields)."""
+    content_type = response.headers.get("content-type", "")
+    if not 200 <= response.status_code < 300 or "json" not in content_type:
+        return
+    request = response.request
+    for route in ROUTES:
+        if request.method in route.methods and route.path_regex.match(request.url.path):
+            await response.aread()
+            if route.response_model is not None:
+                TypeAdapter(route.response_model).validate_python(response.json())
+            return
 
 
 @pytest.fixture
@@ -36,6 +57,9 @@ async def ingest_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         )
         app.state.deps.sites = SiteCatalog(directory, ttl_seconds=60)
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+        hooks = {"response": [answers_its_model]}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://ingest", event_hooks=hooks
+        ) as client:
             client.app = app  # type: ignore[attr-defined]  # for tests that drive jobs directly
             yield client
