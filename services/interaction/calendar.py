@@ -140,7 +140,8 @@ def statutory_holidays(year: int) -> dict[date, str]:
     def lunar(month: int, day: int) -> date:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            return LunarDate(year, month, day).toSolarDate()
+            solar: date = LunarDate(year, month, day).toSolarDate()
+            return solar
 
     new_year = lunar(1, 1)
     days = {date(year, 1, 1): "元旦"}
@@ -159,7 +160,8 @@ def _qingming(year: int) -> date:
     import chinese_calendar
 
     terms = chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))
-    return next(d for d, name in terms if name == "清明")
+    qingming: date = next(d for d, name in terms if name == "清明")
+    return qingming
 
 
 def provisional_year(year: int) -> list[CalendarDay]:
@@ -196,4 +198,5 @@ def notice_year(
 def last_official_year() -> int:
     import chinese_calendar
 
-    return max(d.year for d in chinese_calendar.holidays)
+    last: int = max(d.year for d in chinese_calendar.holidays)
+    return last

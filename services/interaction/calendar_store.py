@@ -5,15 +5,18 @@ from __future__ import annotations
 import time
 from datetime import date, datetime
 from datetime import time as clock_time
-from typing import Any
+from typing import Any, cast
 
+import sqlmodel
 from sqlalchemy import delete, func, insert, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Unprocessable
 from services.interaction import audit
 from services.interaction.calendar import (
     CalendarDay,
+    DayKind,
     WorkCalendar,
     last_official_year,
     notice_year,
@@ -46,7 +49,8 @@ async def _store_year(
     await session.flush()
     await session.execute(
         delete(CalendarDayRow).where(
-            CalendarDayRow.day >= date(year, 1, 1), CalendarDayRow.day <= date(year, 12, 31)
+            col(CalendarDayRow.day) >= date(year, 1, 1),
+            col(CalendarDayRow.day) <= date(year, 12, 31),
         )
     )
     rows = [
@@ -102,10 +106,9 @@ async def import_notice_year(
 
 
 async def load_calendar(session: AsyncSession) -> WorkCalendar:
-    rows = (await session.execute(select(CalendarDayRow))).scalars()
+    rows = (await session.exec(sqlmodel.select(CalendarDayRow))).all()
     return WorkCalendar(
-        CalendarDay(r.day, r.is_workday, r.kind, r.name, r.official)  # type: ignore[arg-type]
-        for r in rows
+        CalendarDay(r.day, r.is_workday, cast(DayKind, r.kind), r.name, r.official) for r in rows
     )
 
 
@@ -114,8 +117,8 @@ async def calendar_version(session: AsyncSession) -> int:
 
 
 async def list_versions(session: AsyncSession) -> list[CalendarVersion]:
-    query = select(CalendarVersion).order_by(CalendarVersion.id.desc()).limit(100)
-    return list((await session.execute(query)).scalars())
+    query = sqlmodel.select(CalendarVersion).order_by(col(CalendarVersion.id).desc()).limit(100)
+    return list((await session.exec(query)).all())
 
 
 class CalendarCache:

@@ -8,7 +8,7 @@ import html
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from common.events import ContentSubmitted
@@ -48,10 +48,10 @@ async def get(ctx: Ctx, interview_id: str) -> Interview:
 async def questions(ctx: Ctx, interview_id: str) -> list[InterviewQuestion]:
     query = (
         select(InterviewQuestion)
-        .where(InterviewQuestion.interview_id == interview_id)
-        .order_by(InterviewQuestion.id)
+        .where(col(InterviewQuestion.interview_id) == interview_id)
+        .order_by(col(InterviewQuestion.id))
     )
-    return list((await ctx.session.execute(query)).scalars())
+    return list((await ctx.session.exec(query)).all())
 
 
 async def public_view(ctx: Ctx, interview: Interview) -> dict[str, Any]:

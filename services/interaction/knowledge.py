@@ -15,7 +15,8 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import ColumnElement, or_, text
+from sqlmodel import col, select
 
 from common.errors import Conflict
 from common.identity import Actor
@@ -44,9 +45,9 @@ def cosine(a: Counter[str], b: Counter[str]) -> float:
     return shared / norm if norm else 0.0
 
 
-def _valid_on(today: date) -> Any:
-    return (KnowledgeEntry.valid_from <= today) & or_(
-        KnowledgeEntry.valid_until.is_(None), KnowledgeEntry.valid_until >= today
+def _valid_on(today: date) -> ColumnElement[bool]:
+    return (col(KnowledgeEntry.valid_from) <= today) & or_(
+        col(KnowledgeEntry.valid_until).is_(None), col(KnowledgeEntry.valid_until) >= today
     )
 
 
@@ -67,9 +68,9 @@ async def valid_entries(
 ) -> list[KnowledgeEntry]:
     query = select(KnowledgeEntry).where(_valid_on(ctx.today()))
     if department:
-        query = query.where(KnowledgeEntry.department == department)
-    query = query.order_by(KnowledgeEntry.id).limit(limit)
-    return list((await ctx.session.execute(query)).scalars())
+        query = query.where(col(KnowledgeEntry.department) == department)
+    query = query.order_by(col(KnowledgeEntry.id)).limit(limit)
+    return list((await ctx.session.exec(query)).all())
 
 
 async def suggest_for(
@@ -104,10 +105,10 @@ async def suggest_for(
     ranked = [(int(r[0]), float(r[1])) for r in (await ctx.session.execute(text(sql), params))]
     if not ranked:
         return []
-    rows = await ctx.session.execute(
-        select(KnowledgeEntry).where(KnowledgeEntry.id.in_([i for i, _ in ranked]))
+    rows = await ctx.session.exec(
+        select(KnowledgeEntry).where(col(KnowledgeEntry.id).in_([i for i, _ in ranked]))
     )
-    entries = {e.id: e for e in rows.scalars()}
+    entries = {e.id: e for e in rows.all()}
     wanted = bigrams(value)
     suggested = []
     for entry_id, score in ranked:
@@ -157,10 +158,12 @@ async def from_case(ctx: Ctx, actor: Actor, number: str, data: KnowledgeFromCase
     case = await get_case(ctx, number)
     if not case.reply_text:
         raise Conflict("该件尚未答复", field="number")
-    known = {"names": [case.name], "addresses": [case.address]}
+    names, addresses = [case.name], [case.address]
     entry = KnowledgeIn(
-        question=mask_text(data.question or case.title + "\n" + case.body, **known),
-        answer=mask_text(case.reply_text, **known),
+        question=mask_text(
+            data.question or case.title + "\n" + case.body, names=names, addresses=addresses
+        ),
+        answer=mask_text(case.reply_text, names=names, addresses=addresses),
         tags=data.tags,
         department=case.lead_department,
         valid_until=data.valid_until,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import JSON, Column, Date, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, Table, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -29,6 +29,9 @@ def _text() -> Any:
 
 class InteractionTable(SQLModel, registry=registry(metadata=metadata)):
     """Base of the interaction service's tables."""
+
+    if TYPE_CHECKING:  # SQLAlchemy sets it on every table class; declared for the type checker
+        __table__: ClassVar[Table]
 
 
 # --- calendar ------------------------------------------------------------------------------

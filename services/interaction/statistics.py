@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, not_, select
+from sqlmodel import col
 
 from common.errors import Unprocessable
 from services.interaction.context import Ctx
@@ -36,12 +37,14 @@ def _count(condition: ColumnElement[bool]) -> Any:
 
 
 def _query(start: date, end: date, department: str | None) -> Any:
-    received = Case.state != "spam"
-    accepted = and_(received, Case.accepted_on.is_not(None))
-    replied = and_(accepted, Case.replied_on.is_not(None))
-    breached = exists().where(CaseClock.case_id == Case.id, CaseClock.breached.is_(True))
-    rated = and_(replied, Case.satisfaction.is_not(None))
-    group = func.coalesce(Case.lead_department, "unassigned").label("department")
+    received = col(Case.state) != "spam"
+    accepted = and_(received, col(Case.accepted_on).is_not(None))
+    replied = and_(accepted, col(Case.replied_on).is_not(None))
+    breached = exists().where(
+        col(CaseClock.case_id) == col(Case.id), col(CaseClock.breached).is_(True)
+    )
+    rated = and_(replied, col(Case.satisfaction).is_not(None))
+    group = func.coalesce(col(Case.lead_department), "unassigned").label("department")
     query = (
         select(
             group,
@@ -51,18 +54,19 @@ def _query(start: date, end: date, department: str | None) -> Any:
             _count(and_(replied, not_(breached))).label("on_time"),
             _count(and_(accepted, breached)).label("breached"),
             _count(rated).label("rated"),
-            _count(and_(rated, Case.satisfaction.in_(("satisfied", "basically_satisfied")))).label(
-                "satisfied"
-            ),
+            _count(
+                and_(rated, col(Case.satisfaction).in_(("satisfied", "basically_satisfied")))
+            ).label("satisfied"),
             func.coalesce(
-                func.sum(case((replied, func.coalesce(Case.reply_working_days, 0)), else_=0)), 0
+                func.sum(case((replied, func.coalesce(col(Case.reply_working_days), 0)), else_=0)),
+                0,
             ).label("days"),
         )
-        .where(Case.received_on >= start, Case.received_on <= end)
+        .where(col(Case.received_on) >= start, col(Case.received_on) <= end)
         .group_by(group)
     )
     if department:
-        query = query.where(Case.lead_department == department)
+        query = query.where(col(Case.lead_department) == department)
     return query
 
 

@@ -9,8 +9,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 
 from common.errors import Conflict, NotFound, Unprocessable
 from common.identity import Actor
@@ -134,11 +134,11 @@ async def respond(
 
 async def results(ctx: Ctx, survey: Survey) -> dict[str, Any]:
     """Counts per option, average ratings; free text only where chosen, and masked."""
-    query = select(SurveyResponse.answers).where(SurveyResponse.survey_id == survey.id)
-    rows = list((await ctx.session.execute(query)).scalars())
+    query = select(col(SurveyResponse.answers)).where(col(SurveyResponse.survey_id) == survey.id)
+    rows = list((await ctx.session.exec(query)).all())
     out = []
     for q in survey.questions:
-        values = [r.get(q["id"]) for r in rows if r.get(q["id"]) not in (None, "", [])]
+        values: list[Any] = [r.get(q["id"]) for r in rows if r.get(q["id"]) not in (None, "", [])]
         item: dict[str, Any] = {
             "id": q["id"],
             "text": q["text"],
@@ -185,8 +185,8 @@ async def publish_result(ctx: Ctx, actor: Actor, survey_id: str, report: Adoptio
         raise Conflict("征集结束后才能公布结果", field="id")
     received = len(
         (
-            await ctx.session.execute(
-                select(SurveyResponse.id).where(SurveyResponse.survey_id == survey.id)
+            await ctx.session.exec(
+                select(col(SurveyResponse.id)).where(col(SurveyResponse.survey_id) == survey.id)
             )
         ).all()
     )

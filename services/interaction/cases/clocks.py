@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import CaseDeadlineBreached, CaseDeadlineChanged, CaseDeadlineWarning
@@ -30,20 +30,21 @@ def due_of(calendar: WorkCalendar, clock: CaseClock) -> tuple[date, bool]:
 
 
 async def get_clock(session: AsyncSession, case_id: str, name: str) -> CaseClock | None:
-    query = select(CaseClock).where(CaseClock.case_id == case_id, CaseClock.clock == name)
-    return (await session.execute(query)).scalar_one_or_none()
+    query = select(CaseClock).where(col(CaseClock.case_id) == case_id, col(CaseClock.clock) == name)
+    return (await session.exec(query)).one_or_none()
 
 
 async def case_clocks(session: AsyncSession, case_id: str) -> list[CaseClock]:
-    query = select(CaseClock).where(CaseClock.case_id == case_id).order_by(CaseClock.id)
-    return list((await session.execute(query)).scalars())
+    query = select(CaseClock).where(col(CaseClock.case_id) == case_id).order_by(col(CaseClock.id))
+    return list((await session.exec(query)).all())
 
 
 async def current_clock(session: AsyncSession, case_id: str) -> CaseClock | None:
     """The clock the citizen cares about: the running one, else the last one."""
     clocks = await case_clocks(session, case_id)
     running = [c for c in clocks if c.running]
-    return (running or clocks or [None])[-1]
+    chosen = running or clocks
+    return chosen[-1] if chosen else None
 
 
 def new_clock(
@@ -109,11 +110,11 @@ async def recompute_provisional(ctx: Ctx, actor: str) -> int:
     """
     query = (
         select(CaseClock, Case)
-        .join(Case, Case.id == CaseClock.case_id)
-        .where(CaseClock.running.is_(True), CaseClock.provisional.is_(True))
+        .join(Case, col(Case.id) == col(CaseClock.case_id))
+        .where(col(CaseClock.running).is_(True), col(CaseClock.provisional).is_(True))
     )
     changed = 0
-    for clock, case in (await ctx.session.execute(query)).all():
+    for clock, case in (await ctx.session.exec(query)).all():
         before = (clock.due_on, clock.provisional)
         clock.due_on, clock.provisional = due_of(ctx.calendar, clock)
         clock.told_on = max(clock.told_on or clock.due_on, clock.due_on)
@@ -156,12 +157,12 @@ async def scan_deadlines(ctx: Ctx) -> int:
     today = ctx.today()
     query = (
         select(CaseClock, Case)
-        .join(Case, Case.id == CaseClock.case_id)
-        .where(CaseClock.running.is_(True), CaseClock.due_on <= today + LOOKAHEAD)
-        .order_by(CaseClock.case_id, CaseClock.clock)
+        .join(Case, col(Case.id) == col(CaseClock.case_id))
+        .where(col(CaseClock.running).is_(True), col(CaseClock.due_on) <= today + LOOKAHEAD)
+        .order_by(col(CaseClock.case_id), col(CaseClock.clock))
     )
     rows = [
-        (c, k) for c, k in (await ctx.session.execute(query)).all() if k.state not in PAUSED_STATES
+        (c, k) for c, k in (await ctx.session.exec(query)).all() if k.state not in PAUSED_STATES
     ]
     fired_before = await _fired(ctx.session, [c.case_id for c, _ in rows])
     fired = 0
@@ -176,10 +177,13 @@ async def scan_deadlines(ctx: Ctx) -> int:
 async def _fired(session: AsyncSession, case_ids: list[str]) -> set[tuple[str, str, str, date]]:
     if not case_ids:
         return set()
-    query = select(CaseAlarm.case_id, CaseAlarm.clock, CaseAlarm.kind, CaseAlarm.due_on).where(
-        CaseAlarm.case_id.in_(set(case_ids))
-    )
-    return {tuple(r) for r in (await session.execute(query)).all()}  # type: ignore[misc]
+    query = select(
+        col(CaseAlarm.case_id), col(CaseAlarm.clock), col(CaseAlarm.kind), col(CaseAlarm.due_on)
+    ).where(col(CaseAlarm.case_id).in_(set(case_ids)))
+    return {
+        (case_id, clock, kind, due)
+        for case_id, clock, kind, due in (await session.exec(query)).all()
+    }
 
 
 async def _fire(ctx: Ctx, case: Case, clock: CaseClock, kind: str, left: int) -> int:

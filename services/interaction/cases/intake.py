@@ -10,11 +10,13 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, func, insert, literal, select
+import sqlmodel
+from sqlalchemy import CursorResult, exists, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, TooManyRequests
@@ -93,7 +95,7 @@ def check_form_token(
 class Submitted:
     case: Case
     token: str
-    due: clocks.CaseClock
+    due: CaseClock
 
 
 # A new number is drawn when the random part collides with one already given out that day
@@ -163,7 +165,7 @@ async def _insert_case(ctx: Ctx, case: Case) -> None:
     """Insert the case; a clash of the random number draws a new one (no savepoint needed)."""
     statement = _insert_ignoring_number_clash(ctx.session)
     for _ in range(NUMBER_ATTEMPTS):
-        result = await ctx.session.execute(statement, _row(case))
+        result = cast(CursorResult[Any], await ctx.session.execute(statement, _row(case)))
         if result.rowcount == 1:
             return
         case.number = new_number(case.kind, case.received_at)
@@ -296,15 +298,15 @@ def _first_clocks(ctx: Ctx, case: Case) -> list[CaseClock]:
 async def by_token(ctx: Ctx, number: str, token: str) -> Case:
     """The case if the token matches; unknown number and wrong token are the same 404."""
     case = (
-        await ctx.session.execute(select(Case).where(Case.number == number))
-    ).scalar_one_or_none()
+        await ctx.session.exec(sqlmodel.select(Case).where(col(Case.number) == number))
+    ).one_or_none()
     expected = case.token_hash if case is not None else sha256("no such case")
     if not hmac.compare_digest(expected, sha256(token)) or case is None:
         raise NotFound("没有找到该件，请核对编号和查询码", field="number")
     return case
 
 
-def _clock_view(clock: clocks.CaseClock) -> dict[str, Any]:
+def _clock_view(clock: CaseClock) -> dict[str, Any]:
     return {
         "clock": clock.clock,
         "due_on": clock.due_on.isoformat(),
@@ -318,9 +320,9 @@ def _clock_view(clock: clocks.CaseClock) -> dict[str, Any]:
 async def citizen_view(ctx: Ctx, case: Case) -> dict[str, Any]:
     """The citizen's own case: state, deadlines, public history, reply, follow-up link."""
     query = (
-        select(CaseLog)
-        .where(CaseLog.case_id == case.id, CaseLog.public.is_(True))
-        .order_by(CaseLog.id)
+        sqlmodel.select(CaseLog)
+        .where(col(CaseLog.case_id) == case.id, col(CaseLog.public).is_(True))
+        .order_by(col(CaseLog.id))
     )
     history = [
         {
@@ -329,7 +331,7 @@ async def citizen_view(ctx: Ctx, case: Case) -> dict[str, Any]:
             "reason": log.reason,
             "at": log.at.isoformat(),
         }
-        for log in (await ctx.session.execute(query)).scalars()
+        for log in (await ctx.session.exec(query)).all()
     ]
     current = await clocks.current_clock(ctx.session, case.id)
     return {
@@ -357,7 +359,9 @@ async def citizen_view(ctx: Ctx, case: Case) -> dict[str, Any]:
 
 
 async def staff_view(ctx: Ctx, case: Case) -> dict[str, Any]:
-    query = select(CaseLog).where(CaseLog.case_id == case.id).order_by(CaseLog.id)
+    query = (
+        sqlmodel.select(CaseLog).where(col(CaseLog.case_id) == case.id).order_by(col(CaseLog.id))
+    )
     log = [
         {
             "action": r.action,
@@ -367,7 +371,7 @@ async def staff_view(ctx: Ctx, case: Case) -> dict[str, Any]:
             "reason": r.reason,
             "at": r.at.isoformat(),
         }
-        for r in (await ctx.session.execute(query)).scalars()
+        for r in (await ctx.session.exec(query)).all()
     ]
     view = case.model_dump(mode="json", exclude={"token_hash", "phone_hash", "content_hash"})
     view["clocks"] = [_clock_view(c) for c in await clocks.case_clocks(ctx.session, case.id)]

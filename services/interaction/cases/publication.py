@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, text
+from sqlmodel import col, select
 
 from common.errors import Conflict, Forbidden, NotFound
 from common.events import CasePublished
@@ -30,8 +31,8 @@ async def log_redactions(
 ) -> str:
     """Mask `text` (and the case's own name and address) and log each occurrence (kind, offset,
     hash of the original)."""
-    known = {"names": [case.name], "addresses": [case.address]} if case else {}
-    masked, occurrences = mask(text, **known)
+    names, addresses = ([case.name], [case.address]) if case else ([], [])
+    masked, occurrences = mask(text, names=names, addresses=addresses)
     for item in occurrences:
         ctx.session.add(
             Redaction(
@@ -140,8 +141,8 @@ async def approve(ctx: Ctx, case: Case, actor: Actor) -> Publication:
 
 
 async def redactions(ctx: Ctx, subject: str) -> list[dict[str, Any]]:
-    query = select(Redaction).where(Redaction.subject == subject).order_by(Redaction.id)
-    return [r.model_dump(mode="json") for r in (await ctx.session.execute(query)).scalars()]
+    query = select(Redaction).where(col(Redaction.subject) == subject).order_by(col(Redaction.id))
+    return [r.model_dump(mode="json") for r in (await ctx.session.exec(query)).all()]
 
 
 def public_view(publication: Publication) -> dict[str, Any]:
@@ -164,9 +165,9 @@ def public_view(publication: Publication) -> dict[str, Any]:
 
 async def published(ctx: Ctx, number: str) -> Publication:
     query = select(Publication).where(
-        Publication.number == number, Publication.status == "approved"
+        col(Publication.number) == number, col(Publication.status) == "approved"
     )
-    publication = (await ctx.session.execute(query)).scalar_one_or_none()
+    publication = (await ctx.session.exec(query)).one_or_none()
     if publication is None:
         raise NotFound("没有找到该件，请核对编号和查询码", field="number")
     return publication
@@ -186,7 +187,7 @@ async def search(
     in one of the three texts, Traditional and Simplified alike. A `q` with nothing searchable
     in it (only punctuation) matches nothing.
     """
-    query = select(Publication).where(Publication.status == "approved")
+    query = select(Publication).where(col(Publication.status) == "approved")
     if q is not None and q.strip():
         terms = query_terms(q)
         if not terms:
@@ -202,22 +203,22 @@ async def search(
             )
         query = query.where(match)
     if kind:
-        query = query.where(Publication.kind == kind)
+        query = query.where(col(Publication.kind) == kind)
     if department:
-        query = query.where(Publication.department == department)
+        query = query.where(col(Publication.department) == department)
     position = decode_cursor(cursor)
     if position:
         at, last = datetime.fromisoformat(position[0]), position[1]
         query = query.where(
             or_(
-                Publication.approved_at < at,
-                (Publication.approved_at == at) & (Publication.case_id < last),
+                col(Publication.approved_at) < at,
+                (col(Publication.approved_at) == at) & (col(Publication.case_id) < last),
             )
         )
-    query = query.order_by(Publication.approved_at.desc(), Publication.case_id.desc()).limit(
-        limit + 1
-    )
-    rows = list((await ctx.session.execute(query)).scalars())
+    query = query.order_by(
+        col(Publication.approved_at).desc(), col(Publication.case_id).desc()
+    ).limit(limit + 1)
+    rows = list((await ctx.session.exec(query)).all())
     result = page(rows, limit, lambda p: [p.approved_at.isoformat(), p.case_id])
     result["items"] = [public_view(p) for p in result["items"]]
     return result

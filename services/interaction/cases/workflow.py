@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from common.events import (
@@ -28,7 +28,14 @@ from common.events import (
 from common.identity import Actor
 from services.interaction.cases import clocks
 from services.interaction.context import Ctx
-from services.interaction.models import OUTBOX, Case, CaseAssignment, CaseLog, Department
+from services.interaction.models import (
+    OUTBOX,
+    Case,
+    CaseAssignment,
+    CaseClock,
+    CaseLog,
+    Department,
+)
 
 OUTCOMES = {
     "resolved": "已解决",
@@ -145,9 +152,7 @@ async def transition(
 
 
 async def get_case(ctx: Ctx, number: str) -> Case:
-    case = (
-        await ctx.session.execute(select(Case).where(Case.number == number))
-    ).scalar_one_or_none()
+    case = (await ctx.session.exec(select(Case).where(col(Case.number) == number))).one_or_none()
     if case is None:
         raise NotFound("没有找到该件", field="number")
     return case
@@ -221,8 +226,10 @@ async def mark_spam(ctx: Ctx, case: Case, actor: Actor, reason: str | None) -> N
 async def require_departments(ctx: Ctx, codes: list[str], field: str) -> None:
     if not codes:
         return
-    query = select(Department.code).where(Department.code.in_(codes), Department.active.is_(True))
-    known = set((await ctx.session.execute(query)).scalars())
+    query = select(col(Department.code)).where(
+        col(Department.code).in_(codes), col(Department.active).is_(True)
+    )
+    known = set((await ctx.session.exec(query)).all())
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise Unprocessable(f"未知单位：{', '.join(unknown)}", field=field)
@@ -255,12 +262,12 @@ async def dispatch(ctx: Ctx, case: Case, actor: Actor, lead: str, co: list[str])
 
 async def _lead_assignment(ctx: Ctx, case: Case) -> CaseAssignment:
     query = select(CaseAssignment).where(
-        CaseAssignment.case_id == case.id,
-        CaseAssignment.department == case.lead_department,
-        CaseAssignment.role == "lead",
-        CaseAssignment.ended_at.is_(None),
+        col(CaseAssignment.case_id) == case.id,
+        col(CaseAssignment.department) == case.lead_department,
+        col(CaseAssignment.role) == "lead",
+        col(CaseAssignment.ended_at).is_(None),
     )
-    assignment = (await ctx.session.execute(query)).scalars().first()
+    assignment = (await ctx.session.exec(query)).first()
     if assignment is None:
         raise Conflict("该件没有在办的主办单位", field="lead_department")
     return assignment
@@ -287,9 +294,9 @@ async def return_case(ctx: Ctx, case: Case, actor: Actor, reason: str | None) ->
 
 async def _end_assignments(ctx: Ctx, case: Case, reason: str) -> None:
     query = select(CaseAssignment).where(
-        CaseAssignment.case_id == case.id, CaseAssignment.ended_at.is_(None)
+        col(CaseAssignment.case_id) == case.id, col(CaseAssignment.ended_at).is_(None)
     )
-    for assignment in (await ctx.session.execute(query)).scalars():
+    for assignment in (await ctx.session.exec(query)).all():
         assignment.ended_at, assignment.returned_reason = ctx.now(), reason
         ctx.session.add(assignment)
 
@@ -308,11 +315,11 @@ async def add_opinion(ctx: Ctx, case: Case, actor: Actor, text: str) -> None:
         case, {"dispatched", "in_progress", "extension_requested", "suspended"}, "opinion"
     )
     query = select(CaseAssignment).where(
-        CaseAssignment.case_id == case.id,
-        CaseAssignment.department == actor.department,
-        CaseAssignment.ended_at.is_(None),
+        col(CaseAssignment.case_id) == case.id,
+        col(CaseAssignment.department) == actor.department,
+        col(CaseAssignment.ended_at).is_(None),
     )
-    assignment = (await ctx.session.execute(query)).scalars().first()
+    assignment = (await ctx.session.exec(query)).first()
     if assignment is None:
         raise Conflict("协办任务已结束", field="department")
     assignment.opinion = require_reason(text, "text")
@@ -323,7 +330,7 @@ async def add_opinion(ctx: Ctx, case: Case, actor: Actor, text: str) -> None:
 # --- extension and suspension --------------------------------------------------------------
 
 
-async def _reply_clock(ctx: Ctx, case: Case) -> clocks.CaseClock:
+async def _reply_clock(ctx: Ctx, case: Case) -> CaseClock:
     clock = await clocks.get_clock(ctx.session, case.id, clocks.REOPEN) or await clocks.get_clock(
         ctx.session, case.id, clocks.REPLY
     )
