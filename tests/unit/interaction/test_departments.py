@@ -33,7 +33,7 @@ def test_a_handler_reads_only_cases_their_department_leads_or_co_handles() -> No
     with pytest.raises(Forbidden):
         departments.require_case_access(HANDLER, case("tax", ["hr"]))
     with pytest.raises(Forbidden):
-        departments.require_case_access(LOST_HANDLER, case(None, []))
+        departments.require_case_access(LOST_HANDLER, case("edu", []))
 
 
 def test_staff_are_office_admin_and_handlers() -> None:
