@@ -2,10 +2,10 @@
 
 Exactly once, as far as a receiver can tell: a delivery is marked `sending` (attempts + 1, a
 lease) and committed (`run.checkpoint()`) *before* the request goes out, and each outcome is
-settled and committed on its own as its send finishes. A process killed in between leaves a
-`sending` row whose lease expires; it is sent again with the same `webhook-id`, which Standard
-Webhooks receivers use to drop duplicates. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets several
-workers share the queue without claiming a row twice.
+settled and committed on its own once its send is back (by the pass that finds it done). A
+process killed in between leaves a `sending` row whose lease expires; it is sent again with the
+same `webhook-id`, which Standard Webhooks receivers use to drop duplicates. On PostgreSQL,
+`FOR UPDATE SKIP LOCKED` lets several workers share the queue without claiming a row twice.
 """
 
 from __future__ import annotations
@@ -63,18 +63,40 @@ class Claim:
 
 
 class WebhookDispatcher:
+    """Sends outlive the pass that started them: a slow receiver holds its own slots (at most
+    `webhook_endpoint_concurrency`), never the pass, so other endpoints' deliveries go on."""
+
     def __init__(self, settings: DistributeSettings, sender: Sender) -> None:
         self.settings = settings
         self.sender = sender
         self.box = SecretBox.from_settings(settings)
+        self.inflight: dict[asyncio.Future[SendResult | None], Claim] = {}
         # sends in flight per endpoint: a slow or dead receiver cannot take every slot
         self.busy: Counter[str] = Counter()
 
     async def step(self, run: JobRun) -> int:
-        """One pass: lease what is due, commit the leases, send them all at once and settle
-        each as its answer comes; returns how many were sent."""
-        claims = await self.lease(run, self.settings.webhook_batch_size)
-        await self.send_all(run, claims)
+        """One pass: settle the sends that came back, lease what is due (committed before
+        anything is sent), start those sends, and settle what answers within the poll interval;
+        returns how many sends it started or settled."""
+        handled = await self.settle_finished(run)
+        handled += await self.start_due(run)
+        if self.inflight:
+            await asyncio.wait(
+                set(self.inflight),
+                timeout=self.settings.webhook_poll_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            handled += await self.settle_finished(run)
+        return handled
+
+    async def start_due(self, run: JobRun) -> int:
+        """Lease what capacity allows and start sending it; returns how many were started."""
+        room = self.settings.webhook_batch_size - len(self.inflight)
+        if room <= 0:
+            return 0
+        claims = await self.lease(run, room)
+        for claim in claims:
+            self.inflight[asyncio.ensure_future(self._send(claim))] = claim
         return len(claims)
 
     async def lease(self, run: JobRun, limit: int) -> list[Claim]:
@@ -88,18 +110,24 @@ class WebhookDispatcher:
             raise
         return claims
 
-    async def send_all(self, run: JobRun, claims: list[Claim]) -> None:
-        sends = [asyncio.ensure_future(self._send(claim)) for claim in claims]
-        try:
-            for finished in asyncio.as_completed(sends):
-                claim, result = await finished
+    async def settle_finished(self, run: JobRun) -> int:
+        """Record the outcome of every send that came back, each committed on its own."""
+        finished = [send for send in self.inflight if send.done()]
+        for send in finished:
+            claim = self.inflight.pop(send)
+            try:
+                result = None if send.cancelled() else send.result()
                 if result is not None:
                     await self._settle_logged(run, claim, result)
-        finally:
-            for send in sends:
-                send.cancel()
-            for claim in claims:
+            finally:
                 self.busy[claim.endpoint_id] -= 1
+        return len(finished)
+
+    async def drain(self, run: JobRun) -> int:
+        """Wait for every send in flight and settle it (tests; a pass never waits this long)."""
+        if self.inflight:
+            await asyncio.wait(set(self.inflight))
+        return await self.settle_finished(run)
 
     async def attempt(self, run: JobRun, claim: Claim) -> None:
         """Send one claimed delivery and commit its outcome."""
@@ -112,15 +140,12 @@ class WebhookDispatcher:
         finally:
             self.busy[claim.endpoint_id] -= 1
 
-    async def _send(self, claim: Claim) -> tuple[Claim, SendResult | None]:
+    async def _send(self, claim: Claim) -> SendResult | None:
         try:
-            result = await self.sender.send(
-                claim.url, claim.secret, claim.delivery_id, claim.payload
-            )
+            return await self.sender.send(claim.url, claim.secret, claim.delivery_id, claim.payload)
         except Exception:  # the lease expires and the delivery is retried with the same id
             log.exception("sending delivery %s failed", claim.delivery_id)
-            return claim, None
-        return claim, result
+            return None
 
     async def _settle_logged(self, run: JobRun, claim: Claim, result: SendResult) -> None:
         try:

@@ -127,9 +127,11 @@ class Distribute:
         return WebhookDispatcher(self.settings, WebhookSender(client))
 
     async def dispatch(self, dispatcher: WebhookDispatcher | None = None) -> int:
-        """One committed pass of the webhook job (its sends settled); how many it sent."""
+        """Lease and send what is due, waiting for the sends to be settled; how many started."""
         dispatcher = dispatcher or self.dispatcher()
-        return await run_once(self.app.state.db, dispatcher.step)
+        started = await run_once(self.app.state.db, dispatcher.start_due)
+        await run_once(self.app.state.db, dispatcher.drain)
+        return started
 
     async def claim(self, dispatcher: WebhookDispatcher, limit: int = 10) -> list[Claim]:
         """Lease due deliveries and commit the leases, sending nothing (a process that dies)."""

@@ -7,8 +7,10 @@ import asyncio
 from sqlalchemy import func, select
 
 from common.idempotency import IdempotencyStore, request_hash
+from common.jobs import Job, run_pass
 from services.distribute.dispatch import WebhookDispatcher
 from services.distribute.models import DeliveryAttempt, WebhookEndpoint, idempotency_records
+from services.distribute.webhooks import SendResult
 from tests.integration.distribute.conftest import (
     ADMIN,
     EDITOR,
@@ -326,3 +328,41 @@ async def test_registration_in_flight_is_a_409(distribute: Distribute) -> None:
     assert busy.status_code == 409 and busy.headers["retry-after"] == "1"
     listed = (await distribute.client.get(path, headers=ADMIN)).json()
     assert listed["items"] == []
+
+
+class HeldSender:
+    """Answers 204 at once, except to URLs containing `slow`, which wait for `release`."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    async def send(self, url: str, secret: str, message_id: str, body: bytes) -> SendResult:
+        if "slow" in url:
+            await self.release.wait()
+        return SendResult(204, "", 1)
+
+
+async def test_a_slow_receiver_holds_its_sends_not_the_job(
+    distribute: Distribute, receiver: Receiver
+) -> None:
+    slow = await register(distribute, f"{receiver.url}?slow")
+    fast = await register(distribute, receiver.url)
+    await distribute.publish(ingested("c1"))
+    sender = HeldSender()
+    dispatcher = WebhookDispatcher(distribute.settings, sender)
+    job = Job("webhooks", dispatcher.step, distribute.settings.webhook_poll_seconds, batch=1)
+
+    assert await run_pass(distribute.app.state.db, job) == 3  # both started, `fast` settled
+    states = {d["endpoint_id"]: d["state"] for d in await deliveries(distribute, "c1")}
+    assert states[fast["id"]] == "delivered" and states[slow["id"]] == "sending"
+    await distribute.publish(ingested("c2"))  # the next passes go on meanwhile
+    await run_pass(distribute.app.state.db, job)
+    states = {d["endpoint_id"]: d["state"] for d in await deliveries(distribute, "c2")}
+    assert states[fast["id"]] == "delivered" and states[slow["id"]] == "sending"
+
+    sender.release.set()
+    assert await run_pass(distribute.app.state.db, job) == 2  # both slow sends came back
+    for item in ("c1", "c2"):
+        webhooks = [d for d in await deliveries(distribute, item) if d["channel"] == "webhook"]
+        assert {d["state"] for d in webhooks} == {"delivered"}
+    assert not dispatcher.inflight and sum(dispatcher.busy.values()) == 0
