@@ -28,6 +28,7 @@ def crawl_settings(database_url: str) -> IngestSettings:
         crawl_timeout_seconds=4.0,
         crawl_max_page_bytes=200_000,
         outbound_allow=["127.0.0.1"],  # the test site runs on this machine
+        crawl_heartbeat_seconds=0.2,  # beats while the slow page waits, between pages' turns
     )
 
 
