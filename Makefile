@@ -40,6 +40,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m deptry .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .
