@@ -38,10 +38,12 @@ def queue_department(actor: Actor, requested: str | None) -> str | None:
 
 
 def require_case_access(actor: Actor, case: Case) -> None:
-    """A handler reads only the cases their department leads or co-handles."""
+    """A handler reads only the cases their department leads or co-handles; a handler without
+    a department reads none (not even the cases no department leads yet)."""
     if sees_every_department(actor):
         return
-    if actor.department not in [case.lead_department, *case.co_departments]:
+    handling = [case.lead_department, *case.co_departments]
+    if actor.department is None or actor.department not in handling:
         raise Forbidden("不是本单位承办的件", field="department")
 
 
