@@ -31,14 +31,21 @@ def create_app(
     async def seed(run: JobRun) -> int:
         return await seed_lexicons(run.session)
 
+    owned_client = deps.checks.links is None  # a checker handed in is the caller's to close
+
     async def on_start(app: FastAPI) -> None:
         # The HTTP client is created in the lifespan, not at import or factory time.
-        if deps.checks.links is None:
+        if owned_client:
             deps.checks.links = link_checker(settings)
         # jieba's dictionary (short-term word boundaries) loads here, not in the first check.
         await asyncio.to_thread(words.tokenizer)
         if settings.seed_lexicons:
             await run_once(app.state.db, seed)
+
+    async def on_stop(app: FastAPI) -> None:
+        if owned_client and deps.checks.links is not None:
+            await deps.checks.aclose()
+            deps.checks.links = None
 
     spec = ServiceSpec(
         name="review",
@@ -51,6 +58,7 @@ def create_app(
         handlers=handlers(deps),
         jobs=list(jobs(deps)),
         on_startup=[on_start],
+        on_shutdown=[on_stop],
     )
     app = create_service_app(spec)
     app.state.deps = deps
