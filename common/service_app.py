@@ -26,7 +26,7 @@ from common.messaging import MessagingTables
 from common.migrations import upgrade_to_head
 from common.observability import RequestContextMiddleware, health_router
 from common.settings import ServiceSettings
-from common.worker import PeriodicJob, ServiceWorker
+from common.worker import ServiceWorker
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
 ShutdownHook = Callable[[FastAPI], Awaitable[None]]
@@ -44,7 +44,7 @@ class ServiceSpec:
     migrations_dir: Path
     routers: list[APIRouter]
     handlers: Mapping[str, Handler] = field(default_factory=dict)
-    jobs: Sequence[Job | PeriodicJob] = field(default_factory=list)
+    jobs: Sequence[Job] = ()
     on_startup: list[StartupHook] = field(default_factory=list)
     # Run at shutdown in reverse order, after the worker stopped, before the database closes.
     on_shutdown: list[ShutdownHook] = field(default_factory=list)
@@ -73,7 +73,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         worker = None
         if spec.tables is not None and settings.process_role in ("worker", "all"):
             worker = ServiceWorker(
-                spec.name, settings, database, spec.tables, spec.handlers, list(spec.jobs)
+                spec.name, settings, database, spec.tables, spec.handlers, spec.jobs
             )
             app.state.worker = worker
             await worker.start()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
 
 from common.bus import broker_cluster_id, new_consumer, new_producer, wait_for_broker
 from common.consumer import ConsumerRunner, Handler
@@ -19,9 +18,6 @@ from common.settings import ServiceSettings
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 3600.0
 
-# Transitional: a bare coroutine loop; services move to `common.jobs.Job`.
-PeriodicJob = Callable[[Database], Coroutine[Any, Any, None]]
-
 
 class ServiceWorker:
     """Starts the relay and the consumer group; `ready()` once partitions are assigned."""
@@ -33,14 +29,14 @@ class ServiceWorker:
         database: Database,
         tables: MessagingTables,
         handlers: Mapping[str, Handler],
-        jobs: list[Job | PeriodicJob] | None = None,
+        jobs: Sequence[Job] = (),
     ) -> None:
         self.name = name
         self.settings = settings
         self.database = database
         self.tables = tables
         self.handlers = handlers
-        self.jobs = jobs or []
+        self.jobs = jobs
         self.tasks: list[asyncio.Task[None]] = []
         self.runner: ConsumerRunner | None = None
         self.started = False
@@ -89,17 +85,11 @@ class ServiceWorker:
         self.tasks.append(asyncio.create_task(self._watch_broker(), name=f"{self.name}-broker"))
         self.tasks.append(asyncio.create_task(self._prune(), name=f"{self.name}-prune"))
         for job in self.jobs:
-            self.tasks.append(self._start_job(job))
+            loop = run_forever(self.database, job)
+            self.tasks.append(asyncio.create_task(loop, name=f"{self.name}-{job.name}"))
         for task in self.tasks:
             task.add_done_callback(_log_crash)
         self.started = True
-
-    def _start_job(self, job: Job | PeriodicJob) -> asyncio.Task[None]:
-        if isinstance(job, Job):
-            return asyncio.create_task(
-                run_forever(self.database, job), name=f"{self.name}-{job.name}"
-            )
-        return asyncio.create_task(job(self.database), name=f"{self.name}-job")
 
     async def _watch_broker(self) -> None:
         """Notice a broker that started over: re-send what it lost, re-read it from the start.

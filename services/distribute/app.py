@@ -54,7 +54,7 @@ def create_app(
         migrations_dir=Path(__file__).parent / "migrations",
         routers=routers,
         handlers=handlers(deps),
-        jobs=list(jobs(deps)),
+        jobs=jobs(deps),
         on_startup=[prepare],
     )
     return create_service_app(spec)

@@ -46,7 +46,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         migrations_dir=Path(__file__).parent / "migrations",
         routers=routers,
         handlers=handlers(deps),
-        jobs=[*jobs(deps)],
+        jobs=jobs(deps),
         on_startup=[load_chinese_tools, seal_legacy_webhook_secrets],
     )
     app = create_service_app(spec)

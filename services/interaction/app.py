@@ -41,7 +41,7 @@ def create_app(settings: InteractionSettings | None = None, clock: Clock | None 
         migrations_dir=Path(__file__).parent / "migrations",
         routers=routers,
         handlers=handlers(deps),
-        jobs=list(jobs(deps)),
+        jobs=jobs(deps),
         on_startup=[seed],
     )
     app = create_service_app(spec)

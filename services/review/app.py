@@ -56,7 +56,7 @@ def create_app(
         migrations_dir=Path(__file__).parent / "migrations",
         routers=routers,
         handlers=handlers(deps),
-        jobs=list(jobs(deps)),
+        jobs=jobs(deps),
         on_startup=[on_start],
         on_shutdown=[on_stop],
     )
