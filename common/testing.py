@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+import httpx
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from pydantic import TypeAdapter
 
 from common.identity import Actor, actor_headers
 from common.settings import DEV_INTERNAL_SECRET
@@ -68,3 +72,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+ResponseHook = Callable[[httpx.Response], Awaitable[None]]
+
+
+def answers_its_model(routers: Iterable[APIRouter]) -> ResponseHook:
+    """An httpx response hook: every JSON success must validate against the `response_model`
+    of the route that answered it (public models that forbid extra fields catch undocumented
+    keys too)."""
+    routes = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
+
+    async def check(response: httpx.Response) -> None:
+        content_type = response.headers.get("content-type", "")
+        if not 200 <= response.status_code < 300 or "json" not in content_type:
+            return
+        request = response.request
+        for route in routes:
+            methods = route.methods or set()
+            if request.method in methods and route.path_regex.match(request.url.path):
+                await response.aread()
+                if route.response_model is not None:
+                    TypeAdapter(route.response_model).validate_python(response.json())
+                return
+
+    return check

@@ -263,7 +263,9 @@ class LexiconVersionPublic(BaseModel):
     created_at: datetime
 
 
-class PolicyPublic(BaseModel):
+class PolicyRulesPublic(BaseModel):
+    """What a review policy decides for (site, kind)."""
+
     site: str
     kind: str
     stages: list[StagePublic]
@@ -271,20 +273,16 @@ class PolicyPublic(BaseModel):
     reprint_stages: list[str] | None
     stage_hours: float
     urgent_stage_hours: float
+
+
+class PolicyPublic(PolicyRulesPublic):
     updated_by: str
     updated_at: datetime
 
 
-class EffectivePolicyPublic(BaseModel):
+class EffectivePolicyPublic(PolicyRulesPublic):
     """The policy applied to (site, kind); `source` is the row (`site/kind`) or `default`."""
 
-    site: str
-    kind: str
-    stages: list[StagePublic]
-    confidentiality: Literal["never", "always", "on_marks"]
-    reprint_stages: list[str] | None
-    stage_hours: float
-    urgent_stage_hours: float
     source: str
 
 

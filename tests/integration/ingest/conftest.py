@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi.routing import APIRoute
-from pydantic import TypeAdapter
 
+from common.testing import answers_its_model
 from services.ingest.app import create_app
 from services.ingest.clients.sites import SiteCatalog
 from services.ingest.routes import routers
@@ -26,24 +25,6 @@ def site_directory(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"items": [{"slug": c} for c in SITE_COLUMNS[site]]})
 
 
-ROUTES = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
-
-
-async def answers_its_model(response: httpx.Response) -> None:
-    """Every JSON success is exactly what its route's `response_model` documents (the public
-    models forbid extra fields)."""
-    content_type = response.headers.get("content-type", "")
-    if not 200 <= response.status_code < 300 or "json" not in content_type:
-        return
-    request = response.request
-    for route in ROUTES:
-        if request.method in route.methods and route.path_regex.match(request.url.path):
-            await response.aread()
-            if route.response_model is not None:
-                TypeAdapter(route.response_model).validate_python(response.json())
-            return
-
-
 @pytest.fixture
 async def ingest_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     # the crawl tests' site runs on this machine
@@ -57,7 +38,7 @@ async def ingest_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         )
         app.state.deps.sites = SiteCatalog(directory, ttl_seconds=60)
         transport = httpx.ASGITransport(app=manager.app)
-        hooks = {"response": [answers_its_model]}
+        hooks = {"response": [answers_its_model(routers)]}
         async with httpx.AsyncClient(
             transport=transport, base_url="http://ingest", event_hooks=hooks
         ) as client:

@@ -9,10 +9,8 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
-from pydantic import TypeAdapter
 
-from common.testing import staff
+from common.testing import answers_its_model, staff
 from services.interaction.app import create_app
 from services.interaction.clock import FixedClock, shanghai
 from services.interaction.routes import routers
@@ -43,28 +41,10 @@ async def app(database_url: str, clock: FixedClock) -> AsyncIterator[FastAPI]:
         yield app
 
 
-ROUTES = [route for router in routers for route in router.routes if isinstance(route, APIRoute)]
-
-
-async def answers_its_model(response: httpx.Response) -> None:
-    """Every JSON success is exactly what its route's `response_model` documents."""
-    if not 200 <= response.status_code < 300 or "json" not in response.headers.get(
-        "content-type", ""
-    ):
-        return
-    request = response.request
-    for route in ROUTES:
-        if request.method in route.methods and route.path_regex.match(request.url.path):
-            await response.aread()
-            if route.response_model is not None:
-                TypeAdapter(route.response_model).validate_python(response.json())
-            return
-
-
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app.state.asgi)
-    hooks = {"response": [answers_its_model]}
+    hooks = {"response": [answers_its_model(routers)]}
     async with httpx.AsyncClient(
         transport=transport, base_url="http://interaction", event_hooks=hooks
     ) as client:
