@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -14,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from common.testing import free_port
 from kitchen.stack import DEFAULT_PORTS, port_is_free
 
 SERVICE_OFFSETS = {name: port - DEFAULT_PORTS["gateway"] for name, port in DEFAULT_PORTS.items()}
@@ -23,15 +23,30 @@ SERVICE_OFFSETS = {name: port - DEFAULT_PORTS["gateway"] for name, port in DEFAU
 pytestmark = pytest.mark.any_database
 
 
+def ephemeral_floor() -> int:
+    """The lowest port the kernel hands to outgoing connections."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+        return int(ports.read().split()[0])
+
+
 def free_base_port() -> int:
-    """A KITCHEN_PORT whose gateway port and service ports (+101…+104) are all free."""
+    """A KITCHEN_PORT whose gateway port and service ports (+101…+104) are all free, below the
+    ephemeral range: a port the kernel may give an outgoing connection the moment the stack
+    lets go of it would make the "ports are free again" check fail for someone else's socket."""
+    ceiling = ephemeral_floor() - max(SERVICE_OFFSETS.values())
     for _ in range(100):
-        base = free_port()
-        if base + max(SERVICE_OFFSETS.values()) < 65536 and all(
-            port_is_free(base + offset) for offset in SERVICE_OFFSETS.values()
-        ):
+        base = random.randrange(10000, ceiling)
+        if all(port_is_free(base + offset) for offset in SERVICE_OFFSETS.values()):
             return base
     raise AssertionError("no free block of ports")
+
+
+def free_broker_port() -> int:
+    for _ in range(100):
+        port = random.randrange(10000, ephemeral_floor())
+        if port_is_free(port):
+            return port
+    raise AssertionError("no free port for the broker")
 
 
 def kitchen_run(directory: Path, base: int, broker: int) -> tuple[subprocess.Popen[bytes], Path]:
@@ -99,7 +114,7 @@ def leftovers() -> Iterator[dict[int, int]]:
 def test_children_die_with_a_sigkilled_supervisor(
     tmp_path: Path, leftovers: dict[int, int]
 ) -> None:
-    base, broker = free_base_port(), free_port()
+    base, broker = free_base_port(), free_broker_port()
     supervisor, output = kitchen_run(tmp_path, base, broker)
     try:
         deadline = time.monotonic() + 90
@@ -127,7 +142,7 @@ def test_children_die_with_a_sigkilled_supervisor(
 
 
 def test_a_busy_port_stops_kitchen_run_before_anything_starts(tmp_path: Path) -> None:
-    base, broker = free_base_port(), free_port()
+    base, broker = free_base_port(), free_broker_port()
     review = base + SERVICE_OFFSETS["review"]
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", review))
