@@ -4,6 +4,7 @@ public output (column entries, articles, change feed) and webhook endpoints."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.orm import registry
@@ -88,6 +89,9 @@ class ContentSnapshot(DistributeTable, table=True):
     index_no: str | None = None
     is_reprint: bool = False
     written_at: str | None = None
+    # new-media accounts the submission named (`channel_account.id`), besides its columns'
+    # default accounts
+    accounts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     received_at: datetime = timestamp_field()
 
 
@@ -126,10 +130,15 @@ class Delivery(DistributeTable, table=True):
     version: int
     content_hash: str = Field(max_length=64)
     action: str = Field(max_length=20)  # publish | retract
-    target: str = Field(max_length=200)  # portal:<site>/<column> | webhook:<endpoint id>
-    channel: str = Field(max_length=20)  # portal | webhook
+    # portal:<site>/<column> | webhook:<endpoint id> | wechat:<account id> | weibo:<account id>
+    target: str = Field(max_length=200)
+    channel: str = Field(max_length=20)  # portal | webhook | wechat | weibo
     endpoint_id: str | None = Field(default=None, index=True, max_length=40)
-    # pending | sending | delivered | failed | cancelled; takedowns also waiting | not_needed
+    account_id: str | None = Field(default=None, index=True, max_length=40)
+    # pending | sending | delivered | failed | cancelled; takedowns also waiting | not_needed;
+    # new-media posts also confirming (accepted, outcome polled), unknown (sent, answer lost:
+    # reconciled by reading back), parked (quota exhausted until `next_attempt_at`) and
+    # needs_edit (the platform refused the content: back to the editors)
     state: str = Field(max_length=20)
     attempts: int = 0
     # `attempts` when the current retry budget began: a replay or an operator's retry starts a
@@ -155,6 +164,8 @@ class DeliveryAttempt(DistributeTable, table=True):
     outcome: str = Field(max_length=20)  # delivered | retry | failed
     status_code: int | None = None
     error: str = ""
+    # the platform's answer (JSON text, truncated): the evidence shown per outlet
+    response: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     duration_ms: int = 0
     at: datetime = timestamp_field()
 
@@ -198,10 +209,107 @@ class WebhookEndpoint(DistributeTable, table=True):
     secret: str = Field(max_length=1000)
     events: list[str] = Field(sa_column=Column(JSON, nullable=False))
     site: str | None = Field(default=None, max_length=60)
+    # an app subscriber's filters: empty means every column / kind of the site(s)
+    columns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    kinds: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     description: str = ""
     active: bool = True
     created_at: datetime = timestamp_field()
     deleted_at: datetime | None = timestamp_field(nullable=True)
+
+
+# --- new-media accounts (新媒体账号) and their posts ---------------------------------------------
+
+
+class ChannelAccount(DistributeTable, table=True):
+    """A registered WeChat official account or Weibo account (新媒体账号备案).
+
+    One active account per (platform, unit) unless `exception_reason` records why a second one
+    is allowed. `credentials` is a JSON object sealed with the data key (WeChat: appid, secret;
+    Weibo: access_token) and never returned by the API.
+    """
+
+    __tablename__ = "channel_account"
+    __table_args__ = (Index("ix_channel_account_unit", "platform", "unit", "status"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    platform: str = Field(max_length=20)  # wechat | weibo
+    name: str = Field(max_length=200)
+    # the platform's id of the account: WeChat appid / original id, Weibo uid
+    platform_account_id: str = Field(max_length=100)
+    # the platform app whose quotas the account shares (Weibo app key; WeChat: its appid)
+    app_id: str = Field(max_length=100)
+    unit: str = Field(max_length=200)  # owning unit (主办单位)
+    sites: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # "<site>/<column>" whose items go to this account by default
+    default_columns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    credentials: str = Field(max_length=4000)
+    # Weibo: the registered safe domain every post's link must be on
+    safe_domain: str = Field(default="", max_length=200)
+    status: str = Field(default="active", max_length=20)  # active | suspended | closed
+    status_reason: str = ""
+    exception_reason: str = ""
+    filing_number: str = Field(default="", max_length=100)  # 备案号
+    operator: str = Field(default="", max_length=200)  # 运营者
+    contact: str = Field(default="", max_length=200)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+    closed_at: datetime | None = timestamp_field(nullable=True)
+
+
+class ChannelVariant(DistributeTable, table=True):
+    """An item's rendition for one platform (WeChat article, Weibo teaser), rendered from the
+    snapshot; review shows it before sign-off and its hash is bound to each post."""
+
+    __tablename__ = "channel_variant"
+
+    content_id: str = Field(primary_key=True, max_length=40)
+    version: int = Field(primary_key=True)
+    platform: str = Field(primary_key=True, max_length=20)
+    content_hash: str = Field(max_length=64)  # of the snapshot it was rendered from
+    variant_hash: str = Field(max_length=64)  # sha256 of the canonical JSON of `body`
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # what cannot be rendered within the platform's limits: [{"field", "code", "reason"}]
+    findings: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    rendered_at: datetime = timestamp_field()
+
+
+class ChannelPost(DistributeTable, table=True):
+    """The platform side of one new-media delivery: how far the steps got and what the
+    platform answered, so a resumed or reconciled post never sends a step twice."""
+
+    __tablename__ = "channel_post"
+
+    delivery_id: str = Field(primary_key=True, max_length=40)
+    account_id: str = Field(index=True, max_length=40)
+    platform: str = Field(max_length=20)
+    variant_hash: str = Field(max_length=64)
+    # our mark in the post (in the link), found again when reading the account back
+    marker: str = Field(index=True, max_length=40)
+    # how far it got: new | uploaded | drafted | submitted | published | removed
+    stage: str = Field(default="new", max_length=20)
+    progress: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )  # media ids, image URLs, publish_id, msg_data_id, article_id, article_url, idstr, …
+    post_url: str = Field(default="", max_length=2000)
+    platform_post_id: str = Field(default="", max_length=100)  # article_id / idstr
+    last_response: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    updated_at: datetime = timestamp_field()
+
+
+class ChannelQuota(DistributeTable, table=True):
+    """Calls used in one window of one limit (per account or per app), counted before the
+    platform counts them; `limit_until` holds a platform-imposed pause (Retry-After, 45009)."""
+
+    __tablename__ = "channel_quota"
+
+    scope: str = Field(primary_key=True, max_length=160)  # account:<id> | app:<platform>:<id>
+    window: str = Field(primary_key=True, max_length=10)  # minute | hour | day
+    window_start: datetime = timestamp_field()
+    used: int = 0
+    limit_until: datetime | None = timestamp_field(nullable=True)
 
 
 # --- the public output, materialised at publish time (served as stored bytes) ---------------
@@ -249,6 +357,9 @@ class Change(DistributeTable, table=True):
     content_id: str = Field(max_length=40)
     version: int
     op: str = Field(max_length=20)  # published | updated | retracted
+    # what an app subscriber filters on (`GET /api/v1/changes?column=&kind=`)
+    kind: str = Field(default="", max_length=30)
+    columns: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     at: datetime = timestamp_field()
 

@@ -34,6 +34,22 @@ class DistributeSettings(ServiceSettings):
     # or not running) is listed by `GET /api/v1/deliveries?state=stuck`, with expired leases.
     webhook_stuck_seconds: float = Field(default=300.0, gt=0)
 
+    # New-media platforms (the sandboxes of `make run` and the tests, else the platforms)
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    weibo_api_url: str = "https://api.weibo.com"
+    channel_timeout_seconds: float = Field(default=10.0, gt=0)
+    channel_poll_seconds: float = Field(default=0.2, gt=0)
+    # a post claimed but not settled within this many seconds (the process died mid-step) is
+    # reconciled by reading the account back before anything is sent again
+    channel_lease_seconds: float = Field(default=60.0, gt=0)
+    # how often a WeChat publish job that is still running (`publish_status` 1) is asked again
+    wechat_confirm_seconds: float = Field(default=5.0, gt=0)
+    # limits enforced before the platforms enforce them (per account / per app)
+    weibo_posts_per_hour: int = Field(default=30, ge=1)
+    weibo_app_posts_per_day: int = Field(default=1000, ge=1)
+    wechat_posts_per_minute: int = Field(default=10, ge=1)
+    wechat_posts_per_day: int = Field(default=100, ge=1)
+
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> DistributeSettings:
         # a lease shorter than a send would let a second worker resend a live attempt
