@@ -114,10 +114,23 @@ def new_delivery(
     )
 
 
-async def endpoints_for(session: AsyncSession, event_type: str, site: str) -> list[WebhookEndpoint]:
+async def endpoints_for(
+    session: AsyncSession, event_type: str, snapshot: ContentSnapshot
+) -> list[WebhookEndpoint]:
+    """The active endpoints subscribed to `event_type` for this item: its site (or every site),
+    one of its columns (or every column) and its kind (or every kind)."""
     query = select(WebhookEndpoint).where(col(WebhookEndpoint.active).is_(True))
     endpoints = await session.exec(query.order_by(col(WebhookEndpoint.id)))
-    return [e for e in endpoints if event_type in e.events and e.site in (None, site)]
+    return [e for e in endpoints if event_type in e.events and subscribed(e, snapshot)]
+
+
+def subscribed(endpoint: WebhookEndpoint, snapshot: ContentSnapshot) -> bool:
+    """Whether an app subscriber's filters (site, columns, kinds; empty = all) take the item."""
+    return (
+        endpoint.site in (None, snapshot.site)
+        and (not endpoint.columns or bool(set(endpoint.columns) & set(snapshot.columns)))
+        and (not endpoint.kinds or snapshot.kind in endpoint.kinds)
+    )
 
 
 async def handle_decision(
@@ -219,7 +232,7 @@ async def _fail_everywhere(
     key = (release.content_id, release.version, release.content_hash)
     targets = [portal_target(snapshot.site, c) for c in snapshot.columns] if snapshot else []
     if snapshot is not None:
-        endpoints = await endpoints_for(session, "content.published", snapshot.site)
+        endpoints = await endpoints_for(session, "content.published", snapshot)
         targets += [webhook_target(e.id) for e in endpoints]
     for target in targets or ["portal"]:  # version unknown: no site to name
         delivery = new_delivery(key, target, "failed", now, error=reason)
@@ -244,7 +257,7 @@ async def _deliver(
     for target in (portal_target(plan.site_slug, c.slug) for c in plan.columns):
         created.append(new_delivery(key, target, "delivered", now))
     if article is not None:
-        for endpoint in await endpoints_for(session, "content.published", snapshot.site):
+        for endpoint in await endpoints_for(session, "content.published", snapshot):
             data = {"content_id": snapshot.content_id, **article}
             payload = webhook_payload("content.published", data, now)
             target = webhook_target(endpoint.id)
