@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from common.idempotency import IdempotencyStore
 from common.outbound import OutboundPolicy
 from common.secretbox import SecretBox
+from services.distribute.channels.adapters import AdapterFactory, ChannelAdapters
 from services.distribute.doorbell import Doorbell
 from services.distribute.library import VersionSource
 from services.distribute.models import idempotency_records
@@ -18,13 +20,16 @@ from services.distribute.settings import DistributeSettings
 class Deps:
     """`fetcher` reads versions from ingest when an approval overtakes them; `doorbell` is rung
     once a transaction that queued webhook deliveries commits; `feed_cache` keeps rendered
-    feeds; `box` seals webhook secrets; `outbound` checks receiver URLs at registration."""
+    feeds; `box` seals webhook secrets and account credentials; `outbound` checks receiver URLs
+    at registration; `channels` holds the platform adapters, made from `channel_factories`."""
 
     settings: DistributeSettings
     fetcher: VersionSource
     doorbell: Doorbell = field(default_factory=Doorbell)
     feed_cache: FeedCache = field(default_factory=FeedCache.empty)
+    channel_factories: Mapping[str, AdapterFactory] = field(default_factory=dict)
     box: SecretBox = field(init=False)
+    channels: ChannelAdapters = field(init=False)
     outbound: OutboundPolicy = field(init=False)
     idempotency: IdempotencyStore = field(
         default_factory=lambda: IdempotencyStore(idempotency_records)
@@ -33,3 +38,4 @@ class Deps:
     def __post_init__(self) -> None:
         self.box = SecretBox.from_settings(self.settings)
         self.outbound = OutboundPolicy.from_settings(self.settings)
+        self.channels = ChannelAdapters(self.settings, self.channel_factories)
