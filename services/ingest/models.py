@@ -53,6 +53,9 @@ class ContentItem(IngestTable, table=True):
     updated_at: datetime = timestamp_field(index=True)
     approved_version: int | None = None
     published_version: int | None = None
+    # a retraction (撤稿) covers every version up to this one: none of them is shown or
+    # published again, whatever event arrives late
+    retracted_version: int | None = None
     status_reason: str | None = None
     written_at: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     published_at: datetime | None = timestamp_field(nullable=True)
