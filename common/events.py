@@ -98,6 +98,8 @@ class ContentIngested(EventData):
     published_at: str | None = None
     summary: str | None = None
     index_no: str | None = None
+    # new-media accounts (distribute's account ids) the submission named
+    accounts: list[str] = []
     submitted_at: datetime
 
     def key(self) -> str:

@@ -75,6 +75,7 @@ def incoming_from(
         is_reprint=submission.is_reprint,
         reprint_of=submission.reprint_of,
         attachments=attachments,
+        accounts=list(submission.accounts),
     )
 
 

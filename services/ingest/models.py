@@ -105,6 +105,9 @@ class ContentVersion(IngestTable, table=True):
     topic: str = "其他"
     script: str = "simplified"
     attachments: list[dict[str, Any]] = json_list()
+    # new-media accounts (distribute's `channel_account` ids) the submission named, besides its
+    # columns' default accounts
+    accounts: list[str] = json_list()
 
 
 class StatusChange(IngestTable, table=True):

@@ -59,7 +59,7 @@ def new_id() -> str:
 
 
 def material_fields(version: ContentVersion) -> dict[str, object]:
-    return {
+    fields: dict[str, object] = {
         "title": version.title,
         "body_html": version.body_html,
         "kind": version.kind,
@@ -69,6 +69,9 @@ def material_fields(version: ContentVersion) -> dict[str, object]:
         "doc_number": version.doc_number,
         "attachments": [a["sha256"] for a in version.attachments],
     }
+    if version.accounts:  # a target like the columns; absent when none, so older hashes hold
+        fields["accounts"] = sorted(version.accounts)
+    return fields
 
 
 async def store_blob(session: AsyncSession, data: bytes, media_type: str) -> str:
@@ -203,6 +206,7 @@ def build_version(
         topic=meta.topic,
         script=prepared.script,
         attachments=list(incoming.attachments),
+        accounts=list(incoming.accounts),
     )
     version.content_hash = content_hash(material_fields(version))
     return version
@@ -497,5 +501,6 @@ def ingested_event(item: ContentItem, version: ContentVersion) -> ContentIngeste
         published_at=item.published_at.isoformat() if item.published_at else None,
         summary=version.summary,
         index_no=item.index_no,
+        accounts=list(version.accounts),
         submitted_at=version.created_at,
     )

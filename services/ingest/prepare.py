@@ -42,6 +42,7 @@ class Incoming:
     is_reprint: bool = False
     reprint_of: str | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[str] = field(default_factory=list)  # new-media account ids (distribute)
 
 
 @dataclass

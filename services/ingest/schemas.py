@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
@@ -16,6 +16,7 @@ ContentStatus = Literal[
 ]
 Disclosure = Literal["主动公开", "依申请公开", "不予公开"]
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
+ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"
 
 
 class Public(BaseModel):
@@ -46,6 +47,10 @@ class ContentSubmission(BaseModel):
     reprint_url: str | None = Field(default=None, max_length=1000)
     reprint_of: str | None = Field(default=None, max_length=40)
     external_id: str | None = Field(default=None, max_length=300)
+    # new-media accounts (distribute's account ids) to post to, besides the columns' defaults
+    accounts: list[Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]] = Field(
+        default_factory=list, max_length=20
+    )
 
     @model_validator(mode="after")
     def _one_body(self) -> ContentSubmission:
@@ -207,6 +212,7 @@ class ContentVersionPublic(Public):
     topic: str
     script: str
     attachments: list[dict[str, Any]]
+    accounts: list[str] = []
 
 
 class SearchHitPublic(Public):
