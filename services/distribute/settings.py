@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, model_validator
 
 from common.settings import ServiceSettings
@@ -49,6 +51,9 @@ class DistributeSettings(ServiceSettings):
     weibo_app_posts_per_day: int = Field(default=1000, ge=1)
     wechat_posts_per_minute: int = Field(default=10, ge=1)
     wechat_posts_per_day: int = Field(default=100, ge=1)
+    # New-media accounts registered at start with the demo tree when none exist (JSON list of
+    # registrations, the shape of `kitchen.sandboxes.demo.DEMO_ACCOUNTS`); never verified
+    demo_channel_accounts: list[dict[str, Any]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> DistributeSettings:
