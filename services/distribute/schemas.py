@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal, cast
+import re
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+)
 
 from services.distribute.webhooks import WEBHOOK_EVENTS, valid_secret
 
@@ -241,3 +250,197 @@ class DeliveryActionPublic(_Output):
 class DeliveryDetailPublic(DeliveryPublic):
     log: list[DeliveryAttemptPublic]
     actions: list[DeliveryActionPublic]
+
+
+# --- new-media accounts (新媒体账号备案) and the channel preview -----------------------------
+
+Platform = Literal["wechat", "weibo"]
+AccountStatus = Literal["active", "suspended", "closed"]
+# the credentials each platform's adapter needs, exactly these keys
+CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
+    "wechat": ("appid", "secret"),
+    "weibo": ("access_token",),
+}
+CREDENTIAL_MAX = 500
+# C0 and C1 control characters (a name or a reason is one line of text)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+PLATFORM_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+COLUMN_REF_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}/[a-z0-9][a-z0-9-]{0,59}$"
+SAFE_DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$"
+
+
+def printable(value: str) -> str:
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def credential_problem(platform: str, credentials: dict[str, str]) -> str | None:
+    """Why `credentials` cannot be a `platform` account's (wrong keys, empty, oversize or
+    control characters in a value), or None; never repeats a value."""
+    expected = CREDENTIAL_KEYS[platform]
+    if set(credentials) != set(expected):
+        return f"{platform} credentials are exactly the keys {', '.join(expected)}"
+    for key, value in credentials.items():
+        if not value.strip() or len(value) > CREDENTIAL_MAX or CONTROL_CHARACTERS.search(value):
+            return f"{key} must be 1 to {CREDENTIAL_MAX} printable characters"
+    return None
+
+
+def safe_domain_problem(platform: str, domain: str) -> str | None:
+    """Weibo posts must link to the app's registered safe domain: required there."""
+    if platform == "weibo" and not domain:
+        return "required for a weibo account (the registered safe domain of its links)"
+    if domain and not re.match(SAFE_DOMAIN_PATTERN, domain):
+        return "must be a domain name such as gov.cn"
+    return None
+
+
+Line = Annotated[str, AfterValidator(printable)]
+SiteSlug = Annotated[str, Field(pattern=SLUG_PATTERN)]
+ColumnRef = Annotated[str, Field(pattern=COLUMN_REF_PATTERN, description="<site>/<column>")]
+
+
+class ChannelAccountCreate(_Input):
+    """A WeChat official account or Weibo account to register; `credentials` are checked with
+    the platform, sealed at rest and never shown again."""
+
+    platform: Platform
+    name: Line = Field(min_length=1, max_length=200)
+    platform_account_id: str = Field(pattern=PLATFORM_ID_PATTERN)
+    # WeChat: defaults to the account's appid; Weibo: the app key (required)
+    app_id: str | None = Field(default=None, pattern=PLATFORM_ID_PATTERN, validate_default=True)
+    unit: Line = Field(min_length=1, max_length=200)
+    sites: list[SiteSlug] = Field(min_length=1, max_length=20)
+    default_columns: list[ColumnRef] = Field(default_factory=list, max_length=50)
+    credentials: dict[str, str] = Field(max_length=5)
+    safe_domain: str = Field(default="", max_length=200, validate_default=True)
+    filing_number: Line = Field(default="", max_length=100)
+    operator: Line = Field(default="", max_length=200)
+    contact: Line = Field(default="", max_length=200)
+    # why a second active account of the same platform and unit is allowed (recorded, audited)
+    exception_reason: Line | None = Field(default=None, min_length=1, max_length=500)
+
+    @field_validator("app_id")
+    @classmethod
+    def _app(cls, app_id: str | None, info: ValidationInfo) -> str | None:
+        if app_id is None and info.data.get("platform") == "wechat":
+            return cast(str | None, info.data.get("platform_account_id"))
+        if app_id is None and info.data.get("platform") == "weibo":
+            raise ValueError("required for a weibo account (the app key its quotas belong to)")
+        return app_id
+
+    @field_validator("credentials")
+    @classmethod
+    def _credentials(cls, credentials: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        platform = info.data.get("platform")
+        problem = credential_problem(platform, credentials) if platform else None
+        if problem:
+            raise ValueError(problem)
+        return credentials
+
+    @field_validator("safe_domain")
+    @classmethod
+    def _safe_domain(cls, domain: str, info: ValidationInfo) -> str:
+        domain = domain.lower()
+        problem = safe_domain_problem(info.data.get("platform", ""), domain)
+        if problem:
+            raise ValueError(problem)
+        return domain
+
+
+class ChannelAccountUpdate(_Input):
+    """What an admin may change; new `credentials` are checked with the platform again."""
+
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    sites: list[SiteSlug] | None = Field(default=None, min_length=1, max_length=20)
+    default_columns: list[ColumnRef] | None = Field(default=None, max_length=50)
+    credentials: dict[str, str] | None = Field(default=None, max_length=5)
+    safe_domain: str | None = Field(default=None, max_length=200)
+    filing_number: Line | None = Field(default=None, max_length=100)
+    operator: Line | None = Field(default=None, max_length=200)
+    contact: Line | None = Field(default=None, max_length=200)
+
+
+class ChannelAccountStatusChange(_Input):
+    """`closed` is final; suspending or closing needs a reason."""
+
+    status: AccountStatus
+    reason: Line = Field(default="", max_length=500, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, reason: str, info: ValidationInfo) -> str:
+        if not reason and info.data.get("status") in ("suspended", "closed"):
+            raise ValueError("required to suspend or close an account")
+        return reason
+
+
+class ChannelAccountPublic(_Output):
+    """A registered account; its credentials are never shown (`credentials_set` says they are
+    there)."""
+
+    id: str
+    platform: Platform
+    name: str
+    platform_account_id: str
+    app_id: str
+    unit: str
+    sites: list[str]
+    default_columns: list[str]
+    credentials_set: bool
+    safe_domain: str
+    status: AccountStatus
+    status_reason: str
+    exception_reason: str
+    filing_number: str
+    operator: str
+    contact: str
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+
+
+class ChannelFindingPublic(_Output):
+    """What keeps an item from a platform or an account, for the editor (`reason` in Chinese)."""
+
+    field: str
+    code: str
+    reason: str
+
+
+class ChannelVariantPublic(_Output):
+    """An item's rendition for one platform, exactly what would be posted."""
+
+    platform: Platform
+    variant_hash: str
+    content_hash: str
+    body: dict[str, Any]
+    findings: list[ChannelFindingPublic]
+    rendered_at: str
+
+
+class PreviewAccountPublic(_Output):
+    """An account the approved version would go to, and why (`named`, `column`)."""
+
+    id: str
+    platform: Platform
+    name: str
+    unit: str
+    via: list[Literal["named", "column"]]
+    variant_hash: str | None
+    findings: list[ChannelFindingPublic]
+    ready: bool = Field(description="no finding of its platform's variant or of the account")
+
+
+class ChannelPreviewPublic(_Output):
+    """What one version would become on the new-media channels, before sign-off: the variant
+    per platform, the accounts it would go to, and the named accounts it cannot go to."""
+
+    content_id: str
+    version: int
+    content_hash: str
+    site: str
+    variants: dict[str, ChannelVariantPublic]
+    accounts: list[PreviewAccountPublic]
+    findings: list[ChannelFindingPublic]
