@@ -21,6 +21,8 @@ db_app = typer.Typer(help="Database migrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+contents_app = typer.Typer(help="Library items (资源库)", no_args_is_help=True)
+app.add_typer(contents_app, name="contents")
 
 
 def _check_service(service: str) -> str:
@@ -130,6 +132,54 @@ def import_documents(
     console.print(
         f"added {len(summary.added)}, merged {len(summary.merged)}, "  # type: ignore[attr-defined]
         f"rejected {len(summary.rejected)}"  # type: ignore[attr-defined]
+    )
+
+
+@contents_app.command("retract")
+def retract_content(
+    content_id: Annotated[str, typer.Argument(help="the item's id")],
+    reason: Annotated[str, typer.Option(help="why it is taken down (2–500 characters)")],
+    url: str = typer.Option("", help="ingest database URL (default: the service's own)"),
+) -> None:
+    """Retract (撤稿) a published item, as an admin would through the API: the library at once,
+    every outlet once the ingest worker relays `content.retraction_requested`; audit-logged as
+    `cli:<login>`."""
+    from pydantic import ValidationError
+
+    from common.errors import ProblemError
+    from common.identity import Actor
+    from common.jobs import JobRun, run_once
+    from services.ingest.retraction import request_retraction
+    from services.ingest.schemas import RetractionIn
+    from services.ingest.settings import IngestSettings
+
+    try:
+        checked = RetractionIn(reason=reason).reason
+    except ValidationError as error:
+        raise typer.BadParameter(error.errors()[0]["msg"], param_hint="--reason") from error
+    settings = IngestSettings(database_url=url) if url else IngestSettings()
+    operator = Actor(id=_operator(), name="kitchen contents", kind="service", roles=["admin"])
+
+    async def run() -> dict[str, object]:
+        database = Database(settings.database_url_for("ingest"))
+        try:
+            await upgrade_to_head(database, migrations_dir("ingest"))
+
+            async def act(run: JobRun) -> dict[str, object]:
+                return await request_retraction(run.session, content_id, checked, operator)
+
+            return await run_once(database, act)
+        finally:
+            await database.dispose()
+
+    try:
+        done = asyncio.run(run())
+    except ProblemError as error:
+        typer.echo(f"refused: {error.detail}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"{content_id} retracted up to version {done['retracted_version']} "
+        f"(audit-logged as {operator.id}); distribute takes it down from every outlet"
     )
 
 

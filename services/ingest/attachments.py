@@ -7,13 +7,15 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable
+from typing import NoReturn
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.errors import NotFound
+from common.errors import NotFound, ProblemError, Unauthorized
 from common.identity import Actor
 from services.ingest.models import Blob, ContentAttachment, ContentItem
+from services.ingest.retraction import RETRACTED
 
 SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"%PDF-", "application/pdf"),
@@ -30,6 +32,10 @@ OOXML = {
     "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
+
+
+class Gone(ProblemError):
+    status, code, title = 410, "gone", "Retracted"
 
 
 class RefusedType(ValueError):
@@ -76,11 +82,12 @@ def _zip_kind(data: bytes) -> str:
 
 
 async def readable(
-    session: AsyncSession, sha256: str, caller: Callable[[], Actor]
+    session: AsyncSession, sha256: str, caller: Callable[[], Actor | None]
 ) -> tuple[Blob, str]:
     """(bytes, file name) of an attachment: public once an item carrying it is published, else
-    only for a caller (`caller()`, which refuses anonymous callers) on one of those items' sites;
-    anyone else is told there is no such attachment."""
+    only for a caller (`caller()`, None when anonymous) on one of those items' sites. Anyone
+    else gets 410 Gone while a retracted item carries it, else 401 (anonymous) or "no such
+    attachment"."""
     rows = await session.exec(
         select(ContentAttachment.filename, ContentItem.status, ContentItem.site)
         .join(ContentItem, col(ContentItem.id) == col(ContentAttachment.content_id))
@@ -92,6 +99,16 @@ async def readable(
         raise NotFound("no such attachment", field="sha256")
     if not any(status == "published" for _, status, _ in uses):
         actor = caller()
-        if not any(actor.may_use_site(site) for _, _, site in uses):
-            raise NotFound("no such attachment", field="sha256")
+        if actor is None or not any(actor.may_use_site(site) for _, _, site in uses):
+            _refuse(uses, actor)
     return blob, uses[0][0]
+
+
+def _refuse(uses: list[tuple[str, str, str]], actor: Actor | None) -> NoReturn:
+    """Not for this caller: 410 to anyone while a retracted item carries it (it was public and
+    was taken down), else 401 to an anonymous caller and "no such attachment" to staff."""
+    if any(status == RETRACTED for _, status, _ in uses):
+        raise Gone("the item carrying this attachment was retracted", field="sha256")
+    if actor is None:
+        raise Unauthorized("authentication required")
+    raise NotFound("no such attachment", field="sha256")

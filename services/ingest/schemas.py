@@ -12,7 +12,14 @@ from common.pagination import Page
 
 ContentKind = Literal["news", "policy", "interpretation", "notice", "announcement", "interview"]
 ContentStatus = Literal[
-    "ingested", "in_review", "approved", "published", "rejected", "returned", "quarantined"
+    "ingested",
+    "in_review",
+    "approved",
+    "published",
+    "rejected",
+    "returned",
+    "quarantined",
+    "retracted",
 ]
 Disclosure = Literal["主动公开", "依申请公开", "不予公开"]
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
@@ -113,6 +120,7 @@ class ContentPublic(Public):
     urgent: bool
     approved_version: int | None
     published_version: int | None
+    retracted_version: int | None = None
     created_at: datetime
     updated_at: datetime
     sources: list[dict[str, Any]]
@@ -347,3 +355,36 @@ class WebhookSecretListPublic(Public):
     """A source's secrets, oldest first (one page: no cursor)."""
 
     items: list[WebhookSecretPublic]
+
+
+# --- retraction (撤稿) ---------------------------------------------------------------------------
+
+# C0 and C1 control characters (tab and newline included: a reason is one line of text)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class RetractionIn(BaseModel):
+    """Why a published item is taken down everywhere (shown to receivers and in the audit)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=2, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _printable(cls, reason: str) -> str:
+        if CONTROL_CHARACTERS.search(reason):
+            raise ValueError("must not contain control characters")
+        return reason
+
+
+class RetractionPublic(Public):
+    """The accepted request: the item is `retracted` in the library now; distribute takes it
+    down from every outlet (`GET /api/v1/deliveries/outlets/{id}` shows each one's answer)."""
+
+    id: str
+    status: Literal["retracted"]
+    retracted_version: int
+    reason: str
+    requested_by: str
+    requested_at: datetime

@@ -33,10 +33,11 @@ async def record_status(
     version has already passed.
 
     `published` also points the public search row at that version — even an older one (its
-    event arrived after a later edit): the portal shows it, so public search must find it."""
+    event arrived after a later edit): the portal shows it, so public search must find it.
+    Nothing about a version a retraction covers (`retracted_version`) changes the item."""
     item = await session.get(ContentItem, content_id)
-    if item is None:
-        return
+    if item is None or version <= (item.retracted_version or 0):
+        return  # a retraction is final for the versions it covers
     if version == item.version and status_stage(status) < status_stage(item.status):
         if status == "approved":
             item.approved_version = version

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.ingest.routes import attachments, contents, crawling, search, webhooks
+from services.ingest.routes import attachments, contents, crawling, retraction, search, webhooks
 
 routers: list[APIRouter] = [
     contents.router,
+    retraction.router,
     search.router,
     webhooks.router,
     attachments.router,

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 
 from common.db import SessionDep
-from common.identity import required_actor
+from common.identity import optional_actor
 from services.ingest import attachments
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
@@ -49,11 +49,16 @@ FILE_ANSWER: dict[int | str, dict[str, object]] = {
     "/{sha256}",
     response_class=Response,
     response_model=None,
-    responses={**FILE_ANSWER, 304: {"description": "not modified (If-None-Match)"}},
+    responses={
+        **FILE_ANSWER,
+        304: {"description": "not modified (If-None-Match)"},
+        410: {"description": "the item carrying it was retracted"},
+    },
 )
 async def get_attachment(sha256: str, request: Request, session: SessionDep) -> Response:
-    """An attachment: public once an item carrying it is published, staff-only before."""
-    blob, filename = await attachments.readable(session, sha256, lambda: required_actor(request))
+    """An attachment: public once an item carrying it is published, staff-only before; 410
+    Gone to the public once the item is retracted."""
+    blob, filename = await attachments.readable(session, sha256, lambda: optional_actor(request))
     headers = {
         **file_headers(blob.media_type, filename),
         "ETag": f'"{sha256}"',

@@ -148,3 +148,16 @@ async def publish_current(session: AsyncSession, content_id: str, version: int) 
             ids,
         )
     return True
+
+
+async def remove(session: AsyncSession, content_id: str, scope: Scope) -> None:
+    """Drop the item's row from `scope` (a retracted item leaves public search at once)."""
+    model = scope.model
+    found = await session.exec(select(model).where(col(model.content_id) == content_id))
+    row = cast(SearchDoc | PublishedSearchDoc | None, found.one_or_none())  # select(a union)
+    if row is None:
+        return
+    if is_sqlite(session):
+        await session.execute(text(f"DELETE FROM {scope.fts} WHERE rowid = :id"), {"id": row.id})
+    await session.delete(row)  # PostgreSQL: the tsvector goes with the row
+    await session.flush()
