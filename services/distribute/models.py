@@ -349,6 +349,8 @@ class Change(DistributeTable, table=True):
     """The change feed: one row per publish, update or retraction (tombstone), in `seq` order."""
 
     __tablename__ = "change_feed"
+    # an app subscriber reads one kind of item: `kind = ? AND seq > ? ORDER BY seq` is a range
+    __table_args__ = (Index("ix_change_feed_kind_seq", "kind", "seq"),)
 
     seq: int | None = Field(
         default=None, sa_column=Column(BigIntId, primary_key=True, autoincrement=True)
