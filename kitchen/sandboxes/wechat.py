@@ -489,6 +489,7 @@ def create_app(
     app.include_router(control_router(box.faults, box.reset, box.state, FAULTS))
     add_token_routes(app, box)
     add_media_routes(app, box)
+    add_draft_routes(app, box)
     add_publish_routes(app, box)
     add_pages(app, box)
 
@@ -610,11 +611,18 @@ def add_media_routes(app: FastAPI, box: WechatSandbox) -> None:
         return Response(sample_image(name), media_type="application/octet-stream")
 
 
-def add_publish_routes(app: FastAPI, box: WechatSandbox) -> None:
+async def prepared(
+    box: WechatSandbox, request: Request, endpoint: str, access_token: str
+) -> tuple[Fault | None, Account, dict[str, Any]]:
+    """The endpoint's fault applied, the caller's account, the JSON body."""
+    late = before(box, endpoint)
+    account = box.caller(access_token)
+    return late, account, await json_body(request)
+
+
+def add_draft_routes(app: FastAPI, box: WechatSandbox) -> None:
     async def call(request: Request, endpoint: str, access_token: str) -> tuple[Any, ...]:
-        late = before(box, endpoint)
-        account = box.caller(access_token)
-        return late, account, await json_body(request)
+        return await prepared(box, request, endpoint, access_token)
 
     @app.post("/cgi-bin/draft/add")
     async def draft_add(request: Request, access_token: str = "") -> Any:
@@ -622,6 +630,20 @@ def add_publish_routes(app: FastAPI, box: WechatSandbox) -> None:
         answer = box.add_draft(account, body)
         await after(late)
         return answer
+
+    @app.post("/cgi-bin/draft/get")
+    async def draft_get(request: Request, access_token: str = "") -> Any:
+        late, account, body = await call(request, "draft/get", access_token)
+        draft = box.drafts.get(str(body.get("media_id", "")))
+        if draft is None or draft[0] != account.appid:
+            raise PlatformError(40007, "invalid media_id")
+        await after(late)
+        return {"news_item": draft[1]}
+
+
+def add_publish_routes(app: FastAPI, box: WechatSandbox) -> None:
+    async def call(request: Request, endpoint: str, access_token: str) -> tuple[Any, ...]:
+        return await prepared(box, request, endpoint, access_token)
 
     @app.post("/cgi-bin/freepublish/submit")
     async def submit(request: Request, access_token: str = "") -> Any:
