@@ -17,7 +17,7 @@ from services.distribute.jobs import jobs
 from services.distribute.models import metadata, tables
 from services.distribute.pagetags import warm_up_keywords
 from services.distribute.routes import routers
-from services.distribute.seed import seed_demo_sites
+from services.distribute.seed import seed_demo_accounts, seed_demo_sites
 from services.distribute.settings import DistributeSettings
 from services.distribute.webhook_endpoints import seal_plain_secrets
 
@@ -39,6 +39,7 @@ def create_app(
         async def start(run: JobRun) -> None:
             if settings.seed_demo:
                 await seed_demo_sites(run.session)
+                await seed_demo_accounts(run.session, deps.box, settings.demo_channel_accounts)
             await seal_plain_secrets(run.session, deps.box)
 
         await run_once(app.state.db, start)

@@ -1,13 +1,25 @@
-"""The demo site tree `make run` starts with: a provincial portal, a city site, a county site."""
+"""The demo site tree `make run` starts with: a provincial portal, a city site, a county site;
+and the demo new-media accounts (`KITCHEN_DEMO_CHANNEL_ACCOUNTS`)."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.errors import ProblemError
 from common.events import utcnow
-from services.distribute.models import Site, SiteColumn
+from common.secretbox import SecretBox
+from services.distribute import audit
+from services.distribute.account_registry import create_account
+from services.distribute.models import ChannelAccount, Site, SiteColumn
+from services.distribute.schemas import ChannelAccountCreate
+
+log = logging.getLogger(__name__)
 
 DEMO_SITES = (
     ("province", "四川省人民政府", "www.sc.gov.cn", "5100000001", None),
@@ -56,3 +68,23 @@ async def seed_demo_sites(session: AsyncSession) -> bool:
             )
     await session.flush()
     return True
+
+
+async def seed_demo_accounts(
+    session: AsyncSession, box: SecretBox, registrations: list[dict[str, Any]]
+) -> int:
+    """Register the demo accounts when there are no accounts at all (credentials sealed, not
+    checked with a platform, audited as the service); returns how many. A registration that
+    does not fit the site tree (or the rules) is logged and skipped."""
+    if (await session.execute(select(func.count()).select_from(ChannelAccount))).scalar_one():
+        return 0
+    made = 0
+    for raw in registrations:
+        try:
+            data = ChannelAccountCreate.model_validate(raw)
+            await create_account(session, data, box, audit.SYSTEM)
+        except (ValidationError, ProblemError) as error:
+            log.warning("demo account %r not registered: %s", raw.get("name"), error)
+            continue
+        made += 1
+    return made
