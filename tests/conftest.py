@@ -13,6 +13,9 @@ from common.events import all_topics
 from common.testing import free_port, throwaway_database
 from kitchen.broker import run_prepare, start_broker, stop_process
 
+# the platform sandboxes over HTTP
+pytest_plugins = ["tests.fixtures.sandbox_wechat", "tests.fixtures.sandbox_weibo"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Unit tests and `any_database` tests run once, in the SQLite pass of `make test`."""
