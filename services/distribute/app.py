@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from common.jobs import JobRun, run_once
 from common.service_app import ServiceSpec, create_service_app
 from services.distribute.clients.ingest import VersionFetcher
+from services.distribute.clients.wechat import wechat_adapter
+from services.distribute.clients.weibo import weibo_adapter
 from services.distribute.consumers import handlers
 from services.distribute.deps import Deps
 from services.distribute.jobs import jobs
@@ -31,7 +33,11 @@ def create_app(
     fetcher = VersionFetcher(
         settings.ingest_url, settings.internal_secret, transport=ingest_transport
     )
-    deps = Deps(settings=settings, fetcher=fetcher)
+    deps = Deps(
+        settings=settings,
+        fetcher=fetcher,
+        channel_factories={"wechat": wechat_adapter, "weibo": weibo_adapter},
+    )
 
     async def prepare(app: FastAPI) -> None:
         app.state.deps = deps
@@ -46,6 +52,9 @@ def create_app(
         if settings.process_role in ("worker", "all"):
             await asyncio.to_thread(warm_up_keywords)  # keeps jieba's load off the first item
 
+    async def stop(app: FastAPI) -> None:
+        await deps.channels.aclose()  # the adapters' HTTP clients (made on first use)
+
     spec = ServiceSpec(
         name="distribute",
         title="Central kitchen — distribute (sites, deliveries, feeds, webhooks)",
@@ -57,5 +66,6 @@ def create_app(
         handlers=handlers(deps),
         jobs=jobs(deps),
         on_startup=[prepare],
+        on_shutdown=[stop],
     )
     return create_service_app(spec)

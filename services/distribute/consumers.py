@@ -1,4 +1,5 @@
-"""Event handlers: snapshots from the library, approvals to deliver, takedowns to spread."""
+"""Event handlers: snapshots from the library (and their new-media renditions), approvals to
+deliver, takedowns to spread."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.consumer import Handler
 from common.events import CloudEvent, ContentIngested, ContentRetractionRequested, ReviewDecided
+from services.distribute.channels.variants import variants_for
 from services.distribute.deps import Deps
 from services.distribute.library import store_snapshot
 from services.distribute.publishing import handle_decision, resume_release
@@ -19,6 +21,7 @@ def handlers(deps: Deps) -> dict[str, Handler]:
 
     async def on_content_ingested(session: AsyncSession, event: CloudEvent) -> None:
         snapshot = await store_snapshot(session, ContentIngested.model_validate(event.data))
+        await variants_for(session, snapshot)  # review previews them before sign-off
         if await resume_release(session, snapshot):
             doorbell.ring_after_commit(session)
 

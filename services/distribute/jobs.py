@@ -3,6 +3,9 @@
 - `webhooks`: lease the due webhook deliveries, commit the leases (`run.checkpoint()`), send
   them and commit each outcome as it lands; runs again at once while it finds work, else every
   `webhook_poll_seconds`.
+- `channels`: lease the due new-media deliveries (one per account), commit the leases, post
+  step by step to WeChat and Weibo (`services.distribute.channels.delivery`), each outcome
+  committed as it lands; every `channel_poll_seconds`, again at once while it finds work.
 - `resume-waiting`: fetch from ingest the text of approvals that overtook `content.ingested`
   while ingest was unreachable, and deliver them.
 - `rerender`: render published pages again after their site or columns changed (batches of
@@ -12,6 +15,7 @@
 from __future__ import annotations
 
 from common.jobs import Job, JobRun
+from services.distribute.channels.delivery import ChannelDispatcher
 from services.distribute.clients.webhooks import webhook_sender
 from services.distribute.deps import Deps
 from services.distribute.dispatch import WebhookDispatcher
@@ -27,6 +31,8 @@ def jobs(deps: Deps) -> list[Job]:
             dispatchers.append(WebhookDispatcher(settings, webhook_sender(settings)))
         return await dispatchers[0].step(run)
 
+    channels = ChannelDispatcher(settings, deps.channels, deps.box)
+
     async def resume(run: JobRun) -> int:
         return await resume_waiting(run.session, deps.fetcher)
 
@@ -35,6 +41,7 @@ def jobs(deps: Deps) -> list[Job]:
 
     return [
         Job("webhooks", send_webhooks, settings.webhook_poll_seconds, batch=1),
+        Job("channels", channels.step, settings.channel_poll_seconds, batch=1),
         Job("resume-waiting", resume, settings.upkeep_seconds),
         Job("rerender", rerender, settings.upkeep_seconds, batch=RERENDER_BATCH),
     ]

@@ -1,8 +1,10 @@
 """Releases and deliveries: an approved version goes to every target exactly once.
 
 Portal targets are delivered inside the caller's transaction; webhook targets are queued as
-pending deliveries for the dispatcher. Every state change writes `delivery.updated` to the outbox
-in the same transaction, and the change that completes a release writes `content.published`.
+pending deliveries for the dispatcher, new-media accounts (WeChat, Weibo) as pending deliveries
+with their `ChannelPost` for the channel job (`services.distribute.channels.delivery`).
+Every state change writes `delivery.updated` to the outbox in the same transaction, and the
+change that completes a release writes `content.published`.
 The caller commits.
 """
 
@@ -18,6 +20,8 @@ from common.errors import Conflict, NotFound, ServiceUnavailable
 from common.events import ContentPublished, DeliveryUpdated, ReviewDecided, utcnow
 from common.identity import Actor
 from services.distribute import audit
+from services.distribute.channels import release as channel_release  # a module: import cycle
+from services.distribute.channels.outcomes import OPEN_CHANNEL_STATES
 from services.distribute.deliveries import visible_delivery
 from services.distribute.library import VersionSource, load_snapshot
 from services.distribute.models import (
@@ -35,6 +39,10 @@ from services.distribute.portal import plan_portal, portal_target, publish_to_po
 from services.distribute.webhooks import webhook_payload
 
 OPEN_STATES = ("pending", "sending")
+# a release keeps delivering while any of its deliveries is in one of these; `needs_edit` (the
+# rendition or the platform refused the content) is settled: the release fails with the reasons,
+# and the editors fix the item in a new version
+RELEASE_OPEN_STATES = frozenset(OPEN_STATES + OPEN_CHANNEL_STATES)
 
 
 def new_delivery_id() -> str:
@@ -75,6 +83,15 @@ async def announce(
             detail=delivery.last_error if detail is None else detail,
         ),
     )
+
+
+def release_detail(delivery: Delivery) -> str:
+    """The `delivery.updated` detail of a delivery the release just made."""
+    if delivery.last_error:
+        return delivery.last_error
+    if delivery.channel in ("wechat", "weibo") and delivery.state == "pending":
+        return "queued for the new-media account"
+    return ""
 
 
 def retry_detail(attempt: int, next_attempt_at: datetime, error: str) -> str:
@@ -234,13 +251,16 @@ async def _fail_everywhere(
     if snapshot is not None:
         endpoints = await endpoints_for(session, "content.published", snapshot)
         targets += [webhook_target(e.id) for e in endpoints]
-    for target in targets or ["portal"]:  # version unknown: no site to name
-        delivery = new_delivery(key, target, "failed", now, error=reason)
+    failed = [new_delivery(key, t, "failed", now, error=reason) for t in targets or ["portal"]]
+    if snapshot is not None:  # (version unknown: no site to name, the portal stands for all)
+        failed += await channel_release.failed_everywhere(session, snapshot, key, reason, now)
+    targets = [d.target for d in failed]
+    for delivery in failed:
         session.add(delivery)
         await announce(session, delivery)
     session.add(release)
     await session.flush()
-    await _record_outcome(session, release, sorted(targets or ["portal"]), reason)
+    await _record_outcome(session, release, sorted(targets), reason)
 
 
 async def _deliver(
@@ -264,11 +284,16 @@ async def _deliver(
             created.append(
                 new_delivery(key, target, "pending", now, endpoint=endpoint, payload=payload)
             )
+    channels = await channel_release.release_to_channels(
+        session, snapshot, key, now, page_published=article is not None
+    )
+    created += channels.deliveries
     # one flush for the lot: the outbox inserts would otherwise flush the session each time
     with session.no_autoflush:
         for delivery in created:
             session.add(delivery)
-            await announce(session, delivery)
+            await announce(session, delivery, detail=release_detail(delivery))
+        session.add_all(channels.posts)
         # the release row was inserted by this transaction: nobody else can hold it
         await _settle(session, release, created)
     await session.flush()
@@ -298,7 +323,7 @@ async def _settle(session: AsyncSession, release: Release, deliveries: list[Deli
     # a cancelled delivery (its endpoint was deleted) is no longer a target
     deliveries = [d for d in deliveries if d.state != "cancelled"]
     states = {d.state for d in deliveries}
-    if any(s in OPEN_STATES for s in states):
+    if any(s in RELEASE_OPEN_STATES for s in states):
         release.state = "delivering"
     elif deliveries and states == {"delivered"}:
         now = utcnow()
@@ -315,10 +340,12 @@ async def _settle(session: AsyncSession, release: Release, deliveries: list[Deli
         )
     else:
         release.state = "failed"
+    failed = [d for d in deliveries if d.state != "delivered"]
+    reasons = "; ".join(f"{d.target}: {d.state} {d.last_error}".strip() for d in failed)
+    if release.state == "failed":
+        release.detail = reasons[:500]
     session.add(release)
     if release.state != before and release.state in ("published", "failed"):
-        failed = [d for d in deliveries if d.state != "delivered"]
-        reasons = "; ".join(f"{d.target}: {d.last_error}" for d in failed)
         await _record_outcome(session, release, sorted(d.target for d in deliveries), reasons)
 
 

@@ -13,7 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentRetractionRequested, utcnow
 from services.distribute import audit
+from services.distribute.channels.contract import PLATFORMS
+from services.distribute.channels.release import channel_delivery
 from services.distribute.models import (
+    ChannelPost,
     ContentSnapshot,
     Delivery,
     DeliveryAttempt,
@@ -45,6 +48,7 @@ async def handle_retraction(session: AsyncSession, request: ContentRetractionReq
                 session, new_delivery(key, target, "delivered", now, action="retract")
             )
     recorded += await _notify_webhooks(session, request, now)
+    recorded += await _notify_channels(session, request, now)
     await session.execute(
         update(Release)
         .where(col(Release.content_id) == request.content_id, col(Release.state) != "failed")
@@ -119,6 +123,8 @@ async def may_have_received(session: AsyncSession, publication: Delivery) -> boo
     receiver answered with a refusal (4xx, 5xx) did not deliver it (Standard Webhooks)."""
     if publication.state == "delivered":
         return True
+    if publication.channel in PLATFORMS:  # a post never confirmed live was read back absent
+        return False
     query = select(col(DeliveryAttempt.outcome), col(DeliveryAttempt.status_code)).where(
         col(DeliveryAttempt.delivery_id) == publication.id
     )
@@ -126,6 +132,58 @@ async def may_have_received(session: AsyncSession, publication: Delivery) -> boo
     if len(logged) < publication.attempts:
         return True
     return any(row.outcome == "delivered" or row.status_code is None for row in logged)
+
+
+async def _notify_channels(
+    session: AsyncSession, request: ContentRetractionRequested, now: datetime
+) -> int:
+    """New-media posts stop; each live one is taken down (WeChat `freepublish/delete`, Weibo
+    `statuses/destroy`) by the channel job, with the platform's answer as evidence.
+
+    Delivered: a `pending` takedown. In flight or in doubt (sending, confirming, unknown, or
+    waiting with a final step attempted): a takedown `waiting` for its outcome, so it is taken
+    down if it turns out live and is `not_needed` otherwise. Not yet sent: cancelled.
+    """
+    query = select(Delivery).where(
+        col(Delivery.content_id) == request.content_id,
+        col(Delivery.channel).in_(PLATFORMS),
+        col(Delivery.action) == "publish",
+    )
+    recorded = 0
+    for publication in list(await session.exec(query.with_for_update())):
+        state = await _takedown_state(session, publication)
+        if state == "cancel":
+            publication.state, publication.last_error = "cancelled", "retracted before sending"
+            publication.updated_at, publication.next_attempt_at = now, None
+            session.add(publication)
+            await announce(session, publication)
+        elif state is not None:
+            key = (publication.content_id, publication.version, publication.content_hash)
+            takedown = channel_delivery(
+                key,
+                publication.target,
+                publication.channel,
+                state,
+                now,
+                account_id=publication.account_id,
+                action="retract",
+                error=WAITING if state == "waiting" else "",
+            )
+            recorded += await _record(session, takedown)
+    return recorded
+
+
+async def _takedown_state(session: AsyncSession, publication: Delivery) -> str | None:
+    """`pending` / `waiting` (a takedown to record), `cancel` (the post never went), or None."""
+    if publication.state == "delivered":
+        return "pending"
+    if publication.state in ("sending", "confirming", "unknown"):
+        return "waiting"
+    if publication.state in ("pending", "parked"):
+        post = await session.get(ChannelPost, publication.id)
+        in_doubt = post is not None and "attempting" in post.progress
+        return "waiting" if in_doubt else "cancel"
+    return None
 
 
 async def waiting_takedowns(session: AsyncSession, publication: Delivery) -> list[Delivery]:

@@ -219,7 +219,7 @@ class DeliveryPublic(_Output):
     content_hash: str
     action: Literal["publish", "retract"]
     target: str
-    channel: Literal["portal", "webhook"]
+    channel: Literal["portal", "webhook", "wechat", "weibo", "account"]
     endpoint_id: str | None
     state: str
     attempts: int
@@ -444,3 +444,19 @@ class ChannelPreviewPublic(_Output):
     variants: dict[str, ChannelVariantPublic]
     accounts: list[PreviewAccountPublic]
     findings: list[ChannelFindingPublic]
+
+
+# --- the new-media posting plan (GET /api/v1/channels/plan) -----------------------------------
+
+
+class PlannedPostPublic(_Output):
+    """One open post of an account and when it is planned to go."""
+
+    account_id: str
+    delivery_id: str
+    content_id: str
+    version: int
+    title: str
+    state: str = Field(description="pending | parked")
+    planned_at: str = Field(description="when it goes (Asia/Shanghai)")
+    reason: str = Field(description="why it waits: a quota window or a platform limit; '' = now")

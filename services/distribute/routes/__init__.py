@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.distribute.routes import (
+    channel_plan,
     deliveries,
     directory,
     feeds,
@@ -14,6 +15,7 @@ from services.distribute.routes import (
 )
 
 routers: list[APIRouter] = [
+    channel_plan.router,  # before any /channels/{id} route
     directory.router,
     portal.router,
     feeds.router,
