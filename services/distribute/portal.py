@@ -95,9 +95,13 @@ async def publish_to_portal(
     existing.retracted_at = None
     existing.render_rev = plan.site.render_rev
     session.add(existing)
+    listed_before = await listed_columns(session, site.slug, snapshot.content_id)
     await _replace_entries(session, snapshot, plan, article, micros(first_published))
     op = "published" if first_published == now else "updated"
-    session.add(change_row(site.slug, snapshot.content_id, snapshot.version, op, article, now))
+    change = change_row(site.slug, snapshot.content_id, snapshot.version, op, article, now)
+    # a subscriber of a column the item just left hears of the update too
+    change.columns = sorted(set(change.columns) | set(listed_before))
+    session.add(change)
     await session.flush()
     return article
 
@@ -165,10 +169,29 @@ async def serialise_change_feed(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHANGE_FEED_LOCK})
 
 
+async def listed_columns(session: AsyncSession, site: str, content_id: str) -> list[str]:
+    """The columns of `site` that list the item now."""
+    query = select(col(ColumnEntry.column)).where(
+        col(ColumnEntry.site) == site, col(ColumnEntry.content_id) == content_id
+    )
+    return list(await session.exec(query))
+
+
 def change_row(
-    site: str, content_id: str, version: int, op: str, article: dict[str, Any] | None, now: datetime
+    site: str,
+    content_id: str,
+    version: int,
+    op: str,
+    article: dict[str, Any] | None,
+    now: datetime,
+    *,
+    kind: str = "",
+    columns: list[str] | None = None,
 ) -> Change:
-    """One change-feed record; a retraction (`article` None) is a tombstone without content."""
+    """One change-feed record; a retraction (`article` None) is a tombstone without content.
+
+    `kind` and `columns` (what app subscribers filter on) come from the article, else from the
+    arguments (a tombstone: the kind and the columns that listed the item)."""
     payload: dict[str, Any] = {
         "op": op,
         "site": site,
@@ -185,11 +208,15 @@ def change_row(
             "url": article["url"],
             "published_at": article["published_at"],
         }
+        kind = article["kind"]
+        columns = payload["columns"]
     return Change(
         site=site,
         content_id=content_id,
         version=version,
         op=op,
+        kind=kind,
+        columns=sorted(columns or []),
         payload=orjson.dumps(payload),
         at=now,
     )
@@ -208,10 +235,7 @@ async def retract_from_portal(
     )
     retracted = []
     for article in await session.exec(query):
-        entries = select(col(ColumnEntry.column)).where(
-            col(ColumnEntry.site) == article.site, col(ColumnEntry.content_id) == content_id
-        )
-        columns = list(await session.exec(entries))
+        columns = await listed_columns(session, article.site, content_id)
         await session.execute(
             delete(ColumnEntry).where(
                 col(ColumnEntry.site) == article.site, col(ColumnEntry.content_id) == content_id
@@ -219,7 +243,12 @@ async def retract_from_portal(
         )
         article.retracted_at = now
         session.add(article)
-        tombstone = change_row(article.site, content_id, article.version, "retracted", None, now)
+        shown = orjson.loads(article.body)
+        tombstone = change_row(
+            article.site, content_id, article.version, "retracted", None, now,
+            kind=shown.get("kind", ""),
+            columns=columns or [c["slug"] for c in shown.get("columns", [])],
+        )  # fmt: skip
         tombstone.payload = orjson.dumps({**orjson.loads(tombstone.payload), "reason": reason})
         session.add(tombstone)
         retracted.append((article, columns))

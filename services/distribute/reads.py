@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Text, and_, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
@@ -186,15 +186,44 @@ def _change_position(cursor: str | None) -> int:
     return position
 
 
-async def changes(conn: AsyncConnection, cursor: str | None, site: str | None, limit: int) -> bytes:
-    """Changes after the cursor, oldest first. `next_cursor` is always set: keep it and ask again
-    later to catch up; `has_more` says whether to ask right away."""
+@dataclass(frozen=True)
+class ChangeFilter:
+    """What an app subscriber reads of the change feed; None = everything."""
+
+    site: str | None = None
+    column: str | None = None
+    kind: str | None = None
+
+
+def _matching(wanted: ChangeFilter) -> list[ColumnElement[bool]]:
+    """`wanted` as SQL, so a page is `limit` matching rows and the cursor never skips one.
+
+    The kind is an indexed equality (`ix_change_feed_kind_seq`). The columns are a JSON list
+    of slugs, matched as the quoted slug inside its text (`"news"`): the same on SQLite and
+    PostgreSQL, with LIKE's wildcards escaped, and exact because a slug holds no quote."""
+    clauses: list[ColumnElement[bool]] = []
+    if wanted.site is not None:
+        clauses.append(col(Change.site) == wanted.site)
+    if wanted.kind is not None:
+        clauses.append(col(Change.kind) == wanted.kind)
+    if wanted.column is not None:
+        listed = cast(col(Change.columns), Text)
+        clauses.append(listed.contains(f'"{wanted.column}"', autoescape=True))
+    return clauses
+
+
+async def changes(
+    conn: AsyncConnection, cursor: str | None, wanted: ChangeFilter, limit: int
+) -> bytes:
+    """Changes after the cursor, oldest first, that match `wanted` (site, column, kind).
+    `next_cursor` is always set: keep it and ask again later to catch up; `has_more` says
+    whether to ask right away."""
     after = _change_position(cursor)
-    if site is not None:
-        await require_site(conn, site)
-    query = select(col(Change.seq), col(Change.payload)).where(col(Change.seq) > after)
-    if site is not None:
-        query = query.where(col(Change.site) == site)
+    if wanted.site is not None:
+        await require_site(conn, wanted.site)
+    query = select(col(Change.seq), col(Change.payload)).where(
+        col(Change.seq) > after, *_matching(wanted)
+    )
     rows = (await conn.execute(query.order_by(col(Change.seq)).limit(limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]

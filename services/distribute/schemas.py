@@ -23,6 +23,8 @@ SITE_ID_CODE_PATTERN = r"^(\d{10}|bm\d{8})$"
 DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}(:\d{1,5})?$"
 ColumnType = Literal["news", "notice", "policy", "interpretation", "interview", "other"]
 WebhookEvent = Literal["content.published", "content.retracted"]
+# the library's item kinds (what an app subscriber may filter on)
+ItemKind = Literal["news", "policy", "interpretation", "notice", "announcement", "interview"]
 
 
 def _every_event() -> list[WebhookEvent]:
@@ -72,6 +74,12 @@ class WebhookEndpointCreate(_Input):
     secret: str | None = Field(default=None, max_length=200)
     events: list[WebhookEvent] = Field(default_factory=lambda: _every_event(), min_length=1)
     site: str | None = Field(default=None, pattern=SLUG_PATTERN)
+    # an app subscriber's filters (empty: every column of the site(s), every kind); columns are
+    # slugs of `site`, so they need it
+    columns: list[Annotated[str, Field(pattern=SLUG_PATTERN)]] = Field(
+        default_factory=list, max_length=50
+    )
+    kinds: list[ItemKind] = Field(default_factory=list, max_length=10)
     description: str = Field(default="", max_length=500)
 
     @field_validator("url")
@@ -201,6 +209,8 @@ class WebhookEndpointPublic(_Output):
     url: str
     events: list[str]
     site: str | None
+    columns: list[str] = Field(description="column slugs of `site` it receives; [] = all")
+    kinds: list[str] = Field(description="item kinds it receives; [] = all")
     description: str
     active: bool
     created_at: str

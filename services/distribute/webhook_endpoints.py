@@ -19,7 +19,7 @@ from common.events import utcnow
 from common.outbound import DestinationRefused, OutboundPolicy
 from common.secretbox import SecretBox
 from services.distribute import audit
-from services.distribute.models import Site, WebhookEndpoint
+from services.distribute.models import Site, SiteColumn, WebhookEndpoint
 from services.distribute.pagetags import iso
 from services.distribute.schemas import WebhookEndpointCreate
 from services.distribute.webhooks import new_secret
@@ -32,6 +32,8 @@ def endpoint_out(endpoint: WebhookEndpoint, *, secret: str | None = None) -> dic
         "url": endpoint.url,
         "events": endpoint.events,
         "site": endpoint.site,
+        "columns": endpoint.columns,
+        "kinds": endpoint.kinds,
         "description": endpoint.description,
         "active": endpoint.active,
         "created_at": iso(endpoint.created_at),
@@ -59,8 +61,7 @@ async def create_endpoint(
             "webhooks may not be sent to loopback, private, link-local or metadata addresses",
             field="url",
         ) from error
-    if data.site is not None and await session.get(Site, data.site) is None:
-        raise Unprocessable(f"unknown site {data.site!r}", field="site")
+    await _check_subscription(session, data)
     secret = data.secret or new_secret()
     endpoint = WebhookEndpoint(
         id=f"ep_{uuid.uuid4().hex}",
@@ -68,6 +69,8 @@ async def create_endpoint(
         secret=box.seal(secret),
         events=sorted(set(data.events)),
         site=data.site,
+        columns=sorted(set(data.columns)),
+        kinds=sorted(set(data.kinds)),
         description=data.description,
         created_at=utcnow(),
     )
@@ -75,6 +78,26 @@ async def create_endpoint(
     await session.flush()
     await audit.record(session, actor, "webhook_endpoint.created", endpoint.id, _audited(endpoint))
     return endpoint_out(endpoint, secret=endpoint.secret)
+
+
+async def _check_subscription(session: AsyncSession, data: WebhookEndpointCreate) -> None:
+    """The site exists; the columns (which need a site) are columns of it (422 naming them)."""
+    if data.site is not None and await session.get(Site, data.site) is None:
+        raise Unprocessable(f"unknown site {data.site!r}", field="site")
+    if not data.columns:
+        return
+    if data.site is None:
+        raise Unprocessable(
+            "columns filter the columns of one site: name its site", field="columns"
+        )
+    query = select(col(SiteColumn.slug)).where(
+        col(SiteColumn.site) == data.site, col(SiteColumn.slug).in_(data.columns)
+    )
+    known: list[str] = list(await session.exec(query))
+    unknown = sorted(set(data.columns) - set(known))
+    if unknown:
+        names = ", ".join(unknown)
+        raise Unprocessable(f"no column {names} on site {data.site!r}", field="columns")
 
 
 def reveal(reply: bytes, box: SecretBox) -> dict[str, Any]:
@@ -91,6 +114,8 @@ def _audited(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "url": endpoint.url,
         "events": endpoint.events,
         "site": endpoint.site,
+        "columns": endpoint.columns,
+        "kinds": endpoint.kinds,
         "description": endpoint.description,
     }
 

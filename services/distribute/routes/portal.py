@@ -6,13 +6,21 @@ models document the bytes (FastAPI does not re-validate a returned `Response`).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from common.pagination import Page
 from common.responses import cached_bytes_response
 from services.distribute import reads
 from services.distribute.routes.dependencies import JSON, ConnDep, DepsDep, Limit, max_age
-from services.distribute.schemas import ArticlePublic, ChangesPublic, EntryPublic
+from services.distribute.schemas import (
+    SLUG_PATTERN,
+    ArticlePublic,
+    ChangesPublic,
+    EntryPublic,
+    ItemKind,
+)
 
 router = APIRouter(tags=["public"])
 CHANGES_MAX_AGE = 5  # short: a poller that just caught up must see the next change soon
@@ -48,8 +56,13 @@ async def changes(
     conn: ConnDep,
     cursor: str | None = None,
     site: str | None = None,
+    column: Annotated[str | None, Query(pattern=SLUG_PATTERN)] = None,
+    kind: ItemKind | None = None,
     limit: Limit = 100,
 ) -> Response:
-    """Publications, updates and retraction tombstones after `cursor`, oldest first."""
-    body = await reads.changes(conn, cursor, site, limit)
+    """Publications, updates and retraction tombstones after `cursor`, oldest first; an app
+    subscriber reads only its `site`, `column` (an update lists the columns the item left too)
+    and `kind`. A filtered page still holds up to `limit` matching changes."""
+    wanted = reads.ChangeFilter(site=site, column=column, kind=kind)
+    body = await reads.changes(conn, cursor, wanted, limit)
     return cached_bytes_response(request, body, JSON, max_age=CHANGES_MAX_AGE)
