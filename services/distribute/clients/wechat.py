@@ -240,7 +240,13 @@ class WechatAdapter:
         self, account: AccountAccess, variant: dict[str, Any], marker: str, progress: dict[str, Any]
     ) -> StepResult:
         article = draft_article(variant, marker, progress)
-        reply = await self._call(account, "draft/add", json={"articles": [article]})
+        try:
+            reply = await self._call(account, "draft/add", json={"articles": [article]})
+        except Stop as stop:
+            if stop.result.error_code == "40007":  # the cover is gone: upload it again
+                self.default_covers.pop(account.account_id, None)
+                stop.result.outcome, stop.result.progress = Outcome.RETRY, {"thumb_media_id": ""}
+            raise
         return step_done(reply, {"media_id": reply.data.get("media_id", "")}, stage="drafted")
 
     async def _submit(self, account: AccountAccess, progress: dict[str, Any]) -> StepResult:
@@ -356,9 +362,11 @@ class WechatAdapter:
         except DestinationRefused as error:
             return Reply(error=str(error), refused=True)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-            return Reply(error=f"{type(error).__name__}: {error}")
+            return Reply(error=f"{type(error).__name__}（未发出）: {error}"[:500])
         except httpx.HTTPError as error:
-            return Reply(error=f"{type(error).__name__}: {error}", sent=True)
+            return Reply(
+                error=f"{type(error).__name__}（已发出，未收到回应）: {error}"[:500], sent=True
+            )
         return reply_of(response)
 
     async def _token(self, account: AccountAccess, failed: str | None) -> str:
