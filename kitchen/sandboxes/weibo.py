@@ -53,6 +53,8 @@ ID_STEP = 10
 REPEAT_WINDOW = timedelta(days=1)
 SIMILAR_WINDOW = timedelta(minutes=10)
 PAGE_MAX = 100
+# seconds a held-back answer waits: past the hub's default channel timeout (10 s)
+DEFAULT_DELAY = 12.0
 _URL = re.compile(r"https?://[^\s\u3000-\u303f\uff00-\uffef]+", re.IGNORECASE)
 _TOPIC = re.compile(r"#[^#\s][^#]*#")
 
@@ -94,11 +96,13 @@ FAULTS = frozenset(
         "rate_limit",  # [code=20016 | 10023, retry_after]: the account's hourly limit
         "quota_exhausted",  # [code=10022 | 10024]: the app's daily cap
         "duplicate",  # [code=20019 | 20017 | 20111]: "already posted", nothing stored
-        "timeout_after",  # [delay=3]: do the work (store the post), answer `delay` s late
+        "timeout_after",  # [delay]: do the work (store the post), answer `delay` s late
         "drop_after",  # do the work, then drop the connection mid-answer
-        "stall",  # [delay=3]: answer 503 `delay` s late, doing nothing
+        "http_500_after",  # do the work (store the post), then answer HTTP 500 / 10001
+        "stall",  # [delay]: answer 503 `delay` s late, doing nothing
     }
 )
+TIMING_FAULTS = frozenset({"timeout_after", "drop_after", "http_500_after"})
 IMAGE_TYPES = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF8", "gif"))
 
 
@@ -292,12 +296,15 @@ def fault_error(fault: Fault) -> WeiboError | None:
     return error
 
 
-async def late(fault: Fault | None, answer: dict[str, Any]) -> Response:
+async def late(fault: Fault | None, answer: dict[str, Any], path: str = "") -> Response:
     """The success answer, as the armed timing fault (if any) delivers it."""
     if fault is not None and fault.name == "timeout_after":
-        await asyncio.sleep(float(fault.param("delay", 3)))
+        await asyncio.sleep(float(fault.param("delay", DEFAULT_DELAY)))
     if fault is not None and fault.name == "drop_after":
         return StreamingResponse(dropped(answer), media_type="application/json")
+    if fault is not None and fault.name == "http_500_after":
+        body = {"request": path, "error_code": 10001, "error": ERRORS[10001][1]}
+        return JSONResponse(body, status_code=500)
     return JSONResponse(answer)
 
 
@@ -328,12 +335,12 @@ class Sandbox:
         elif fault.name == "http_503":
             raise UnavailableError()
         elif fault.name == "stall":
-            await asyncio.sleep(float(fault.param("delay", 3)))
+            await asyncio.sleep(float(fault.param("delay", DEFAULT_DELAY)))
             raise UnavailableError()
         error = fault_error(fault)
         if error is not None:
             raise error
-        return form, fault if fault.name in ("timeout_after", "drop_after") else None
+        return form, fault if fault.name in TIMING_FAULTS else None
 
     async def share(self, request: Request) -> Response:
         form, timing = await self.before("statuses/share", request)
@@ -348,7 +355,7 @@ class Sandbox:
             check_limits(self.state, account, now)
             post = Post(next(self.state.ids), account.uid, text, now, picture, size)
             self.state.posts.append(post)
-        return await late(timing, status_json(post, account))
+        return await late(timing, status_json(post, account), request.url.path)
 
     async def timeline(self, request: Request) -> Response:
         form, timing = await self.before("statuses/user_timeline", request)
@@ -362,7 +369,7 @@ class Sandbox:
             "statuses": [status_json(p, account) for p in chunk],
             "total_number": len(posts),
         }
-        return await late(timing, answer)
+        return await late(timing, answer, request.url.path)
 
     async def destroy(self, request: Request) -> Response:
         form, timing = await self.before("statuses/destroy", request)
@@ -375,12 +382,12 @@ class Sandbox:
             if post.uid != account.uid:
                 raise WeiboError(20102)
             post.deleted_at = datetime.now(UTC)
-        return await late(timing, status_json(post, account))
+        return await late(timing, status_json(post, account), request.url.path)
 
     async def get_uid(self, request: Request) -> Response:
         form, timing = await self.before("account/get_uid", request)
         account = self.state.account(str(form.get("access_token") or ""))
-        return await late(timing, {"uid": account.uid})
+        return await late(timing, {"uid": account.uid}, request.url.path)
 
 
 class UnavailableError(Exception):

@@ -191,6 +191,21 @@ async def test_transient_errors_retry_and_the_retry_posts_once(
     assert len(sandbox_weibo.posts(UID)) == 1
 
 
+async def test_a_5xx_after_the_post_was_kept_retries_into_a_duplicate_not_a_second_post(
+    adapter: WeiboAdapter, sandbox_weibo: WeiboSandbox
+) -> None:
+    sandbox_weibo.arm("statuses/share", "http_500_after")
+
+    failed = await adapter.publish(account(), variant(), "m12", {})
+    retried = await adapter.publish(account(), variant(), "m12", {})
+    confirmed = await adapter.confirm(account(), "m12", retried.progress)
+
+    assert failed.outcome is Outcome.RETRY and failed.status_code == 500
+    assert retried.outcome is Outcome.DUPLICATE
+    [post] = sandbox_weibo.posts(UID)
+    assert confirmed.outcome is Outcome.PUBLISHED and confirmed.platform_post_id == post["idstr"]
+
+
 async def test_an_expired_token_is_config_and_nothing_is_posted(
     adapter: WeiboAdapter, sandbox_weibo: WeiboSandbox
 ) -> None:
