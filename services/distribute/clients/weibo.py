@@ -281,19 +281,22 @@ class WeiboAdapter:
 
     async def picture(self, url: Any) -> tuple[tuple[str, bytes, str] | None, str]:
         """The picture to upload as (filename, bytes, type), and a note for the progress:
-        "" (none), "attached", or "omitted: <why>"."""
+        "" (none), "attached", or "omitted: <why>". Read as a stream, never past the limit."""
         if not url:
             return None, ""
         try:
-            response = await self.client.get(str(url), follow_redirects=True)
+            async with self.client.stream("GET", str(url), follow_redirects=True) as response:
+                kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if response.status_code != 200:
+                    return None, f"omitted: HTTP {response.status_code}"
+                if kind not in PICTURE_TYPES:
+                    return None, f"omitted: {kind or 'no content type'}"
+                data = await _read_at_most(response, PICTURE_LIMIT)
         except httpx.HTTPError as error:
             return None, f"omitted: {type(error).__name__}"
-        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if response.status_code != 200:
-            return None, f"omitted: HTTP {response.status_code}"
-        if kind not in PICTURE_TYPES or len(response.content) >= PICTURE_LIMIT:
-            return None, f"omitted: {kind or 'no type'}, {len(response.content)} bytes"
-        return (f"picture.{PICTURE_TYPES[kind]}", response.content, kind), "attached"
+        if data is None:
+            return None, "omitted: 5 MB or more"
+        return (f"picture.{PICTURE_TYPES[kind]}", data, kind), "attached"
 
     async def confirm(
         self, account: AccountAccess, marker: str, progress: dict[str, Any]
@@ -360,6 +363,18 @@ def _token(account: AccountAccess) -> dict[str, str]:
 def _statuses(data: Any) -> list[dict[str, Any]]:
     statuses = data.get("statuses") if isinstance(data, dict) else None
     return [s for s in statuses or [] if isinstance(s, dict)]
+
+
+async def _read_at_most(response: httpx.Response, limit: int) -> bytes | None:
+    """The body if it is shorter than `limit` bytes, else None (read no further)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size >= limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _ms(started: float) -> int:

@@ -164,3 +164,31 @@ async def test_retract_of_a_post_already_gone_is_removed() -> None:
     result = await adapter(error(20101)).retract(ACCOUNT, {"idstr": "9007199254740993"})
 
     assert result.outcome is Outcome.REMOVED and result.stage == "removed"
+
+
+@pytest.mark.parametrize(
+    ("content", "kind", "note"),
+    [
+        (b"\x89PNG" + b"\0" * (5 * 1024 * 1024), "image/png", "omitted: 5 MB or more"),
+        (b"<html></html>", "text/html", "omitted: text/html"),
+        (b"\x89PNG\r\n", "image/png; charset=binary", "attached"),
+    ],
+)
+async def test_a_picture_too_large_or_not_an_image_is_left_out(
+    content: bytes, kind: str, note: str
+) -> None:
+    shared: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/pic":
+            return httpx.Response(200, content=content, headers={"content-type": kind})
+        shared.append(request)
+        return httpx.Response(200, json={"id": 1, "idstr": "1"})
+
+    with_picture = VARIANT | {"picture": "https://www.sc.gov.cn/pic"}
+    result = await adapter(handler).publish(ACCOUNT, with_picture, "m1", {})
+
+    [request] = shared
+    assert result.outcome is Outcome.PUBLISHED and result.progress["picture"] == note
+    assert (b'name="pic"' in request.content) is (note == "attached")
+    assert ("配图" in result.error) is (note != "attached")
