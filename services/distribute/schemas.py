@@ -470,3 +470,56 @@ class PlannedPostPublic(_Output):
     state: str = Field(description="pending | parked")
     planned_at: str = Field(description="when it goes (Asia/Shanghai)")
     reason: str = Field(description="why it waits: a quota window or a platform limit; '' = now")
+
+
+# --- per-outlet evidence (GET /api/v1/deliveries/outlets/{content_id}) ------------------------
+
+OutletState = Literal[
+    "publishing", "live", "not_published", "removing", "removed", "never_received",
+    "takedown_failed",
+]  # fmt: skip
+
+
+class OutletEvidencePublic(_Output):
+    """One delivery (publication or takedown) of an outlet and the outlet's last answer."""
+
+    delivery_id: str
+    version: int
+    state: str
+    at: str | None = Field(description="when it was delivered, else its last change")
+    attempts: int
+    status_code: int | None = Field(description="HTTP status of the last attempt")
+    error: str
+    response: str = Field(description="the platform's recorded answer (JSON text), if any")
+
+
+class OutletPublic(_Output):
+    """One place the item went: a portal column (with its feeds), a webhook receiver, a WeChat
+    or Weibo account; `state` is what the outlet holds now."""
+
+    target: str
+    channel: str
+    name: str
+    account_id: str | None
+    endpoint_id: str | None
+    version: int
+    state: OutletState
+    post_url: str | None = Field(description="the article page or the platform's post")
+    platform_post_id: str | None
+    feeds: list[str] = Field(description="a portal column's feed paths (rss, atom, json)")
+    publication: OutletEvidencePublic | None
+    takedown: OutletEvidencePublic | None
+
+
+class OutletRetractionPublic(_Output):
+    reason: str
+    requested_by: str
+    at: str
+    up_to_version: int
+
+
+class OutletsPublic(_Output):
+    content_id: str
+    site: str
+    retraction: OutletRetractionPublic | None
+    outlets: list[OutletPublic]
