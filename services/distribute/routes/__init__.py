@@ -9,6 +9,7 @@ from services.distribute.routes import (
     deliveries,
     directory,
     feeds,
+    outlets,
     portal,
     sites,
     webhook_endpoints,
@@ -22,6 +23,7 @@ routers: list[APIRouter] = [
     sites.router,
     webhook_endpoints.router,
     deliveries.router,
+    outlets.router,
 ]
 
 __all__ = ["routers"]
