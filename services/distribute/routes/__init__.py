@@ -6,10 +6,10 @@ from fastapi import APIRouter
 
 from services.distribute.routes import (
     channel_plan,
+    channels,
     deliveries,
     directory,
     feeds,
-    outlets,
     portal,
     sites,
     webhook_endpoints,
@@ -23,7 +23,7 @@ routers: list[APIRouter] = [
     sites.router,
     webhook_endpoints.router,
     deliveries.router,
-    outlets.router,
+    channels.router,
 ]
 
 __all__ = ["routers"]
