@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.events import ContentRetractionRequested
+from common.events import ContentRetractionRequested, utcnow
 from common.testing import staff
+from services.distribute.models import ChannelAccount, ChannelPost, DeliveryAttempt
+from services.distribute.publishing import new_delivery
 from services.distribute.schemas import OutletsPublic
 from tests.integration.distribute.conftest import (
     ADMIN,
@@ -93,3 +95,53 @@ async def test_outlets_are_seen_within_the_callers_sites(
     assert unknown.status_code == 404 and unknown.json()["errors"][0]["field"] == "content_id"
     town = await outlets(distribute, "c1")
     assert [row["state"] for row in town["outlets"]] == ["live"]
+
+
+async def test_new_media_accounts_show_the_post_and_the_platforms_answer(
+    distribute: Distribute,
+) -> None:
+    """A WeChat post as the channel worker records it (rows written here directly): the
+    account's name, the article URL and id, the takedown with the platform's JSON answer."""
+    await distribute.publish(ingested("c1"))
+    now = utcnow()
+    publication = new_delivery(("c1", 1, "hash-c1-1"), "wechat:acc1", "delivered", now)
+    publication.channel, publication.account_id, publication.delivered_at = "wechat", "acc1", now
+    takedown = new_delivery(
+        ("c1", 1, "hash-c1-1"), "wechat:acc1", "delivered", now, action="retract"
+    )
+    takedown.channel, takedown.account_id, takedown.attempts = "wechat", "acc1", 1
+    takedown.delivered_at = now
+    answer = '{"errcode":0,"errmsg":"ok"}'
+    async with distribute.app.state.db.sessions() as session:
+        session.add(
+            ChannelAccount(
+                id="acc1", platform="wechat", name="四川发布", platform_account_id="wx1",
+                app_id="wx1", unit="省政府办公厅", credentials="fernet:x", created_at=now,
+                updated_at=now,
+            )
+        )  # fmt: skip
+        session.add_all([publication, takedown])
+        session.add(
+            ChannelPost(
+                delivery_id=publication.id, account_id="acc1", platform="wechat",
+                variant_hash="v", marker="m1", stage="removed",
+                post_url="https://mp.weixin.qq.com/s/abc", platform_post_id="article-1",
+                updated_at=now,
+            )
+        )  # fmt: skip
+        session.add(
+            DeliveryAttempt(
+                delivery_id=takedown.id, number=1, outcome="delivered", status_code=200,
+                response=answer, at=now,
+            )
+        )  # fmt: skip
+        await session.commit()
+
+    rows = by_target(await outlets(distribute, "c1"))
+    assert list(rows) == ["portal:province/notices", "wechat:acc1"]
+    wechat = rows["wechat:acc1"]
+    assert wechat["name"] == "四川发布" and wechat["account_id"] == "acc1"
+    assert wechat["state"] == "removed" and wechat["feeds"] == []
+    assert wechat["post_url"] == "https://mp.weixin.qq.com/s/abc"
+    assert wechat["platform_post_id"] == "article-1"
+    assert wechat["takedown"]["response"] == answer and wechat["takedown"]["status_code"] == 200
