@@ -17,7 +17,8 @@ What it imitates:
   newest first. `POST /2/statuses/destroy.json` (`id`): the deleted status; 20101 when there is
   no such live status, 20102 when it is another account's. `GET /2/account/get_uid.json`.
 - Faults (`POST /_sandbox/faults`, endpoint names `statuses/share`, `statuses/user_timeline`,
-  `statuses/destroy`, `account/get_uid` or `*`): see `FAULTS`.
+  `statuses/destroy`, `account/get_uid` or `*`): see `FAULTS`. `POST /_sandbox/reauthorise`
+  makes the tokens valid again after `token_expired`; `POST /_sandbox/reset` forgets everything.
 
 What it does not: links are not shortened to t.cn (the text keeps the link as posted), no
 pictures are kept (only that one came, its type and size), no comments, reposts or topics pages,
@@ -87,7 +88,7 @@ ERRORS: dict[int, tuple[int, str]] = {
 # Armable faults (`POST /_sandbox/faults`); parameters in brackets.
 FAULTS = frozenset(
     {
-        "token_expired",  # this call and every later one: 21327 for all tokens, until reset
+        "token_expired",  # this call and every later one: 21327, until reset or reauthorise
         "http_500",  # HTTP 500 with the error body of 10001
         "http_503",  # HTTP 503 with an HTML body, as a load balancer answers
         "system_error",  # 10001
@@ -526,6 +527,13 @@ def create_app(
     @app.exception_handler(UnavailableError)
     async def unavailable(request: Request, error: UnavailableError) -> HTMLResponse:
         return HTMLResponse("<html><body><h1>503 Service Unavailable</h1></body></html>", 503)
+
+    @app.post("/_sandbox/reauthorise")
+    def reauthorise() -> dict[str, bool]:
+        """The accounts authorised again after `token_expired`: their tokens work again."""
+        with state.lock:
+            state.expired = False
+        return {"ok": True}
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:

@@ -218,6 +218,8 @@ async def test_an_expired_token_is_config_and_nothing_is_posted(
     assert posted.outcome is Outcome.CONFIG and posted.error_code == "21327"
     assert checked.outcome is Outcome.CONFIG and checked.error_code == "21327"
     assert sandbox_weibo.state()["counts"]["posts"] == 0
+    sandbox_weibo.reauthorise()
+    assert (await adapter.publish(account(), variant(), "m8", {})).outcome is Outcome.PUBLISHED
 
 
 async def test_verify_checks_the_token_belongs_to_the_account(
