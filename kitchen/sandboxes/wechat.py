@@ -2,12 +2,13 @@
 
 `uvicorn kitchen.sandboxes.wechat:create_app --factory` serves it with the demo accounts.
 Answers keep the platform's shapes: HTTP 200 with `{"errcode", "errmsg"}` for errors; tokens
-from `stable_token` (the same one until shortly before expiry) or the classic `token` (each call
-issues a new one, the previous stays valid five minutes); `uploadimg` re-hosts images (served
-back under `/mmbiz/`); drafts strip scripts and images not re-hosted; `freepublish/submit` only
-accepts a job, which publishes after `publish_seconds` (read with `freepublish/get`,
-`batchget`, optionally announced by a PUBLISHJOBFINISH callback). A submitted draft leaves the
-draft box, as on the platform, so a blind resend of it fails.
+from `stable_token` (the same one until shortly before expiry; a forced refresh ends the
+previous one at once) or the classic `token` (each call issues a new one, the previous stays
+valid five minutes); `uploadimg` re-hosts images (served back under `/mmbiz/`); drafts strip
+scripts and images not re-hosted; `freepublish/submit` only accepts a job, which publishes
+after `publish_seconds` (read with `freepublish/get`, `batchget`, optionally announced by a
+PUBLISHJOBFINISH callback). A submitted draft leaves the draft box here (so a blind resend of
+it fails with 40007, and `draft/get` tells a submitted draft from one never sent).
 
 Control (`/_sandbox/…`): POST `faults` {"endpoint": "freepublish/submit", "fault": "busy",
 "times": 2, …params}, POST `reset`, GET `state`, POST `config`. Endpoint names are the paths
@@ -194,17 +195,24 @@ class WechatSandbox:
                 raise PlatformError(45009, "reach max api daily quota limit")
             account.force_refreshes[day] = used + 1
             account.count("force_refresh")
+            self.forget_stable(appid)  # forcing ends the previous token at once
             current = None
         if current is None:
             current = self.issue(appid, now, stable=True)
         return {"access_token": current.value, "expires_in": int(current.expires_at - now)}
 
     def current_stable(self, appid: str, now: float) -> Token | None:
+        """The newest stable token while it is not in the last stretch of its life."""
         renew_within = min(300.0, self.token_expires_in * 0.1)
-        for token in self.tokens.values():
-            if token.appid == appid and token.stable and token.expires_at - now > renew_within:
-                return token
+        stable = [t for t in self.tokens.values() if t.appid == appid and t.stable]
+        newest = max(stable, key=lambda t: t.expires_at, default=None)
+        if newest is not None and newest.expires_at - now > renew_within:
+            return newest
         return None
+
+    def forget_stable(self, appid: str) -> None:
+        for value in [v for v, t in self.tokens.items() if t.appid == appid and t.stable]:
+            del self.tokens[value]
 
     def classic_token(self, appid: str, secret: str) -> dict[str, Any]:
         """A new token on every call; the account's previous classic ones end in 5 minutes."""
