@@ -325,10 +325,22 @@ class WechatAdapter:
             article_id = status.platform_post_id
         if not article_id:
             return StepResult(Outcome.REMOVED, stage="removed", error="未发布，无需删除")
-        reply = await self._call(
-            account, "freepublish/delete", json={"article_id": article_id, "index": 0}
-        )
+        try:
+            reply = await self._call(
+                account, "freepublish/delete", json={"article_id": article_id, "index": 0}
+            )
+        except Stop as stop:
+            return await self._gone_already(account, progress, stop.result)
         return result_of(reply, Outcome.REMOVED, stage="removed")
+
+    async def _gone_already(
+        self, account: AccountAccess, progress: dict[str, Any], refused: StepResult
+    ) -> StepResult:
+        """A refused delete of an article that is gone already (status 5) is REMOVED."""
+        if refused.status_code != 200 or not progress.get("publish_id"):  # no answer: try later
+            return refused
+        status = await self._job_status(account, str(progress["publish_id"]))
+        return status if status.outcome is Outcome.REMOVED else refused
 
     # HTTP -----------------------------------------------------------------------------------
 

@@ -164,3 +164,17 @@ def test_helpers() -> None:
     assert (
         rehost('<img alt="a" src="s">', {"s": "h?a=1&b=2"}) == '<img alt="a" src="h?a=1&amp;b=2">'
     )
+
+
+async def test_a_delete_refused_for_an_article_already_gone_is_removed() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/delete"):
+            return httpx.Response(200, json={"errcode": 53600, "errmsg": "invalid article_id"})
+        return httpx.Response(200, json={"publish_id": "p1", "publish_status": 5})
+
+    gone = await adapter(Platform(answer)).retract(
+        ACCOUNT, {"publish_id": "p1", "article_id": "a1"}
+    )
+    assert gone.outcome is Outcome.REMOVED and gone.stage == "removed"
+    unsure = await adapter(Platform(answer)).retract(ACCOUNT, {"article_id": "a1"})
+    assert unsure.outcome is Outcome.RETRY and unsure.error_code == "53600"
