@@ -47,6 +47,8 @@ def print_welcome(config: StackConfig) -> None:
     table.add_row("staff login", f"POST {gateway}/api/v1/auth/token (form: username, password)")
     for name in ("ingest", "review", "distribute", "interaction"):
         table.add_row(f"{name} service", config.url(name))
+    table.add_row("WeChat sandbox (what landed on each account)", config.url("wechat-sandbox"))
+    table.add_row("Weibo sandbox (what landed on each account)", config.url("weibo-sandbox"))
     table.add_row("Kafka broker (tansu)", config.bootstrap)
     table.add_row("data and logs", str(config.var_dir.resolve()))
     console.print(table)

@@ -1,4 +1,4 @@
-"""Starts the whole hub as local processes: broker, four services, gateway.
+"""Starts the whole hub as local processes: broker, the platform sandboxes, four services, gateway.
 
 Used by `make run` (`kitchen run`) and by the end-to-end tests, so what the tests exercise is
 what a newcomer runs.
@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import orjson
 
 from kitchen.broker import run_prepare, start_broker, start_child, stop_process
 from kitchen.registry import SERVICES
+from kitchen.sandboxes.demo import DEMO_ACCOUNTS
 
 DEFAULT_PORTS = {
     "gateway": 8000,
@@ -26,6 +28,18 @@ DEFAULT_PORTS = {
     "review": 8102,
     "distribute": 8103,
     "interaction": 8104,
+    "wechat-sandbox": 8201,
+    "weibo-sandbox": 8202,
+}
+# The local stand-ins for the new-media platforms, which the hub's machines cannot reach.
+SANDBOXES = {
+    "wechat-sandbox": "kitchen.sandboxes.wechat:create_app",
+    "weibo-sandbox": "kitchen.sandboxes.weibo:create_app",
+}
+APPS = {
+    **{name: f"services.{name}.app:create_app" for name in SERVICES},
+    "gateway": "gateway.app:create_app",
+    **SANDBOXES,
 }
 
 
@@ -42,6 +56,11 @@ class StackConfig:
 
     def url(self, process: str) -> str:
         return f"http://127.0.0.1:{self.ports[process]}"
+
+    def sandbox_url(self, process: str) -> str:
+        """A sandbox by host name: the outbound policy lets the services reach `localhost`
+        (allow-listed by name) without opening every loopback address to webhooks."""
+        return f"http://localhost:{self.ports[process]}"
 
     @property
     def bootstrap(self) -> str:
@@ -160,21 +179,21 @@ class Stack:
             "KITCHEN_SEED_DEMO": str(config.demo).lower(),
             "KITCHEN_PUBLIC_BASE_URL": config.url("gateway"),
             **{f"KITCHEN_{name.upper()}_URL": config.url(name) for name in SERVICES},
+            "KITCHEN_WECHAT_API_URL": config.sandbox_url("wechat-sandbox"),
+            "KITCHEN_WEIBO_API_URL": config.sandbox_url("weibo-sandbox"),
+            "KITCHEN_OUTBOUND_ALLOW": "localhost",
             **config.extra_env,
         }
+        if config.demo:  # the sandboxes accept exactly these accounts
+            env["KITCHEN_DEMO_CHANNEL_ACCOUNTS"] = orjson.dumps(DEMO_ACCOUNTS).decode()
         return env
 
     def start(self, process: str) -> None:
-        app = (
-            "gateway.app:create_app"
-            if process == "gateway"
-            else (f"services.{process}.app:create_app")
-        )
         command = [
             sys.executable,
             "-m",
             "uvicorn",
-            app,
+            APPS[process],
             "--factory",
             "--host",
             "127.0.0.1",
@@ -201,7 +220,8 @@ class Stack:
         an earlier run, say), so it does not count.
         """
         deadline = time.monotonic() + within_seconds
-        url = f"{self.config.url(process)}/readyz"
+        path = "/_sandbox/state" if process in SANDBOXES else "/readyz"
+        url = f"{self.config.url(process)}{path}"
         while time.monotonic() < deadline:
             self.check_alive(process)
             try:
@@ -223,9 +243,9 @@ class Stack:
         """
         self.check_ports()
         self.start_broker()
-        for process in (*SERVICES, "gateway"):
+        for process in (*SANDBOXES, *SERVICES, "gateway"):
             self.start(process)
-        for process in (*SERVICES, "gateway"):
+        for process in (*SANDBOXES, *SERVICES, "gateway"):
             self.wait_ready(process)
         for process in ("broker", *self.processes):
             self.check_alive(process)

@@ -13,7 +13,7 @@ import httpx
 
 from common.testing import free_port, throwaway_database
 from kitchen.registry import ALL_PROCESSES
-from kitchen.stack import Stack, StackConfig
+from kitchen.stack import DEFAULT_PORTS, Stack, StackConfig
 
 DEMO_PASSWORD = "e2e-demo-password"
 REVIEWERS = ("reviewer1", "reviewer2", "reviewer3")
@@ -40,7 +40,7 @@ async def running_hub(directory: Path, database_kind: str) -> AsyncIterator[Stac
             urls[process] = await exits.enter_async_context(
                 throwaway_database(directory, database_kind)
             )
-        ports = {process: free_port() for process in ALL_PROCESSES}
+        ports = {process: free_port() for process in DEFAULT_PORTS}  # sandboxes too
         config = StackConfig(
             var_dir=directory / "var",
             ports=ports,
