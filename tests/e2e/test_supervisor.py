@@ -126,8 +126,8 @@ def test_children_die_with_a_sigkilled_supervisor(
 
         children = descendants(supervisor.pid)
         leftovers.update(children)
-        # broker + four services + gateway, each a single process
-        assert len(children) == 6, children
+        # broker + two platform sandboxes + four services + gateway, each a single process
+        assert len(children) == 1 + len(DEFAULT_PORTS), children
     finally:
         supervisor.kill()  # SIGKILL: no cleanup code runs in the supervisor
         supervisor.wait()
