@@ -16,7 +16,8 @@ after `/cgi-bin/` ("stable_token", "media/uploadimg", "draft/add", …) or "*". 
 `busy` (-1), `http_500`, `errcode` (params `code`, `msg`), `quota` (45009), `rate_limit`
 (45011), `content_risk` (87014), `duplicate` (45065), `token_expired` (every token of every
 account stops working now: the call answers 42001), `timeout_after` (the call is done, then
-the answer waits `delay` seconds, default 30 — past the client's timeout), and for
+the answer waits `delay` seconds, default 30 — past the client's timeout), `drop_after` (the
+call is done, then the connection closes halfway through the answer), and for
 `freepublish/submit` only `slow_publish` (`seconds` the job runs) and `publish_end` (`status`
 2, 3, 4 or 6 the job ends in). `GET /` is a page of what landed on each account.
 
@@ -32,6 +33,7 @@ import itertools
 import re
 import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from kitchen.sandboxes.demo import DEMO_ACCOUNTS
 from kitchen.sandboxes.faults import Fault, FaultPlan, control_router
@@ -65,6 +67,7 @@ FAULTS = frozenset(NAMED_ERRORS) | {
     "errcode",
     "token_expired",
     "timeout_after",
+    "drop_after",
     "slow_publish",
     "publish_end",
 }
@@ -403,8 +406,8 @@ class WechatSandbox:
 
     async def announce_later(self, job: Job) -> None:
         """PUBLISHJOBFINISH to the callback URL when the job ends (plain XML, best effort)."""
-        await asyncio.sleep(job.seconds)
-        self.settle(job)
+        while self.settle(job).status == 1:  # the loop's clock and the wall clock differ a bit
+            await asyncio.sleep(max(0.01, job.started + job.seconds - time.time()))
         if not self.callback_url:
             return
         xml = (
@@ -537,10 +540,19 @@ def before(box: WechatSandbox, endpoint: str) -> Fault | None:
     return fault
 
 
-async def after(fault: Fault | None) -> None:
-    """The answer is held back (the work is done): the client times out."""
+async def after(fault: Fault | None, answer: Any) -> Any:
+    """The answer, once the work is done — unless it is held back (`timeout_after`: the client
+    times out) or cut off (`drop_after`: the connection closes in the middle of the answer)."""
     if fault is not None and fault.name == "timeout_after":
         await asyncio.sleep(float(fault.param("delay", 30)))
+    if fault is not None and fault.name == "drop_after":
+        return StreamingResponse(cut_off(), media_type="application/json")
+    return answer
+
+
+async def cut_off() -> AsyncIterator[bytes]:
+    yield b'{"errcode": 0, '
+    raise ConnectionAbortedError("sandbox fault drop_after: the answer is cut off")
 
 
 def base_of(request: Request) -> str:
@@ -559,7 +571,7 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 def add_token_routes(app: FastAPI, box: WechatSandbox) -> None:
     @app.post("/cgi-bin/stable_token")
-    async def stable_token(request: Request) -> dict[str, Any]:
+    async def stable_token(request: Request) -> Any:
         late = before(box, "stable_token")
         body = await json_body(request)
         if body.get("grant_type") != "client_credential":
@@ -567,8 +579,7 @@ def add_token_routes(app: FastAPI, box: WechatSandbox) -> None:
         answer = box.stable_token(
             str(body.get("appid", "")), str(body.get("secret", "")), bool(body.get("force_refresh"))
         )
-        await after(late)
-        return answer
+        return await after(late, answer)
 
     @app.get("/cgi-bin/token")
     async def classic_token(grant_type: str = "", appid: str = "", secret: str = "") -> Any:
@@ -576,8 +587,7 @@ def add_token_routes(app: FastAPI, box: WechatSandbox) -> None:
         if grant_type != "client_credential":
             raise PlatformError(40002, "invalid grant_type")
         answer = box.classic_token(appid, secret)
-        await after(late)
-        return answer
+        return await after(late, answer)
 
 
 async def upload_bytes(request: Request) -> bytes:
@@ -590,21 +600,19 @@ async def upload_bytes(request: Request) -> bytes:
 
 def add_media_routes(app: FastAPI, box: WechatSandbox) -> None:
     @app.post("/cgi-bin/media/uploadimg")
-    async def uploadimg(request: Request, access_token: str = "") -> dict[str, Any]:
+    async def uploadimg(request: Request, access_token: str = "") -> Any:
         late = before(box, "media/uploadimg")
         account = box.caller(access_token)
         url = box.host_image(await upload_bytes(request), base_of(request), IMAGE_BYTES)
         account.count("uploadimg")
-        await after(late)
-        return {"url": url, "errcode": 0, "errmsg": "ok"}
+        return await after(late, {"url": url, "errcode": 0, "errmsg": "ok"})
 
     @app.post("/cgi-bin/material/add_material")
     async def add_material(request: Request, access_token: str = "", type: str = "") -> Any:
         late = before(box, "material/add_material")
         account = box.caller(access_token)
         answer = box.add_material(account, type, await upload_bytes(request), base_of(request))
-        await after(late)
-        return answer
+        return await after(late, answer)
 
     @app.get("/mmbiz/{name}")
     async def hosted(name: str) -> Response:
@@ -636,8 +644,7 @@ def add_draft_routes(app: FastAPI, box: WechatSandbox) -> None:
     async def draft_add(request: Request, access_token: str = "") -> Any:
         late, account, body = await call(request, "draft/add", access_token)
         answer = box.add_draft(account, body)
-        await after(late)
-        return answer
+        return await after(late, answer)
 
     @app.post("/cgi-bin/draft/get")
     async def draft_get(request: Request, access_token: str = "") -> Any:
@@ -645,8 +652,7 @@ def add_draft_routes(app: FastAPI, box: WechatSandbox) -> None:
         draft = box.drafts.get(str(body.get("media_id", "")))
         if draft is None or draft[0] != account.appid:
             raise PlatformError(40007, "invalid media_id")
-        await after(late)
-        return {"news_item": draft[1]}
+        return await after(late, {"news_item": draft[1]})
 
 
 def add_publish_routes(app: FastAPI, box: WechatSandbox) -> None:
@@ -657,30 +663,26 @@ def add_publish_routes(app: FastAPI, box: WechatSandbox) -> None:
     async def submit(request: Request, access_token: str = "") -> Any:
         late, account, body = await call(request, "freepublish/submit", access_token)
         answer = box.submit(account, str(body.get("media_id", "")), late)
-        await after(late)
-        return answer
+        return await after(late, answer)
 
     @app.post("/cgi-bin/freepublish/get")
     async def get(request: Request, access_token: str = "") -> Any:
         late, account, body = await call(request, "freepublish/get", access_token)
         answer = box.publish_status(account, str(body.get("publish_id", "")))
-        await after(late)
-        return answer
+        return await after(late, answer)
 
     @app.post("/cgi-bin/freepublish/batchget")
     async def batchget(request: Request, access_token: str = "") -> Any:
         late, account, body = await call(request, "freepublish/batchget", access_token)
         offset, count = int(body.get("offset", 0)), int(body.get("count", 20))
         answer = box.batchget(account, offset, count)
-        await after(late)
-        return answer
+        return await after(late, answer)
 
     @app.post("/cgi-bin/freepublish/delete")
     async def delete(request: Request, access_token: str = "") -> Any:
         late, account, body = await call(request, "freepublish/delete", access_token)
         answer = box.delete(account, str(body.get("article_id", "")))
-        await after(late)
-        return answer
+        return await after(late, answer)
 
     @app.post("/_sandbox/config")
     async def config(request: Request) -> dict[str, Any]:

@@ -178,6 +178,18 @@ async def test_a_lost_answer_to_submit_is_unknown_and_found_again_by_its_marker(
     assert sandbox_wechat.account(APPID)["counts"]["submit"] == 1
 
 
+async def test_a_connection_dropped_after_submit_is_unknown_and_found_again(
+    adapter: WechatAdapter, sandbox_wechat: WechatSandbox
+) -> None:
+    body, progress = variant(sandbox_wechat, ()), dict[str, Any]()
+    sandbox_wechat.arm("freepublish/submit", "drop_after")
+    lost = await drive(adapter, body, "m14", progress)
+    assert lost.outcome is Outcome.UNKNOWN and lost.error_code == "network"
+    assert (await confirmed(adapter, "m14", progress)).outcome is Outcome.PUBLISHED
+    state = sandbox_wechat.account(APPID)
+    assert state["counts"]["submit"] == 1 and len(state["articles"]) == 1
+
+
 async def test_confirm_without_a_draft_or_post_is_absent(
     adapter: WechatAdapter, sandbox_wechat: WechatSandbox
 ) -> None:

@@ -181,6 +181,7 @@ class Hook(BaseHTTPRequestHandler):
 
 
 def test_a_finished_job_is_announced_to_the_callback(api: Api) -> None:
+    Hook.received.clear()
     server = HTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
