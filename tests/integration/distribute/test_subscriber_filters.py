@@ -161,3 +161,16 @@ async def test_change_feed_filters_page_without_skipping(distribute: Distribute)
     for bad in ("kind=gossip", "column=Bad%25", "column=a_b"):
         answer = await distribute.client.get(f"/api/v1/changes?{bad}")
         assert answer.status_code == 422, (bad, answer.text)
+
+
+async def test_an_item_moved_to_another_column_is_an_update_for_both(
+    distribute: Distribute,
+) -> None:
+    await distribute.publish(ingested("m1", columns=["notices"]))
+    await distribute.publish(ingested("m1", version=2, columns=["news"]))
+    left = await read_all(distribute, "column=notices", 10)
+    joined = await read_all(distribute, "column=news", 10)
+    assert left == [("published", "m1"), ("updated", "m1")]
+    assert joined == [("updated", "m1")]
+    [update] = (await feed(distribute, "column=notices&kind=notice"))["items"][1:]
+    assert update["columns"] == ["news"]  # the payload says where it is now
