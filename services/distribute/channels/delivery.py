@@ -197,14 +197,8 @@ class ChannelDispatcher:
         if not reconcile and await self._retracted(session, delivery):
             await self.finish(session, delivery, "cancelled", "retracted before sending")
             return None
-        if not reconcile and not post.progress.get("counted"):
-            blocked = await quota.blocked_until(session, account, self.settings, now)
-            if blocked is not None:  # our own limits: it goes when its window frees
-                delivery.next_attempt_at, delivery.updated_at = blocked[0], now
-                session.add(delivery)
-                return None
-            await quota.take(session, account, self.settings, now)
-            post.progress = {**post.progress, "counted": True}
+        if not reconcile and not await self._admitted(session, delivery, account, post, now):
+            return None
         claim = self._claim(delivery, account, post, now, "confirm" if reconcile else "publish")
         if claim is None:
             return None
@@ -213,6 +207,30 @@ class ChannelDispatcher:
             self._mark_final(claim, post)
         session.add(post)
         return claim
+
+    async def _admitted(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        account: ChannelAccount,
+        post: ChannelPost,
+        now: datetime,
+    ) -> bool:
+        """Whether the post may go now: within the account's and app's windows (counted once,
+        when it first goes) and under no pause the platform imposed; else it waits until then."""
+        if post.progress.get("counted"):
+            until = await quota.paused_until(session, account, now)
+        else:
+            blocked = await quota.blocked_until(session, account, self.settings, now)
+            until = blocked[0] if blocked else None
+        if until is not None:
+            delivery.next_attempt_at, delivery.updated_at = until, now
+            session.add(delivery)
+            return False
+        if not post.progress.get("counted"):
+            await quota.take(session, account, self.settings, now)
+            post.progress = {**post.progress, "counted": True}
+        return True
 
     async def _prepare_retract(
         self, session: AsyncSession, delivery: Delivery, account: ChannelAccount, now: datetime

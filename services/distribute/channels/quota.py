@@ -99,20 +99,20 @@ def window_end(window: str, start: datetime) -> datetime:
 
 @dataclass
 class Usage:
-    """Posts counted per (scope, window) at the window's start, and pauses per scope: the
-    state both the job's admission and the planner's simulation read and advance."""
+    """Posts counted per (scope, window, window start), and pauses per scope: the state both
+    the job's admission and the planner's simulation read and advance (a simulation that fills
+    tomorrow's window still knows today's)."""
 
-    counts: dict[tuple[str, str], tuple[datetime, int]]
+    counts: dict[tuple[str, str, datetime], int]
     pauses: dict[str, datetime]
 
     def used(self, limit: Limit, at: datetime) -> int:
-        start, used = self.counts.get((limit.scope, limit.window), (None, 0))
-        return used if start == window_start(limit.window, at) else 0
+        return self.counts.get((limit.scope, limit.window, window_start(limit.window, at)), 0)
 
     def count(self, limits: Iterable[Limit], at: datetime) -> None:
         for limit in limits:
-            used = self.used(limit, at)
-            self.counts[(limit.scope, limit.window)] = (window_start(limit.window, at), used + 1)
+            key = (limit.scope, limit.window, window_start(limit.window, at))
+            self.counts[key] = self.counts.get(key, 0) + 1
 
     def earliest(
         self, limits: list[Limit], scopes: list[str], at: datetime
@@ -143,7 +143,7 @@ async def load_usage(session: AsyncSession, scopes: Iterable[str] | None = None)
             if row.limit_until is not None:
                 usage.pauses[row.scope] = as_utc(row.limit_until)
         else:
-            usage.counts[(row.scope, row.window)] = (as_utc(row.window_start), row.used)
+            usage.counts[(row.scope, row.window, as_utc(row.window_start))] = row.used
     return usage
 
 
@@ -154,6 +154,16 @@ async def blocked_until(
     usage = await load_usage(session, pause_scopes(account))
     moment, reason = usage.earliest(limits_for(account, settings), pause_scopes(account), now)
     return None if moment <= as_utc(now) else (moment, reason)
+
+
+async def paused_until(
+    session: AsyncSession, account: ChannelAccount, now: datetime
+) -> datetime | None:
+    """The end of a platform-imposed pause holding `account`'s posts, or None."""
+    usage = await load_usage(session, pause_scopes(account))
+    pauses = [usage.pauses[s] for s in pause_scopes(account) if s in usage.pauses]
+    latest = max(pauses, default=None)
+    return latest if latest is not None and latest > as_utc(now) else None
 
 
 async def take(
@@ -231,15 +241,22 @@ async def plan(
     for delivery in open_posts:
         account = accounts[delivery.account_id or ""]
         limits = limits_for(account, settings)
-        not_before = max(as_utc(now), as_utc(delivery.next_attempt_at or now))
-        moment, reason = usage.earliest(limits, pause_scopes(account), not_before)
-        if not reason and delivery.state == "parked":
-            reason = delivery.last_error
+        moment, reason = usage.earliest(limits, pause_scopes(account), now)
+        due = as_utc(delivery.next_attempt_at or now)
+        if due > moment:  # waits longer than its limits say: a backoff, or a parked post
+            moment, reason = usage.earliest(limits, pause_scopes(account), due)
+            reason = reason or _waiting_reason(delivery, due)
         usage.count(limits, moment)
         visible = sites is None or bool(set(sites) & set(account.sites))
         if account_id in (None, account.id) and visible:
             planned.append(_planned(delivery, account, titles, moment, reason))
     return planned
+
+
+def _waiting_reason(delivery: Delivery, due: datetime) -> str:
+    if delivery.state == "parked":
+        return f"平台配额已用完，{iso(due)} 后再发：{delivery.last_error}"[:500]
+    return f"重试等待至 {iso(due)}：{delivery.last_error}"[:500]
 
 
 def _planned(
