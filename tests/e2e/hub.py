@@ -32,8 +32,11 @@ def notice(n: int, column: str = "notices") -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def running_hub(directory: Path, database_kind: str) -> AsyncIterator[Stack]:
-    """A whole hub on free ports with throwaway databases, stopped (not drained) afterwards."""
+async def running_hub(
+    directory: Path, database_kind: str, env: dict[str, str] | None = None
+) -> AsyncIterator[Stack]:
+    """A whole hub on free ports with throwaway databases, stopped (not drained) afterwards;
+    `env` adds (or overrides) settings of every process (e.g. a shorter poll)."""
     async with AsyncExitStack() as exits:
         urls = {}
         for process in ALL_PROCESSES:
@@ -52,6 +55,7 @@ async def running_hub(directory: Path, database_kind: str) -> AsyncIterator[Stac
                 "KITCHEN_PUBLIC_RATE_PER_MINUTE": "100000",
                 # the webhook receivers (and any test site) run on this machine
                 "KITCHEN_OUTBOUND_ALLOW": "127.0.0.1",
+                **(env or {}),
             },
         )
         stack = Stack(config)
