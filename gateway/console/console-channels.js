@@ -10,8 +10,9 @@ const ACCOUNT_ACTIONS = {
   closed: [],
 };
 let channelCursor = null;
-// one key per filled-in form: a double click or a retry registers once (Idempotency-Key)
-let channelFormKey = newKey();
+// one Idempotency-Key per registration as filled in: a double click or a retry of the same
+// form registers once; a corrected form is another request, so it gets another key
+let lastRegistration = { body: "", key: "" };
 
 function newKey() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
@@ -128,16 +129,20 @@ function registration(form) {
   return body;
 }
 
+function keyFor(body) {
+  if (body !== lastRegistration.body) lastRegistration = { body, key: newKey() };
+  return lastRegistration.key;
+}
+
 async function registerAccount(event) {
   event.preventDefault();
   showError(null);
+  const body = JSON.stringify(registration(event.target));
   try {
     const account = await api("/api/v1/channels/accounts", { method: "POST",
-      headers: { "Content-Type": "application/json", "Idempotency-Key": channelFormKey },
-      body: JSON.stringify(registration(event.target)) });
+      headers: { "Content-Type": "application/json", "Idempotency-Key": keyFor(body) }, body });
     $("#channel-result").textContent = `已备案：${account.name}（${PLATFORM[account.platform]}，编号 ${account.id}）`;
     event.target.reset();
-    channelFormKey = newKey();
     credentialInputs();
     await loadAccounts(true);
   } catch (error) { showError(error); }
