@@ -18,7 +18,8 @@ What it imitates:
   no such live status, 20102 when it is another account's. `GET /2/account/get_uid.json`.
 - Faults (`POST /_sandbox/faults`, endpoint names `statuses/share`, `statuses/user_timeline`,
   `statuses/destroy`, `account/get_uid` or `*`): see `FAULTS`. `POST /_sandbox/reauthorise`
-  makes the tokens valid again after `token_expired`; `POST /_sandbox/reset` forgets everything.
+  makes the tokens valid again after `token_expired`; `POST /_sandbox/reset` forgets everything;
+  `POST /_sandbox/config` sets `posts_per_hour` / `app_posts_per_day` (load tests).
 
 What it does not: links are not shortened to t.cn (the text keeps the link as posted), no
 pictures are kept (only that one came, its type and size), no comments, reposts or topics pages,
@@ -534,6 +535,18 @@ def create_app(
         with state.lock:
             state.expired = False
         return {"ok": True}
+
+    @app.post("/_sandbox/config")
+    async def config(request: Request) -> dict[str, int]:
+        """Set `posts_per_hour` and `app_posts_per_day` (from now on): a load test posts more
+        than the platform's real limits allow in an hour."""
+        body = await request.json()
+        with state.lock:
+            for key in ("posts_per_hour", "app_posts_per_day"):
+                if isinstance(body, dict) and isinstance(body.get(key), int) and body[key] > 0:
+                    setattr(state, key, body[key])
+            return {"posts_per_hour": state.posts_per_hour,
+                    "app_posts_per_day": state.app_posts_per_day}  # fmt: skip
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
