@@ -222,10 +222,11 @@ ChannelsFactory = Callable[..., Awaitable[Channels]]
 
 @pytest.fixture
 async def make_channels(database_url: str) -> AsyncIterator[ChannelsFactory]:
-    """`await make_channels(**settings)`: the app started with those settings."""
+    """`await make_channels(**settings)`: the app started with those settings, its adapters
+    scripted (`real=True`: the app's own adapters, e.g. to the sandboxes)."""
     managers: list[tuple[LifespanManager, httpx.AsyncClient]] = []
 
-    async def make(**overrides: Any) -> Channels:
+    async def make(real: bool = False, **overrides: Any) -> Channels:
         values: dict[str, Any] = {"demo_channel_accounts": DEMO_ACCOUNTS}
         settings = make_settings(database_url, **(values | overrides))
         ingest = FakeIngest()
@@ -237,8 +238,11 @@ async def make_channels(database_url: str) -> AsyncIterator[ChannelsFactory]:
         managers.append((manager, client))
         distribute = Distribute(app, client, ingest, settings)
         wechat, weibo = ScriptedAdapter("wechat"), ScriptedAdapter("weibo")
-        adapters = ChannelAdapters(settings, {"wechat": lambda s: wechat, "weibo": lambda s: weibo})
-        distribute.deps.channels = adapters
+        adapters = distribute.deps.channels  # the real adapters (the sandboxes' tests)
+        if not real:
+            scripted = {"wechat": lambda s: wechat, "weibo": lambda s: weibo}
+            adapters = ChannelAdapters(settings, scripted)
+            distribute.deps.channels = adapters
         dispatcher = ChannelDispatcher(settings, adapters, distribute.deps.box)
         return Channels(distribute, wechat, weibo, dispatcher)
 

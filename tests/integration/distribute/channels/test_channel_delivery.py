@@ -32,6 +32,9 @@ async def release_of(channels: Channels, content_id: str, version: int = 1) -> R
 
 async def test_release_posts_once_to_every_account(channels: Channels) -> None:
     item = news()
+    await channels.distribute.handle(item)  # rendered on arrival, for review to preview
+    rendered = await channels.rows(ChannelVariant, col(ChannelVariant.content_id) == "c1")
+    assert {v.platform for v in rendered} == {"wechat", "weibo"}
     await channels.distribute.publish(item)
     found = await channels.deliveries("c1")
     assert set(found) == {WX1, WX2, WB1, WB2}
