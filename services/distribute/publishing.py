@@ -341,12 +341,19 @@ async def _settle(session: AsyncSession, release: Release, deliveries: list[Deli
     else:
         release.state = "failed"
     failed = [d for d in deliveries if d.state != "delivered"]
-    reasons = "; ".join(f"{d.target}: {d.state} {d.last_error}".strip() for d in failed)
+    reasons = "; ".join(_reason(d) for d in failed)
     if release.state == "failed":
         release.detail = reasons[:500]
     session.add(release)
     if release.state != before and release.state in ("published", "failed"):
         await _record_outcome(session, release, sorted(d.target for d in deliveries), reasons)
+
+
+def _reason(delivery: Delivery) -> str:
+    """One target's part of a failed release's reason (a post back with the editors says so)."""
+    if delivery.state == "failed":
+        return f"{delivery.target}: {delivery.last_error}"
+    return f"{delivery.target}: {delivery.state} {delivery.last_error}".strip()
 
 
 async def _record_outcome(
