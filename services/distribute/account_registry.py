@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import String, and_, cast, or_, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -168,6 +169,20 @@ async def verify_credentials(adapters: ChannelAdapters, access: AccountAccess) -
     )
 
 
+async def _save(session: AsyncSession, account: ChannelAccount) -> None:
+    """Write the account; the database's one-active index (`uq_channel_account_one_active`)
+    refuses an active account that a concurrent registration got in before (409 on `unit`)."""
+    try:
+        async with session.begin_nested():
+            session.add(account)
+    except IntegrityError as error:
+        raise Conflict(
+            f"{account.unit} already has an active {account.platform} account; "
+            "a second one needs exception_reason",
+            field="unit",
+        ) from error
+
+
 def _new_account(data: ChannelAccountCreate, box: SecretBox) -> ChannelAccount:
     now = utcnow()
     return ChannelAccount(
@@ -198,8 +213,7 @@ async def create_account(
     await _lock_accounts(session)
     await check_one_active(session, data.platform, data.unit, data.exception_reason)
     account = _new_account(data, box)
-    session.add(account)
-    await session.flush()
+    await _save(session, account)
     await audit.record(session, actor, "channel_account.registered", account.id, _audited(account))
     return account
 
@@ -324,8 +338,7 @@ async def change_status(
     if data.status == "closed":
         account.closed_at = now
         cancelled = await cancel_open_deliveries(session, account, data.reason)
-    session.add(account)
-    await session.flush()
+    await _save(session, account)
     entry = {**_audited(account), "cancelled_deliveries": cancelled}
     await audit.record(session, actor, f"channel_account.{data.status}", account.id, entry)
     return account

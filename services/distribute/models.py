@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -221,6 +221,9 @@ class WebhookEndpoint(DistributeTable, table=True):
 # --- new-media accounts (新媒体账号) and their posts ---------------------------------------------
 
 
+ONE_ACTIVE = "status = 'active' AND exception_reason = ''"
+
+
 class ChannelAccount(DistributeTable, table=True):
     """A registered WeChat official account or Weibo account (新媒体账号备案).
 
@@ -230,7 +233,19 @@ class ChannelAccount(DistributeTable, table=True):
     """
 
     __tablename__ = "channel_account"
-    __table_args__ = (Index("ix_channel_account_unit", "platform", "unit", "status"),)
+    __table_args__ = (
+        Index("ix_channel_account_unit", "platform", "unit", "status"),
+        # the one-active rule, also for registrations racing each other: a second active
+        # account of a unit on a platform must record an exception
+        Index(
+            "uq_channel_account_one_active",
+            "platform",
+            "unit",
+            unique=True,
+            sqlite_where=text(ONE_ACTIVE),
+            postgresql_where=text(ONE_ACTIVE),
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     platform: str = Field(max_length=20)  # wechat | weibo

@@ -5,6 +5,7 @@ sent yet. Every act is in the audit chain; a refused one writes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -410,3 +411,14 @@ async def test_demo_accounts_are_registered_at_start_once(database_url: str) -> 
     )
     assert all(a.credentials.startswith("fernet:") for a in stored)
     assert audited == len(DEMO_ACCOUNTS)
+
+
+async def test_two_registrations_for_one_unit_at_once_make_one_active_account(
+    channels: Distribute,
+) -> None:
+    twin = {**CHENGDU_WECHAT, "unit": SICHUAN_WECHAT["unit"]}
+    answers = await asyncio.gather(
+        *(channels.client.post(ACCOUNTS, json=a, headers=ADMIN) for a in (SICHUAN_WECHAT, twin))
+    )
+    assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
+    assert len(await rows(channels)) == 1
