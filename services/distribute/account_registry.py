@@ -375,3 +375,14 @@ class AccountFilters:
     unit: str | None = None
     site: str | None = None
     status: str | None = None
+
+
+async def reseal_credentials(session: AsyncSession, box: SecretBox) -> int:
+    """Re-seal credentials sealed with a previous data key (or, written by hand, plain) with
+    the current one — for the start-up, like the webhook secrets; returns how many changed.
+    Credentials no known key opens stay as they are (their posts fail with the reason)."""
+    accounts = await session.exec(select(ChannelAccount).with_for_update())
+    changed = box.reseal_rows(accounts, field="credentials")
+    session.add_all(changed)
+    await session.flush()
+    return len(changed)

@@ -17,8 +17,10 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from common.events import utcnow
+from common.secretbox import SecretBox
 from common.testing import answers_its_model, staff
 from kitchen.sandboxes.demo import DEMO_ACCOUNTS
+from services.distribute.account_registry import reseal_credentials
 from services.distribute.app import create_app
 from services.distribute.clients.wechat import wechat_adapter
 from services.distribute.clients.weibo import weibo_adapter
@@ -422,3 +424,16 @@ async def test_two_registrations_for_one_unit_at_once_make_one_active_account(
     )
     assert sorted(r.status_code for r in answers) == [201, 409], [r.text for r in answers]
     assert len(await rows(channels)) == 1
+
+
+async def test_credentials_are_resealed_with_a_new_data_key(channels: Distribute) -> None:
+    await register(channels, SICHUAN_WECHAT)
+    (before,) = await rows(channels)
+    old_key = channels.settings.data_key
+    rotated = SecretBox("a-new-data-key-for-this-test", [old_key])
+    assert await channels.run(lambda run: reseal_credentials(run.session, rotated)) == 1
+    assert await channels.run(lambda run: reseal_credentials(run.session, rotated)) == 0
+    (after,) = await rows(channels)
+    assert after.credentials != before.credentials and after.credentials.startswith("fernet:")
+    opened = SecretBox("a-new-data-key-for-this-test").open(after.credentials)
+    assert orjson.loads(opened) == SICHUAN_WECHAT["credentials"]
