@@ -42,6 +42,7 @@ from services.distribute.channels.contract import (
     ChannelAdapter,
     Outcome,
     StepResult,
+    variant_hash,
 )
 from services.distribute.channels.outcomes import (
     MAX_RETRIES,
@@ -176,7 +177,10 @@ class ChannelDispatcher:
             await self.finish(session, delivery, "cancelled", f"新媒体账号“{name}”已注销")
             return None
         if account.status != "active":  # suspended: the post waits, looked at again later
-            delivery.next_attempt_at = now + timedelta(seconds=self.settings.channel_lease_seconds)
+            later = now + timedelta(seconds=self.settings.channel_lease_seconds)
+            delivery.next_attempt_at = later
+            if delivery.state == "sending":  # in doubt when suspended: still read back later
+                delivery.lease_until = later
             session.add(delivery)
             return None
         if delivery.action == "retract":
@@ -190,10 +194,13 @@ class ChannelDispatcher:
         variant = await session.get(
             ChannelVariant, (delivery.content_id, delivery.version, account.platform)
         )
-        if post is None or variant is None or variant.variant_hash != post.variant_hash:
+        if post is None or variant is None:
             await self.finish(session, delivery, "failed", VARIANT_CHANGED)
             return None
-        reconcile = "attempting" in post.progress
+        reconcile = "attempting" in post.progress  # in doubt: only ever read back
+        if not reconcile and not _approved(variant, post):
+            await self.finish(session, delivery, "failed", VARIANT_CHANGED)
+            return None
         if not reconcile and await self._retracted(session, delivery):
             await self.finish(session, delivery, "cancelled", "retracted before sending")
             return None
@@ -606,6 +613,11 @@ class ChannelDispatcher:
             await session.flush()
             await settle_release(session, delivery.content_id, delivery.version)
             await settle_takedowns(session, delivery)
+
+
+def _approved(variant: ChannelVariant, post: ChannelPost) -> bool:
+    """The stored rendition is still the one approved: its recorded hash and its body's."""
+    return variant.variant_hash == post.variant_hash == variant_hash(variant.body)
 
 
 def _attempt_row(claim: Claim, result: StepResult, now: datetime) -> DeliveryAttempt:

@@ -237,6 +237,27 @@ async def test_variant_changed_after_approval_is_not_sent(channels: Channels) ->
     release = await release_of(channels, "c1")
     assert release.state == "failed" and "variant changed" in release.detail
 
+    # an edited body under the approved hash is caught too (the hash is recomputed)
+    await channels.distribute.publish(news("c2"))
+    [wechat] = await channels.rows(
+        ChannelVariant,
+        col(ChannelVariant.content_id) == "c2",
+        col(ChannelVariant.platform) == "wechat",
+    )
+    edited = {**wechat.body, "content": "<p>审核后被改动的正文</p>"}
+    await channels.execute(
+        update(ChannelVariant)
+        .where(col(ChannelVariant.content_id) == "c2", col(ChannelVariant.platform) == "wechat")
+        .values(body=edited)
+    )
+    before = len(channels.wechat.calls)
+    await channels.drain()
+    found = await channels.deliveries("c2")
+    assert found[WX1].state == found[WX2].state == "failed"
+    assert len(channels.wechat.calls) == before
+    release = await release_of(channels, "c2")
+    assert release.state == "failed" and "variant changed" in release.detail
+
 
 async def test_findings_and_foreign_link_need_edit_nothing_sent(channels: Channels) -> None:
     other = await channels.account(WB1)
