@@ -9,8 +9,10 @@ from datetime import timedelta
 from sqlmodel import col
 
 from common.events import utcnow
+from common.pagination import Page
 from services.distribute.channels.quota import plan, window_end, window_start
 from services.distribute.models import ChannelQuota
+from services.distribute.schemas import DeliveryPublic, PlannedPostPublic
 from tests.integration.distribute.channels.conftest import ChannelsFactory
 from tests.integration.distribute.conftest import EDITOR, ingested
 
@@ -38,6 +40,7 @@ async def test_wechat_minute_window_plans_the_rest_in_order(
         f"/api/v1/channels/plan?account_id={account.id}", headers=EDITOR
     )
     assert response.status_code == 200, response.text
+    Page[PlannedPostPublic].model_validate(response.json(), strict=True)  # as documented
     [item] = response.json()["items"]
     assert item["delivery_id"] == held.id and item["content_id"] == "c3"
     assert "每分钟发布配额已满（2 条）" in item["reason"]
@@ -47,6 +50,11 @@ async def test_wechat_minute_window_plans_the_rest_in_order(
         col(ChannelQuota.window) == "minute",
     )
     assert row.used == 2
+    listed = await channels.distribute.client.get(
+        "/api/v1/deliveries?content_id=c3", headers=EDITOR
+    )
+    page = Page[DeliveryPublic].model_validate(listed.json(), strict=True)
+    assert {"wechat", "weibo"} <= {d.channel for d in page.items}
 
 
 async def test_accounts_sharing_a_weibo_app_share_its_daily_cap(
