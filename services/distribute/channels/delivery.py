@@ -18,6 +18,7 @@ PostgreSQL `FOR UPDATE SKIP LOCKED` lets workers share the queue. The outcome ru
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import prometheus_client
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,6 +67,7 @@ from services.distribute.settings import DistributeSettings
 
 log = logging.getLogger(__name__)
 CHANNEL_BATCH = 20  # deliveries leased per pass (one per account)
+ACCOUNT_LOCK = 8104  # advisory lock space of account leases (8103 is the change feed's)
 DUE_STATES = ("pending", "parked", "confirming", "unknown")
 SETTLED = ("delivered", "failed", "cancelled", "needs_edit")
 VARIANT_CHANGED = "variant changed after approval"
@@ -132,10 +134,14 @@ class ChannelDispatcher:
         query = self.due_query(now, limit * 4)
         if not run.database.is_sqlite:
             query = query.with_for_update(skip_locked=True)
+        shared = not run.database.is_sqlite
         busy = await self._busy_accounts(session, now)
         claims: list[Claim] = []
         for delivery in list(await session.exec(query)):
             if len(claims) >= limit or delivery.account_id in busy:
+                continue
+            if shared and not await self._account_free(session, delivery.account_id, now):
+                busy.add(delivery.account_id)
                 continue
             claim = await self._prepare(session, delivery, now)
             if claim is not None:
@@ -165,6 +171,26 @@ class ChannelDispatcher:
             col(Delivery.lease_until) > now,
         )
         return set((await session.exec(query)).all())
+
+    async def _account_free(
+        self, session: AsyncSession, account_id: str | None, now: datetime
+    ) -> bool:
+        """PostgreSQL, several workers: take the account's lease lock (held until this pass
+        commits its leases) and look again whether another worker has a post of it in flight —
+        so each account has at most one post in flight across every worker."""
+        key = int.from_bytes(
+            hashlib.sha256(str(account_id).encode()).digest()[:4], "big", signed=True
+        )
+        query = text("SELECT pg_try_advisory_xact_lock(:space, :key)")
+        locked = (await session.execute(query, {"space": ACCOUNT_LOCK, "key": key})).scalar()
+        if not locked:
+            return False
+        busy = select(col(Delivery.id)).where(
+            col(Delivery.account_id) == account_id,
+            col(Delivery.state) == "sending",
+            col(Delivery.lease_until) > now,
+        )
+        return (await session.execute(busy.limit(1))).first() is None
 
     async def _prepare(
         self, session: AsyncSession, delivery: Delivery, now: datetime
