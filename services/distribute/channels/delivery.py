@@ -418,8 +418,8 @@ class ChannelDispatcher:
         final = "attempting" in post.progress
         if outcome is Outcome.UNKNOWN and not final:
             outcome = Outcome.RETRY  # a preparatory step: doing it again publishes nothing
-        if outcome is Outcome.DUPLICATE and not final:
-            _set_progress(post, attempting=claim.step or "publish")
+        if outcome is Outcome.DUPLICATE:  # read back: ours, or someone else's like it
+            _set_progress(post, attempting=claim.step or "publish", duplicate=_error_of(result))
         if outcome in (Outcome.STEP_DONE, Outcome.ABSENT):
             _set_progress(post, retries=0)
             return await self._go_on(session, delivery, post, claim, now)
@@ -438,12 +438,7 @@ class ChannelDispatcher:
     ) -> bool:
         outcome = result.outcome
         if outcome is Outcome.ABSENT:  # no trace of it: sending is safe (unless retracted)
-            _set_progress(post, attempting=None, retries=0)
-            if await self._retracted(session, delivery):
-                await self.finish(session, delivery, "cancelled", "retracted before sending")
-                return False
-            await announce(session, delivery, state="pending", detail="回读未发现该稿件，重新发送")
-            return await self._go_on(session, delivery, post, claim, now)
+            return await self._absent(session, delivery, post, claim, now)
         if outcome in (Outcome.RETRY, Outcome.UNKNOWN, Outcome.STEP_DONE):
             # reading back failed: the post stays in doubt and is read back again later
             retries = int(post.progress.get("retries", 0)) + 1
@@ -457,6 +452,33 @@ class ChannelDispatcher:
         if outcome in (Outcome.FAILED, Outcome.PUBLISHED):
             _set_progress(post, attempting=None)
         return await self._apply(session, delivery, post, claim, result, outcome, now)
+
+    async def _absent(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        post: ChannelPost,
+        claim: Claim,
+        now: datetime,
+    ) -> bool:
+        """Reading back found no trace of the post: it is sent again — unless the item was
+        retracted meanwhile, or the platform had called it a duplicate (then it is like another
+        post, not ours: back to the editors, rather than a loop of refused resends)."""
+        duplicate = post.progress.get("duplicate")
+        resends = int(post.progress.get("resends", 0)) + 1
+        _set_progress(post, attempting=None, retries=0, duplicate=None, resends=resends)
+        if await self._retracted(session, delivery):
+            await self.finish(session, delivery, "cancelled", "retracted before sending")
+            return False
+        if duplicate:
+            reason = f"平台认为内容与已发布的内容重复，但账号上没有本稿件：{duplicate}"
+            await self.finish(session, delivery, "needs_edit", reason)
+            return False
+        if resends > MAX_RETRIES:
+            await self.finish(session, delivery, "failed", f"read back absent {resends} times")
+            return False
+        await announce(session, delivery, state="pending", detail="回读未发现该稿件，重新发送")
+        return await self._go_on(session, delivery, post, claim, now)
 
     async def _go_on(
         self,

@@ -129,7 +129,7 @@ def post_account(found: dict[str, Delivery], delivery: Delivery) -> str:
 
 
 async def test_absent_on_read_back_is_sent_once_more(channels: Channels) -> None:
-    channels.wechat.answer("publish", "submit", StepResult(Outcome.DUPLICATE, error="20019"))
+    channels.wechat.answer("publish", "submit", StepResult(Outcome.UNKNOWN, error="ReadTimeout"))
     await channels.distribute.publish(news())
     await channels.drain()
     found = await channels.deliveries("c1")
@@ -147,6 +147,28 @@ async def test_absent_on_read_back_is_sent_once_more(channels: Channels) -> None
     ]
     assert (await channels.deliveries("c1"))[account].state == "delivered"
     assert await channels.step() == 0
+
+
+async def test_duplicate_is_read_back_ours_or_back_to_the_editors(channels: Channels) -> None:
+    """20019/20017: the platform says it has it. Found on the account: it is ours, delivered.
+    Not found: it is like someone else's post — back to the editors, never resent in a loop."""
+    similar = StepResult(Outcome.DUPLICATE, error_code="20017", error="similar content")
+    channels.weibo.answer("publish", "share", similar, account=WB1)
+    channels.weibo.answer("publish", "share", similar, account=WB2)
+    await channels.distribute.publish(news())
+    await channels.drain()
+    found = await channels.deliveries("c1")
+    assert found[WB1].state == found[WB2].state == "unknown"
+    ours = await channels.post(found[WB1].id)
+    channels.weibo.answer("confirm", "", channels.weibo.live(ours.marker), account=WB1)
+    await channels.make_due(found[WB1].id, found[WB2].id)
+    await channels.drain()
+    found = await channels.deliveries("c1")
+    assert found[WB1].state == "delivered"
+    assert found[WB2].state == "needs_edit" and "20017" in found[WB2].last_error
+    for account in (WB1, WB2):
+        assert len(channels.weibo.made("publish", "share", account)) == 1
+    assert await channels.release_state("c1") == "failed"
 
 
 async def test_park_is_never_retried_before_the_reset(channels: Channels) -> None:
