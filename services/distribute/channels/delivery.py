@@ -67,6 +67,7 @@ from services.distribute.settings import DistributeSettings
 
 log = logging.getLogger(__name__)
 CHANNEL_BATCH = 20  # deliveries leased per pass (one per account)
+MAX_ROUNDS = 200  # calls per delivery per pass (a WeChat post: each image, cover, draft, submit)
 ACCOUNT_LOCK = 8104  # advisory lock space of account leases (8103 is the change feed's)
 DUE_STATES = ("pending", "parked", "confirming", "unknown")
 SETTLED = ("delivered", "failed", "cancelled", "needs_edit")
@@ -116,7 +117,9 @@ class ChannelDispatcher:
         delivery has stopped (settled, waiting or backed off); returns how many were leased."""
         claims = await self.lease(run)
         leased = len(claims)
-        while claims:
+        for _ in range(MAX_ROUNDS):  # an adapter that never stops stepping ends the pass
+            if not claims:
+                break
             results = await asyncio.gather(*(self.call(c) for c in claims))
             going: list[Claim] = []
             for claim, result in zip(claims, results, strict=True):
