@@ -20,7 +20,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.distribute.channels.contract import PLATFORMS
-from services.distribute.models import ChannelAccount, ChannelQuota, ContentSnapshot, Delivery
+from services.distribute.models import (
+    ChannelAccount,
+    ChannelPost,
+    ChannelQuota,
+    ContentSnapshot,
+    Delivery,
+)
 from services.distribute.pagetags import SHANGHAI, as_utc, iso
 from services.distribute.settings import DistributeSettings
 
@@ -236,11 +242,13 @@ async def plan(
     )
     open_posts = [d for d in await session.exec(query) if d.account_id in accounts]
     titles = await _titles(session, open_posts)
+    counted = await _counted(session, open_posts)
     usage = await load_usage(session)
     planned: list[PlannedPost] = []
     for delivery in open_posts:
         account = accounts[delivery.account_id or ""]
-        limits = limits_for(account, settings)
+        # a post counted when it first went (now retrying, or parked) holds its slot already
+        limits = [] if delivery.id in counted else limits_for(account, settings)
         moment, reason = usage.earliest(limits, pause_scopes(account), now)
         due = as_utc(delivery.next_attempt_at or now)
         if due > moment:  # waits longer than its limits say: a backoff, or a parked post
@@ -276,6 +284,15 @@ def _planned(
         planned_at=moment,
         reason=reason,
     )
+
+
+async def _counted(session: AsyncSession, deliveries: list[Delivery]) -> set[str]:
+    """The posts among `deliveries` already counted in their windows."""
+    ids = [d.id for d in deliveries]
+    if not ids:
+        return set()
+    query = select(ChannelPost).where(col(ChannelPost.delivery_id).in_(ids))
+    return {p.delivery_id for p in await session.exec(query) if p.progress.get("counted")}
 
 
 async def _titles(session: AsyncSession, deliveries: list[Delivery]) -> dict[tuple[str, int], str]:
