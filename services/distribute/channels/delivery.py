@@ -600,6 +600,8 @@ class ChannelDispatcher:
             return
         delay = max(retry_delay(retries), result.retry_after or 0.0)
         until = now + timedelta(seconds=delay)
+        if result.retry_after:  # the platform said when: the account's other posts wait too
+            await self._pause(session, delivery, now + timedelta(seconds=result.retry_after), now)
         delivery.state, delivery.next_attempt_at, delivery.lease_until = "pending", until, None
         delivery.last_error, delivery.updated_at = _error_of(result), now
         session.add(delivery)
@@ -618,14 +620,21 @@ class ChannelDispatcher:
             until = now + timedelta(seconds=result.retry_after)
         else:
             until = quota.default_pause(account, now) if account else now + timedelta(hours=1)
-        if account is not None:
-            await quota.limit_until(session, [quota.account_scope(account)], until, now)
+        await self._pause(session, delivery, until, now)
         delivery.state, delivery.next_attempt_at, delivery.lease_until = "parked", until, None
         delivery.last_error, delivery.updated_at = _error_of(result), now
         session.add(delivery)
         detail = outcome_detail(result.outcome, result.error, result.error_code)
         detail = f"{detail}；{iso(until)} 后再发"
         await announce(session, delivery, detail=detail[:1000])
+
+    async def _pause(
+        self, session: AsyncSession, delivery: Delivery, until: datetime, now: datetime
+    ) -> None:
+        """Record a platform-imposed pause of the delivery's account (the plan shows it)."""
+        account = await session.get(ChannelAccount, delivery.account_id)
+        if account is not None:
+            await quota.limit_until(session, [quota.account_scope(account)], until, now)
 
     async def _alert(self, session: AsyncSession, claim: Claim, result: StepResult) -> None:
         """A configuration error: the account says why, operators are alerted (log + metric)."""

@@ -341,3 +341,25 @@ async def test_retry_backs_off_then_succeeds(channels: Channels) -> None:
     await channels.make_due(waiting.id)
     await channels.drain()
     assert (await channels.deliveries("c1"))[post_account(found, waiting)].state == "delivered"
+
+
+async def test_retry_after_pauses_the_account_and_shows_in_the_plan(channels: Channels) -> None:
+    limited = StepResult(
+        Outcome.RETRY, error_code="45011", error="api minute-quota reach limit", retry_after=120
+    )
+    channels.wechat.answer("publish", "submit", limited, account=WX1)
+    await channels.distribute.publish(news("c1"))
+    await channels.drain()
+    await channels.distribute.publish(news("c2"))
+    await channels.drain()
+    first, second = await channels.deliveries("c1"), await channels.deliveries("c2")
+    assert first[WX1].state == second[WX1].state == "pending"
+    assert len(channels.wechat.made("publish", "submit", WX1)) == 1  # c2 waits for the pause
+    assert second[WX2].state == "delivered"  # other accounts are not held
+    account = await channels.account(WX1)
+    response = await channels.distribute.client.get(
+        f"/api/v1/channels/plan?account_id={account.id}", headers=EDITOR
+    )
+    items = response.json()["items"]
+    assert [i["content_id"] for i in items] == ["c1", "c2"]
+    assert all("平台限流" in i["reason"] for i in items)
