@@ -10,6 +10,7 @@ from services.distribute.routes import (
     deliveries,
     directory,
     feeds,
+    outlets,
     portal,
     sites,
     webhook_endpoints,
@@ -23,6 +24,7 @@ routers: list[APIRouter] = [
     sites.router,
     webhook_endpoints.router,
     deliveries.router,
+    outlets.router,
     channels.router,
 ]
 
