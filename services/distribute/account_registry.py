@@ -28,7 +28,7 @@ from common.secretbox import SecretBox
 from services.distribute import audit, publishing
 from services.distribute.channels.adapters import ChannelAdapters
 from services.distribute.channels.contract import AccountAccess, Outcome
-from services.distribute.models import ChannelAccount, Delivery, Site, SiteColumn
+from services.distribute.models import ChannelAccount, ChannelPost, Delivery, Site, SiteColumn
 from services.distribute.pagetags import as_utc, iso
 from services.distribute.schemas import (
     ChannelAccountCreate,
@@ -39,8 +39,9 @@ from services.distribute.schemas import (
 )
 
 # PostgreSQL advisory lock key of the one-active-account check (portal.py's change-feed lock is
-# 8103): two registrations for one unit at once cannot both see no active account
-ACCOUNT_LOCK = 8104
+# 8103; the channels job locks accounts in the two-key space, which never meets this one):
+# two registrations for one unit at once cannot both see no active account
+REGISTRATION_LOCK = 8104
 # the publish deliveries of an account that closing it cancels: nothing has been sent for them
 CANCELLABLE = ("pending", "parked", "needs_edit")
 
@@ -111,7 +112,9 @@ async def _lock_accounts(session: AsyncSession) -> None:
     """Serialise the one-active check with concurrent registrations (PostgreSQL; SQLite
     writers are serialised anyway)."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ACCOUNT_LOCK})
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": REGISTRATION_LOCK}
+        )
 
 
 async def check_one_active(
@@ -357,7 +360,8 @@ async def cancel_open_deliveries(
     )
     detail = f"账号已关闭：{reason}"
     now = utcnow()
-    cancelled = list(await session.exec(query.order_by(col(Delivery.id)).with_for_update()))
+    found = list(await session.exec(query.order_by(col(Delivery.id)).with_for_update()))
+    cancelled = [d for d in found if not await _may_be_live(session, d)]
     for delivery in cancelled:
         delivery.state, delivery.last_error, delivery.updated_at = "cancelled", detail, now
         delivery.next_attempt_at = delivery.lease_until = None
@@ -367,6 +371,13 @@ async def cancel_open_deliveries(
     for content_id, version in sorted({(d.content_id, d.version) for d in cancelled}):
         await publishing.settle_release(session, content_id, version)
     return [d.id for d in cancelled]
+
+
+async def _may_be_live(session: AsyncSession, delivery: Delivery) -> bool:
+    """A post whose final step was attempted may be on the platform: it stays tracked (read
+    back, and retracted if it landed) rather than cancelled."""
+    post = await session.get(ChannelPost, delivery.id)
+    return post is not None and "attempting" in post.progress
 
 
 @dataclass(frozen=True)

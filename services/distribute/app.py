@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from common.jobs import JobRun, run_once
 from common.service_app import ServiceSpec, create_service_app
+from services.distribute.account_registry import reseal_credentials
 from services.distribute.clients.ingest import VersionFetcher
 from services.distribute.clients.wechat import wechat_adapter
 from services.distribute.clients.weibo import weibo_adapter
@@ -47,6 +48,7 @@ def create_app(
                 await seed_demo_sites(run.session)
                 await seed_demo_accounts(run.session, deps.box, settings.demo_channel_accounts)
             await seal_plain_secrets(run.session, deps.box)
+            await reseal_credentials(run.session, deps.box)
 
         await run_once(app.state.db, start)
         if settings.process_role in ("worker", "all"):

@@ -30,6 +30,7 @@ def delivery_out(delivery: Delivery) -> dict[str, Any]:
         "target": delivery.target,
         "channel": delivery.channel,
         "endpoint_id": delivery.endpoint_id,
+        "account_id": delivery.account_id,
         "state": delivery.state,
         "attempts": delivery.attempts,
         "last_error": delivery.last_error,
@@ -46,6 +47,7 @@ def attempt_out(attempt: DeliveryAttempt) -> dict[str, Any]:
         "outcome": attempt.outcome,
         "status_code": attempt.status_code,
         "error": attempt.error,
+        "response": attempt.response,
         "duration_ms": attempt.duration_ms,
         "at": iso(attempt.at),
     }

@@ -231,6 +231,7 @@ class DeliveryPublic(_Output):
     target: str
     channel: Literal["portal", "webhook", "wechat", "weibo", "account"]
     endpoint_id: str | None
+    account_id: str | None
     state: str
     attempts: int
     last_error: str
@@ -245,6 +246,7 @@ class DeliveryAttemptPublic(_Output):
     outcome: str
     status_code: int | None
     error: str
+    response: str  # the platform's answer (new-media posts): the evidence of the attempt
     duration_ms: int
     at: str
 

@@ -60,4 +60,7 @@ class DistributeSettings(ServiceSettings):
         # a lease shorter than a send would let a second worker resend a live attempt
         if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
             raise ValueError("KITCHEN_WEBHOOK_LEASE_SECONDS must exceed the webhook timeout")
+        # likewise a post's lease: a second worker would read back a step still in flight
+        if self.channel_lease_seconds <= self.channel_timeout_seconds:
+            raise ValueError("KITCHEN_CHANNEL_LEASE_SECONDS must exceed the channel timeout")
         return self

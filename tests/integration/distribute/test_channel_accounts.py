@@ -24,7 +24,7 @@ from services.distribute.account_registry import reseal_credentials
 from services.distribute.app import create_app
 from services.distribute.clients.wechat import wechat_adapter
 from services.distribute.clients.weibo import weibo_adapter
-from services.distribute.models import AuditEntry, ChannelAccount, Delivery, Release
+from services.distribute.models import AuditEntry, ChannelAccount, ChannelPost, Delivery, Release
 from services.distribute.routes import routers
 from tests.fixtures.sandbox_wechat import WechatSandbox
 from tests.fixtures.sandbox_weibo import WeiboSandbox
@@ -351,6 +351,22 @@ async def test_closing_an_account_cancels_what_it_had_not_sent(channels: Distrib
     await add_release(channels, "c3", account["id"], {target: "needs_edit"})
     await add_release(channels, "c4", account["id"], {target: "sending"})  # on its way: left
     await add_release(channels, "c5", other["id"], {f"wechat:{other['id']}": "pending"})
+    # pending again after its submit was attempted: it may be live, so read back, not cancelled
+    await add_release(channels, "c6", account["id"], {target: "pending"})
+    async with channels.app.state.db.sessions() as session:
+        session.add(
+            ChannelPost(
+                delivery_id="msg_c6_1",
+                account_id=account["id"],
+                platform="wechat",
+                variant_hash="h",
+                marker="m6",
+                stage="drafted",
+                progress={"attempting": "submit", "media_id": "MEDIA"},
+                updated_at=utcnow(),
+            )
+        )
+        await session.commit()
 
     close = {"status": "closed", "reason": "单位撤并"}
     path = f"{ACCOUNTS}/{account['id']}/status"
@@ -373,6 +389,7 @@ async def test_closing_an_account_cancels_what_it_had_not_sent(channels: Distrib
         "c3": "cancelled",
         "c4": "sending",
         "c5": "pending",
+        "c6": "pending",
     }
     # the portal page was delivered and the account is no longer a target: published
     assert releases == {
@@ -381,6 +398,7 @@ async def test_closing_an_account_cancels_what_it_had_not_sent(channels: Distrib
         "c3": "published",
         "c4": "delivering",
         "c5": "delivering",
+        "c6": "delivering",
     }
     updates = await channels.outbox("delivery.updated")
     assert [(u["content_id"], u["state"], u["detail"]) for u in updates] == [

@@ -9,7 +9,7 @@ from common.events import ContentRetractionRequested
 from services.distribute.channels.contract import Outcome, StepResult
 from services.distribute.models import ChannelPost
 from tests.integration.distribute.channels.conftest import Channels
-from tests.integration.distribute.conftest import ingested
+from tests.integration.distribute.conftest import ADMIN, ingested
 
 WX1, WX2, WB1, WB2 = "wxdemo0000000001", "wxdemo0000000002", "5000000001", "5000000002"
 
@@ -51,6 +51,11 @@ async def test_retraction_takes_every_post_down_with_evidence(channels: Channels
         attempts = await channels.attempts(delivery.id)
         assert attempts[-1].outcome == "removed"
         assert attempts[-1].response == '{"errcode": 0, "errmsg": "ok"}'  # the evidence
+        shown = await channels.distribute.client.get(
+            f"/api/v1/deliveries/{delivery.id}", headers=ADMIN
+        )
+        assert shown.json()["account_id"] == delivery.account_id
+        assert shown.json()["log"][-1]["response"] == attempts[-1].response  # staff see it too
         events = await channels.events(delivery.target)
         assert events[-1]["state"] == "retracted"
     assert len(channels.weibo.made("retract")) == 3  # one retried, none doubled
