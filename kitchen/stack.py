@@ -182,6 +182,11 @@ class Stack:
             "KITCHEN_WECHAT_API_URL": config.sandbox_url("wechat-sandbox"),
             "KITCHEN_WEIBO_API_URL": config.sandbox_url("weibo-sandbox"),
             "KITCHEN_OUTBOUND_ALLOW": "localhost",
+            # the WeChat sandbox pushes PUBLISHJOBFINISH to each account's callback, as the
+            # platform does to the URL an account configures
+            "KITCHEN_SANDBOX_WECHAT_CALLBACK_URL": (
+                f"{config.url('gateway')}/api/v1/channels/wechat/{{appid}}/callback"
+            ),
             **config.extra_env,
         }
         if config.demo:  # the sandboxes accept exactly these accounts

@@ -28,8 +28,10 @@ images' pixel checks, and the callback's encryption (it is posted as plain XML).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import itertools
+import os
 import re
 import secrets
 import time
@@ -128,6 +130,7 @@ class Account:
     appid: str
     secret: str
     name: str
+    callback_token: str = ""  # signs the account's message pushes (PUBLISHJOBFINISH)
     counts: dict[str, int] = field(default_factory=dict)
     force_refreshes: dict[str, int] = field(default_factory=dict)  # per day (Shanghai)
     stripped_images: int = 0
@@ -158,7 +161,10 @@ class WechatSandbox:
     def reset(self) -> None:
         self.accounts = {
             spec["credentials"]["appid"]: Account(
-                spec["credentials"]["appid"], spec["credentials"]["secret"], spec.get("name", "")
+                spec["credentials"]["appid"],
+                spec["credentials"]["secret"],
+                spec.get("name", ""),
+                spec["credentials"].get("callback_token", ""),
             )
             for spec in self.account_specs
         }
@@ -417,9 +423,12 @@ class WechatSandbox:
             f"{job.status}</publish_status><article_id><![CDATA[{job.article_id}]]></article_id>"
             "</PublishEventInfo></xml>"
         )
+        account = self.accounts.get(job.appid)
+        url = self.callback_url.replace("{appid}", job.appid)
         try:
             async with httpx.AsyncClient(timeout=5) as client:
-                await client.post(self.callback_url, content=xml.encode())
+                params = signed_query(account.callback_token if account else "")
+                await client.post(url, content=xml.encode(), params=params)
         except httpx.HTTPError:
             return
 
@@ -479,6 +488,16 @@ def demo_accounts() -> list[dict[str, Any]]:
     return [dict(a) for a in DEMO_ACCOUNTS if a["platform"] == "wechat"]
 
 
+def signed_query(token: str) -> dict[str, str]:
+    """The message push's signature (`sha1` of token, timestamp and nonce, sorted, joined);
+    empty when the account has no callback token."""
+    if not token:
+        return {}
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(8)
+    digest = hashlib.sha1("".join(sorted((token, timestamp, nonce))).encode()).hexdigest()
+    return {"signature": digest, "timestamp": timestamp, "nonce": nonce}
+
+
 def create_app(
     accounts: list[dict[str, Any]] | None = None,
     token_expires_in: float = 7200.0,
@@ -486,12 +505,14 @@ def create_app(
     callback_url: str | None = None,
 ) -> FastAPI:
     """The sandbox app (uvicorn `--factory`): `accounts` are dicts with
-    `credentials: {appid, secret}` and a `name` (default: the WeChat demo accounts)."""
+    `credentials: {appid, secret, callback_token?}` and a `name` (default: the WeChat demo
+    accounts). `callback_url` (default `KITCHEN_SANDBOX_WECHAT_CALLBACK_URL`) receives the
+    PUBLISHJOBFINISH pushes; `{appid}` in it is replaced by the account's appid."""
     box = WechatSandbox(
         accounts if accounts is not None else demo_accounts(),
         token_expires_in,
         publish_seconds,
-        callback_url,
+        callback_url or os.environ.get("KITCHEN_SANDBOX_WECHAT_CALLBACK_URL") or None,
     )
     app = FastAPI(title="WeChat sandbox")
     app.state.sandbox = box

@@ -273,6 +273,9 @@ CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {
     "wechat": ("appid", "secret"),
     "weibo": ("access_token",),
 }
+# optional: the token of the account's message-push (callback) configuration, which signs the
+# platform's PUBLISHJOBFINISH notices
+OPTIONAL_CREDENTIAL_KEYS: dict[str, tuple[str, ...]] = {"wechat": ("callback_token",), "weibo": ()}
 CREDENTIAL_MAX = 500
 # C0 and C1 control characters (a name or a reason is one line of text)
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -291,8 +294,10 @@ def credential_problem(platform: str, credentials: dict[str, str]) -> str | None
     """Why `credentials` cannot be a `platform` account's (wrong keys, empty, oversize or
     control characters in a value), or None; never repeats a value."""
     expected = CREDENTIAL_KEYS[platform]
-    if set(credentials) != set(expected):
-        return f"{platform} credentials are exactly the keys {', '.join(expected)}"
+    optional = OPTIONAL_CREDENTIAL_KEYS[platform]
+    if not set(expected) <= set(credentials) <= {*expected, *optional}:
+        keys = ", ".join(expected) + (f" (optionally {', '.join(optional)})" if optional else "")
+        return f"{platform} credentials are exactly the keys {keys}"
     for key, value in credentials.items():
         if not value.strip() or len(value) > CREDENTIAL_MAX or CONTROL_CHARACTERS.search(value):
             return f"{key} must be 1 to {CREDENTIAL_MAX} printable characters"

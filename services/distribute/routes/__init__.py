@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.distribute.routes import (
+    channel_callbacks,
     channel_plan,
     channels,
     deliveries,
@@ -26,6 +27,7 @@ routers: list[APIRouter] = [
     deliveries.router,
     outlets.router,
     channels.router,
+    channel_callbacks.router,
 ]
 
 __all__ = ["routers"]
