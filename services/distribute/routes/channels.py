@@ -125,8 +125,9 @@ async def change_account_status(
 
 @router.get("/previews/{content_id}/{version}", response_model=ChannelPreviewPublic)
 async def channel_preview(
-    content_id: str,
-    version: Annotated[int, Path(ge=1)],
+    # the shape of the library's ids: anything else cannot exist, and must not reach ingest's URL
+    content_id: Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")],
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)],
     session: SessionDep,
     actor: ActorDep,
     deps: DepsDep,

@@ -112,5 +112,6 @@ async def test_an_unknown_version_or_one_outside_the_callers_sites_is_404(
         response = await channels.client.get(path, headers=who)
         assert response.status_code == 404, (path, response.text)
         assert response.json()["errors"][0]["field"] == "version"
-    bad = await channels.client.get("/api/v1/channels/previews/c1/0", headers=EDITOR)
-    assert bad.status_code == 422
+    for bad_path in ("c1/0", f"c1/{2**64}", "%C3%98/1", "c1%0D/1", f"{'x' * 41}/1"):
+        bad = await channels.client.get(f"/api/v1/channels/previews/{bad_path}", headers=EDITOR)
+        assert bad.status_code == 422, (bad_path, bad.text)  # never a 500, never asked of ingest
