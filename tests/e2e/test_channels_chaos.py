@@ -122,8 +122,7 @@ async def chaos_burst(
             return str((await hub.submit(notice(n, "news")))["id"])
 
     ids = list(await asyncio.gather(*(submit(n) for n in range(1, ITEMS + 1))))
-    for sandbox, endpoint, fault, times, params in FAULTS:
-        await boxes.arm(sandbox, endpoint, fault, times, **params)
+    await arm(boxes, FAULTS[0 :: KILLS + 1])  # the rest after each restart (kill_distribute)
 
     async def approve(content_id: str) -> None:
         async with semaphore:
@@ -142,15 +141,18 @@ async def chaos_burst(
 async def kill_distribute(stack: Stack, boxes: Sandboxes, rng: random.Random) -> None:
     """SIGKILL distribute `KILLS` times at random moments while posts are on their way: each
     time once its job has been calling the platforms again (it posts before its consumers have
-    rejoined the broker's group, which takes longer), then start it again at once."""
+    rejoined the broker's group, which takes longer), then start it again at once and arm the
+    next share of the faults (so they hit the run throughout, not only its start)."""
 
     async def calls() -> int:
         wechat, weibo = await boxes.state(WECHAT), await boxes.state(WEIBO)
         made = sum(sum(a["counts"].values()) for a in wechat["accounts"].values())
         return int(made + sum(weibo["counts"]["calls"].values()))
 
-    for round_no in range(KILLS):
-        floor = await calls() + (8 if round_no == 0 else 3)
+    # the moments, as counts of platform calls: spread over the first part of the run
+    moments = sorted(rng.sample(range(8, max(40, ITEMS * 6)), KILLS))
+    for round_no, moment in enumerate(moments):
+        floor = max(moment, await calls() + 3)
 
         async def calling(floor: int = floor) -> bool:
             return await calls() >= floor
@@ -161,7 +163,13 @@ async def kill_distribute(stack: Stack, boxes: Sandboxes, rng: random.Random) ->
         await asyncio.to_thread(stack.kill, "distribute")
         print(f"kill {round_no}: distribute SIGKILLed after {made} platform calls")
         await asyncio.to_thread(stack.start, "distribute")
+        await arm(boxes, FAULTS[round_no + 1 :: KILLS + 1])
     await asyncio.to_thread(stack.wait_ready, "distribute")
+
+
+async def arm(boxes: Sandboxes, faults: list[tuple[str, str, str, int, dict[str, Any]]]) -> None:
+    for sandbox, endpoint, fault, times, params in faults:
+        await boxes.arm(sandbox, endpoint, fault, times, **params)
 
 
 async def channel_rows(hub: HubClient, content_id: str) -> list[dict[str, Any]]:
@@ -233,6 +241,8 @@ async def check_parked_go_in_plan_order(
     """Weibo's app quota runs out (10022 with a Retry-After): the post is parked, the account's
     next posts wait with it and the plan shows them; after the reset all go, in plan order."""
     pause = 12
+    left = [f for f in (await boxes.state(WEIBO))["faults"]["armed"] if f["endpoint"] != "*"]
+    assert not [f for f in left if f["endpoint"] == "statuses/share"], left  # all spent
     await boxes.arm(WEIBO, "statuses/share", "quota_exhausted", 1, retry_after=pause)
     ids = []
     for n in range(5):
