@@ -118,7 +118,7 @@ async def burst(
 
     async def submit(n: int) -> None:
         async with semaphore, cut_off_by(crashed):
-            body = notice(round_no * 1000 + n, "news")
+            body = notice(round_no * 1000 + n, "notices")
             item = await hub.submit(body)
             accepted[item["id"]] = body["title"]  # answered 202: must not be lost
 
@@ -224,11 +224,11 @@ async def settle_published(hub: HubClient, ids: list[str], to_publish: set[str])
     """Every signed-off item is listed in its column exactly once, and nothing else is."""
 
     async def all_published() -> bool:
-        listed = [item["id"] for item in await hub.column_items("province", "news")]
+        listed = [item["id"] for item in await hub.column_items("province", "notices")]
         return set(listed) >= to_publish
 
     await wait_for(all_published, within=180, every=0.5)
-    listed = Counter(item["id"] for item in await hub.column_items("province", "news"))
+    listed = Counter(item["id"] for item in await hub.column_items("province", "notices"))
     published = {c for c in ids if c in listed}
     assert published >= to_publish
     assert set(listed.values()) == {1}, "an item is listed twice"

@@ -26,7 +26,7 @@ async def gather_limited(limit: int, coroutines: list) -> list:
 
 
 async def published_ids(hub: HubClient) -> list[str]:
-    return [item["id"] for item in await hub.column_items("province", "news")]
+    return [item["id"] for item in await hub.column_items("province", "notices")]
 
 
 async def test_distribute_killed_mid_burst(tmp_path: Path) -> None:
@@ -43,7 +43,7 @@ async def test_distribute_killed_mid_burst(tmp_path: Path) -> None:
                 assert response.status_code == 201, response.text
 
                 accepted = await gather_limited(
-                    16, [hub.submit(notice(n, "news")) for n in range(BURST)]
+                    16, [hub.submit(notice(n, "notices")) for n in range(BURST)]
                 )
                 ids = {a["id"] for a in accepted}
                 approvals = asyncio.create_task(
@@ -94,7 +94,7 @@ async def test_submissions_accepted_while_broker_is_down(tmp_path: Path) -> None
         hub = HubClient(stack.config.url("gateway"))
         try:
             await asyncio.to_thread(stack.stop_broker)
-            accepted = [await hub.submit(notice(n, "news")) for n in range(3)]
+            accepted = [await hub.submit(notice(n, "notices")) for n in range(3)]
             assert all(a["status"] == "ingested" for a in accepted)
             await asyncio.to_thread(stack.restart_broker)
             for item in accepted:

@@ -89,7 +89,10 @@ async def confirmed(adapter: WechatAdapter, marker: str, progress: dict[str, Any
     deadline = time.monotonic() + 5
     while True:
         result = await adapter.confirm(account(), marker, progress)
-        if result.outcome is not Outcome.ACCEPTED or time.monotonic() > deadline:
+        # still publishing, or a transient error (the pooled connection a dropped answer left
+        # behind can fail once): the job reads back again later, and so does this
+        waiting = result.outcome in (Outcome.ACCEPTED, Outcome.RETRY)
+        if not waiting or time.monotonic() > deadline:
             progress.update(result.progress)
             return result
         await asyncio.sleep(0.1)
