@@ -39,6 +39,7 @@ from services.distribute.portal import plan_portal, portal_target, publish_to_po
 from services.distribute.webhooks import webhook_payload
 
 OPEN_STATES = ("pending", "sending")
+NOT_TARGETS = ("cancelled", "needs_edit")
 # a release keeps delivering while any of its deliveries is in one of these; `needs_edit` (the
 # rendition or the platform refused the content) is settled: the release fails with the reasons,
 # and the editors fix the item in a new version
@@ -320,8 +321,10 @@ async def _settle(session: AsyncSession, release: Release, deliveries: list[Deli
     if release.state not in ("delivering", "failed"):
         return
     before = release.state
-    # a cancelled delivery (its endpoint was deleted) is no longer a target
-    deliveries = [d for d in deliveries if d.state != "cancelled"]
+    # a cancelled delivery (its endpoint was deleted) is no longer a target; a post back with
+    # the editors (`needs_edit`: a finding, the platform refused the content) is their work
+    # item, not a failed publication — the item is published where it could go
+    deliveries = [d for d in deliveries if d.state not in NOT_TARGETS]
     states = {d.state for d in deliveries}
     if any(s in RELEASE_OPEN_STATES for s in states):
         release.state = "delivering"
