@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
 import httpx
-from fastapi import APIRouter
+import uvicorn
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
 
@@ -75,6 +78,29 @@ def free_port() -> int:
 
 
 ResponseHook = Callable[[httpx.Response], Awaitable[None]]
+
+
+@contextmanager
+def served_in_thread(app: FastAPI, name: str, within_seconds: float = 10.0) -> Iterator[str]:
+    """Serve `app` over real HTTP (uvicorn on a free 127.0.0.1 port, in a daemon thread of this
+    process, so the test can still reach the app's state); yields the base URL, stops it after."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="critical", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + within_seconds
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError(f"{name} did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def answers_its_model(routers: Iterable[APIRouter]) -> ResponseHook:
