@@ -298,6 +298,11 @@ async def _deliver(
         # the release row was inserted by this transaction: nobody else can hold it
         await _settle(session, release, created)
     await session.flush()
+    if snapshot.version > 1:  # a correction: older versions' posts come down
+        # imported here: retraction builds on this module
+        from services.distribute.retraction import supersede_posts
+
+        await supersede_posts(session, snapshot, now)
 
 
 async def settle_release(session: AsyncSession, content_id: str, version: int) -> None:

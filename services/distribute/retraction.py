@@ -26,7 +26,7 @@ from services.distribute.models import (
 )
 from services.distribute.pagetags import iso
 from services.distribute.portal import portal_target, retract_from_portal
-from services.distribute.publishing import announce, new_delivery
+from services.distribute.publishing import announce, new_delivery, settle_release
 from services.distribute.webhooks import webhook_payload
 
 WAITING = "waits for the outcome of the publication's attempt in flight"
@@ -149,11 +149,39 @@ async def _notify_channels(
         col(Delivery.channel).in_(PLATFORMS),
         col(Delivery.action) == "publish",
     )
+    publications = list(await session.exec(query.with_for_update()))
+    return await _take_down_posts(session, publications, now, "retracted before sending")
+
+
+async def supersede_posts(session: AsyncSession, snapshot: ContentSnapshot, now: datetime) -> int:
+    """A newer approved version (a correction) replaces the item on new media: every post of
+    an older version is taken down as a retraction would (a post in doubt waits for its
+    outcome, an unsent one is cancelled and its release settled), so no account keeps the
+    uncorrected text beside the corrected one; returns how many takedowns were recorded."""
+    query = select(Delivery).where(
+        col(Delivery.content_id) == snapshot.content_id,
+        col(Delivery.version) < snapshot.version,
+        col(Delivery.channel).in_(PLATFORMS),
+        col(Delivery.action) == "publish",
+    )
+    publications = list(await session.exec(query.with_for_update()))
+    reason = f"superseded by version {snapshot.version} before sending"
+    recorded = await _take_down_posts(session, publications, now, reason)
+    await session.flush()
+    for content_id, version in sorted({(p.content_id, p.version) for p in publications}):
+        await settle_release(session, content_id, version)
+    return recorded
+
+
+async def _take_down_posts(
+    session: AsyncSession, publications: list[Delivery], now: datetime, cancel_reason: str
+) -> int:
+    """A takedown per post that is (or may be) live; a post never sent is cancelled."""
     recorded = 0
-    for publication in list(await session.exec(query.with_for_update())):
+    for publication in publications:
         state = await _takedown_state(session, publication)
         if state == "cancel":
-            publication.state, publication.last_error = "cancelled", "retracted before sending"
+            publication.state, publication.last_error = "cancelled", cancel_reason
             publication.updated_at, publication.next_attempt_at = now, None
             session.add(publication)
             await announce(session, publication)

@@ -142,7 +142,8 @@ async def test_stuck_deliveries_are_listed(distribute: Distribute, receiver: Rec
     await distribute.publish(ingested("c3"))
     short_lease = distribute.settings.model_copy(
         update={
-            "webhook_lease_seconds": 0.2,
+            # long enough that a loaded machine lists c1 before its lease runs out
+            "webhook_lease_seconds": 1.5,
             "webhook_timeout_seconds": 0.1,
             "webhook_batch_size": 1,
         }
@@ -160,7 +161,7 @@ async def test_stuck_deliveries_are_listed(distribute: Distribute, receiver: Rec
         await session.commit()
     early = await all_pages(distribute, "state=stuck", ADMIN)
     assert [d["content_id"] for d in early] == ["c2"]  # c1's lease is still running
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(1.6)
     stuck = await all_pages(distribute, "state=stuck", ADMIN)
     assert [(d["content_id"], d["state"]) for d in stuck] == [("c1", "sending"), ("c2", "pending")]
     editor = await distribute.client.get("/api/v1/deliveries?state=stuck", headers=EDITOR)

@@ -7,8 +7,8 @@ from sqlmodel import col
 
 from common.events import ContentRetractionRequested
 from services.distribute.channels.contract import Outcome, StepResult
-from services.distribute.models import ChannelPost
-from tests.integration.distribute.channels.conftest import Channels
+from services.distribute.models import ChannelPost, Delivery
+from tests.integration.distribute.channels.conftest import FINAL, Channels
 from tests.integration.distribute.conftest import ADMIN, ingested
 
 WX1, WX2, WB1, WB2 = "wxdemo0000000001", "wxdemo0000000002", "5000000001", "5000000002"
@@ -93,3 +93,53 @@ async def test_unsent_posts_are_cancelled_by_retraction(channels: Channels) -> N
     assert await channels.deliveries("c1", action="retract") == {}
     await channels.drain()
     assert channels.wechat.calls == [] and channels.weibo.calls == []
+
+
+async def test_a_correction_replaces_each_post_instead_of_adding_one(channels: Channels) -> None:
+    """Version 2 approved: every account's version-1 post comes down (with the platform's
+    answer) and the corrected one goes up — one live post per account, never two."""
+    await channels.distribute.publish(ingested("c1", columns=["news"]))
+    await channels.drain()
+    first = await channels.deliveries("c1")
+    assert {d.state for d in first.values()} == {"delivered"}
+
+    await channels.distribute.publish(
+        ingested("c1", version=2, columns=["news"], title="更正后的标题")
+    )
+    await channels.drain()
+    takedowns = await channels.deliveries("c1", action="retract")
+    assert set(takedowns) == {WX1, WX2, WB1, WB2}
+    assert {(d.version, d.state) for d in takedowns.values()} == {(1, "delivered")}
+    for account, publication in first.items():
+        assert (await channels.post(publication.id)).stage == "removed"
+        adapter = channels.wechat if account.startswith("wx") else channels.weibo
+        [taken] = adapter.made("retract", account=account)  # the old post, once
+        assert (
+            taken.progress["article_id"]
+            == (await channels.post(publication.id)).progress["article_id"]
+        )
+        assert len(adapter.made("publish", FINAL[adapter.platform], account)) == 2
+    corrected = await channels.rows(
+        Delivery, col(Delivery.version) == 2, col(Delivery.action) == "publish"
+    )
+    assert {d.state for d in corrected if d.channel in ("wechat", "weibo")} == {"delivered"}
+    assert await channels.release_state("c1", version=2) == "published"
+
+
+async def test_a_correction_cancels_an_older_post_not_yet_sent(channels: Channels) -> None:
+    paused = StepResult(
+        Outcome.PARK, error_code="45009", error="reach max api daily quota limit", retry_after=3600
+    )
+    channels.wechat.answer("publish", "draft", paused, account=WX1)
+    await channels.distribute.publish(ingested("c1", columns=["news"]))
+    await channels.drain()
+    assert (await channels.deliveries("c1"))[WX1].state == "parked"
+
+    await channels.distribute.publish(ingested("c1", version=2, columns=["news"]))
+    [old] = await channels.rows(
+        Delivery,
+        col(Delivery.version) == 1,
+        col(Delivery.target) == f"wechat:{(await channels.account(WX1)).id}",
+    )
+    assert old.state == "cancelled" and "superseded by version 2" in old.last_error
+    assert not channels.wechat.made("retract", account=WX1)  # nothing was live to take down
