@@ -81,6 +81,13 @@ class FaultPlan:
             self._faults.clear()
             self.fired.clear()
 
+    def disarm(self) -> int:
+        """Forget the armed faults, keep the record of fired ones; returns how many went."""
+        with self._lock:
+            dropped = len(self._faults)
+            self._faults.clear()
+            return dropped
+
     def armed(self) -> list[dict[str, Any]]:
         with self._lock:
             return [fault.as_dict() for fault in self._faults]
@@ -117,6 +124,11 @@ def control_router(
     @router.get("/faults")
     def armed() -> list[dict[str, Any]]:
         return plan.armed()
+
+    @router.delete("/faults")
+    def disarm() -> dict[str, int]:
+        """Drop the faults not yet fired (those fired stay on record)."""
+        return {"disarmed": plan.disarm()}
 
     @router.post("/reset")
     def reset_all() -> dict[str, bool]:

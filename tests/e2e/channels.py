@@ -44,6 +44,11 @@ class Sandboxes:
         response = await self.http.post(f"{self.urls[sandbox]}/_sandbox/faults", json=body)
         assert response.status_code == 200, response.text
 
+    async def disarm(self, sandbox: str) -> None:
+        """Drop the faults a sandbox still holds armed (a run may end before needing them)."""
+        response = await self.http.delete(f"{self.urls[sandbox]}/_sandbox/faults")
+        assert response.status_code == 200, response.text
+
     async def configure(self, sandbox: str, **values: Any) -> dict[str, Any]:
         response = await self.http.post(f"{self.urls[sandbox]}/_sandbox/config", json=values)
         assert response.status_code == 200, response.text

@@ -248,8 +248,9 @@ async def check_parked_go_in_plan_order(
     """Weibo's app quota runs out (10022 with a Retry-After): the post is parked, the account's
     next posts wait with it and the plan shows them; after the reset all go, in plan order."""
     pause = 12
-    left = [f for f in (await boxes.state(WEIBO))["faults"]["armed"] if f["endpoint"] != "*"]
-    assert not [f for f in left if f["endpoint"] == "statuses/share"], left  # all spent
+    # faults armed late in the burst may outlast the posts that would have met them: only the
+    # quota fault may act on what follows
+    await boxes.disarm(WEIBO)
     await boxes.arm(WEIBO, "statuses/share", "quota_exhausted", 1, retry_after=pause)
     ids = []
     for n in range(5):

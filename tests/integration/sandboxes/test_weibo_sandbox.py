@@ -114,6 +114,19 @@ async def test_an_unknown_fault_is_refused(weibo: httpx.AsyncClient) -> None:
     assert response.status_code == 422
 
 
+async def test_disarming_drops_what_is_armed_and_keeps_what_fired(
+    weibo: httpx.AsyncClient,
+) -> None:
+    for fault in ("busy", "http_500"):
+        armed = {"endpoint": "account/get_uid", "fault": fault, "times": 1}
+        assert (await weibo.post("/_sandbox/faults", json=armed)).status_code == 200
+    assert (await weibo.get("/2/account/get_uid.json", params=TOKEN)).status_code >= 400
+    assert (await weibo.delete("/_sandbox/faults")).json() == {"disarmed": 1}
+    assert (await weibo.get("/2/account/get_uid.json", params=TOKEN)).status_code == 200
+    faults = (await weibo.get("/_sandbox/state")).json()["faults"]
+    assert faults["armed"] == [] and len(faults["fired"]) == 1
+
+
 async def test_get_uid_and_bad_tokens(weibo: httpx.AsyncClient) -> None:
     uid = await weibo.get("/2/account/get_uid.json", params=TOKEN)
     bad = await weibo.get("/2/account/get_uid.json", params={"access_token": "x"})
