@@ -101,6 +101,14 @@ class ContentIngested(EventData):
     # new-media accounts (distribute's account ids) the submission named
     accounts: list[str] = []
     submitted_at: datetime
+    # the library item this one reprints (转载), when it is a reprint
+    reprint_of: str | None = None
+    # 定时发布: approved, it waits and goes out at this moment on every target
+    publish_at: datetime | None = None
+    # nothing leaves before this moment, whatever the schedule (review may finish)
+    embargo_until: datetime | None = None
+    # taken down everywhere at this moment, like a retraction
+    expire_at: datetime | None = None
 
     def key(self) -> str:
         return self.content_id
@@ -137,6 +145,26 @@ class ContentSubmitted(EventData):
 
     def key(self) -> str:
         return self.submission_id
+
+
+class ContentScheduleChanged(EventData):
+    """An editor moved or cancelled an item's schedule before it fired.
+
+    `revision` grows with every change; a consumer keeps the highest it saw, so a late or
+    repeated event never undoes a newer schedule. `None` means that part is cancelled.
+    """
+
+    TOPIC: ClassVar[str] = "content.schedule_changed"
+
+    content_id: str
+    revision: int
+    publish_at: datetime | None = None
+    embargo_until: datetime | None = None
+    expire_at: datetime | None = None
+    changed_by: str
+
+    def key(self) -> str:
+        return self.content_id
 
 
 # --- review (owned by review) --------------------------------------------------------------
@@ -226,6 +254,81 @@ class ContentPublished(EventData):
 
     def key(self) -> str:
         return self.content_id
+
+
+class ReprintRequested(EventData):
+    """A reprint rule (协同联动) asks the library for a reprint of a published original on a
+    lower site's columns.
+
+    `obligation_id` is the idempotency key: the library makes one reprint per obligation,
+    copying the original's published version, with 来源 = `source_name` and a link to
+    `original_url`. `mode` says whether the lower site's editors accepted it (`proposed`) or
+    the rule made it on its own (`automatic`, reduced review per the lower site's reprint
+    policy).
+    """
+
+    TOPIC: ClassVar[str] = "reprint.requested"
+
+    obligation_id: str
+    original_id: str
+    original_version: int
+    source_site: str
+    source_name: str
+    original_url: str | None = None
+    site: str
+    columns: list[str]
+    mode: Literal["automatic", "proposed"]
+    requested_by: str
+
+    def key(self) -> str:
+        return self.original_id
+
+
+class ReprintRetractionRequested(EventData):
+    """The original was retracted: the library retracts this reprint of it too."""
+
+    TOPIC: ClassVar[str] = "reprint.retraction_requested"
+
+    obligation_id: str
+    original_id: str
+    reprint_id: str
+    site: str
+    reason: str
+
+    def key(self) -> str:
+        return self.reprint_id
+
+
+class ReprintDeadlineWarning(EventData):
+    """A lower site's reprint of an original is due soon and not live yet."""
+
+    TOPIC: ClassVar[str] = "reprint.deadline_warning"
+
+    obligation_id: str
+    original_id: str
+    site: str
+    unit: str
+    due_at: datetime
+    hours_left: float
+
+    def key(self) -> str:
+        return self.obligation_id
+
+
+class ReprintDeadlineBreached(EventData):
+    """A lower site's reprint deadline passed with the reprint not live."""
+
+    TOPIC: ClassVar[str] = "reprint.deadline_breached"
+
+    obligation_id: str
+    original_id: str
+    site: str
+    unit: str
+    due_at: datetime
+    state: str
+
+    def key(self) -> str:
+        return self.obligation_id
 
 
 # --- cases (owned by interaction) -----------------------------------------------------------
@@ -352,11 +455,16 @@ CONTRACTS: tuple[type[EventData], ...] = (
     ContentIngested,
     ContentRetractionRequested,
     ContentSubmitted,
+    ContentScheduleChanged,
     ReviewStarted,
     ReviewDecided,
     ReviewDeadlinePassed,
     DeliveryUpdated,
     ContentPublished,
+    ReprintRequested,
+    ReprintRetractionRequested,
+    ReprintDeadlineWarning,
+    ReprintDeadlineBreached,
     CaseReceived,
     CaseScreened,
     CaseAccepted,
