@@ -25,6 +25,7 @@ SNAPSHOT_FIELDS = (
     "index_no",
     "is_reprint",
     "written_at",
+    "published_at",
     "accounts",
 )
 

@@ -89,6 +89,9 @@ class ContentSnapshot(DistributeTable, table=True):
     index_no: str | None = None
     is_reprint: bool = False
     written_at: str | None = None
+    # the original publication date (发布日期, ISO 8601) of an imported or crawled item: the
+    # portal shows it as PubDate; the delivery time is kept apart (`Article.published_at`)
+    published_at: str | None = None
     # new-media accounts the submission named (`channel_account.id`), besides its columns'
     # default accounts
     accounts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -93,10 +93,27 @@ def first_image(body_html: str) -> str:
     return html.unescape(match.group(1)) if match else ""
 
 
+def original_date(snapshot: ContentSnapshot) -> datetime | None:
+    """The item's own publication date (发布日期) as the library knows it, or None."""
+    if not snapshot.published_at:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(snapshot.published_at))
+    except ValueError:  # the library validates dates; an odd one falls back to delivery time
+        return None
+
+
+def shown_date(snapshot: ContentSnapshot, delivered_at: datetime) -> datetime:
+    """The date the page shows (PubDate, lists, feeds): the original publication date of an
+    imported or crawled item, else the moment the hub first delivered it."""
+    return original_date(snapshot) or delivered_at
+
+
 def page_tags(
     site: SiteInfo, column: ColumnInfo, snapshot: ContentSnapshot, published_at: datetime
 ) -> dict[str, str]:
-    """The page tags every rendered article page carries (the national list, SiteName … Url)."""
+    """The page tags every rendered article page carries (the national list, SiteName … Url);
+    `published_at` is the date shown (`shown_date`)."""
     return {
         "SiteName": site.name,
         "SiteDomain": site.domain,
@@ -126,9 +143,14 @@ def render_article(
     site: SiteInfo,
     columns: list[ColumnInfo],
     snapshot: ContentSnapshot,
-    published_at: datetime,
+    delivered_at: datetime,
 ) -> dict[str, Any]:
-    """The article as `GET /api/v1/sites/{site}/items/{id}` returns it; `columns[0]` is home."""
+    """The article as `GET /api/v1/sites/{site}/items/{id}` returns it; `columns[0]` is home.
+
+    `published_at` is the date shown (the original 发布日期 when the library has one);
+    `delivered_at` is when the hub first put the item on this site.
+    """
+    published_at = shown_date(snapshot, delivered_at)
     tags = page_tags(site, columns[0], snapshot, published_at)
     return {
         "id": snapshot.content_id,
@@ -147,6 +169,7 @@ def render_article(
         "is_reprint": snapshot.is_reprint,
         "written_at": snapshot.written_at,
         "published_at": iso(published_at),
+        "delivered_at": iso(delivered_at),
         "url": tags["Url"],
         "page_tags": tags,
         "meta_html": meta_html(tags),

@@ -23,7 +23,7 @@ from services.distribute.models import (
     Site,
     SiteColumn,
 )
-from services.distribute.pagetags import as_utc, iso, render_article, render_entry
+from services.distribute.pagetags import as_utc, iso, render_article, render_entry, shown_date
 from services.distribute.sites import column_info, site_info
 
 
@@ -96,7 +96,9 @@ async def publish_to_portal(
     existing.render_rev = plan.site.render_rev
     session.add(existing)
     listed_before = await listed_columns(session, site.slug, snapshot.content_id)
-    await _replace_entries(session, snapshot, plan, article, micros(first_published))
+    # lists run newest first by the date they show, so an imported archive keeps its order
+    position = micros(shown_date(snapshot, first_published))
+    await _replace_entries(session, snapshot, plan, article, position)
     op = "published" if first_published == now else "updated"
     change = change_row(site.slug, snapshot.content_id, snapshot.version, op, article, now)
     # a subscriber of a column the item just left hears of the update too

@@ -171,7 +171,10 @@ class ArticlePublic(_Output):
     author: str
     is_reprint: bool
     written_at: str | None
+    # the date shown (PubDate): the original 发布日期 of an imported or crawled item, else
+    # the first delivery; `delivered_at` is when the hub first put it on this site
     published_at: str
+    delivered_at: str | None = None
     updated_at: str
     url: str
     page_tags: dict[str, str]

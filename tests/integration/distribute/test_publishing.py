@@ -242,3 +242,28 @@ async def test_delivery_log_respects_the_callers_sites(distribute: Distribute) -
         f"/api/v1/deliveries/{province['id']}", headers=city_editor
     )
     assert hidden.status_code == 404
+
+
+async def test_an_imported_item_shows_its_original_date_not_the_delivery_time(
+    distribute: Distribute,
+) -> None:
+    # two archive items, imported newest first: the lists keep their own dates' order
+    await distribute.publish(ingested("old", published_at="2019-03-04T02:30:00+00:00"))
+    await distribute.publish(ingested("older", published_at="2018-01-02T01:00:00+00:00"))
+    await distribute.publish(ingested("fresh"))  # no date of its own: the delivery time
+
+    article = (await distribute.client.get("/api/v1/sites/province/items/old")).json()
+    assert article["page_tags"]["PubDate"] == "2019-03-04 10:30"  # Beijing time
+    assert article["published_at"] == "2019-03-04T10:30:00+08:00"
+    assert article["delivered_at"] > "2026-01-01"  # the hub's own moment, kept apart
+    assert article["written_at"] is None
+
+    fresh = (await distribute.client.get("/api/v1/sites/province/items/fresh")).json()
+    assert fresh["published_at"] == fresh["delivered_at"]
+
+    listed = (await distribute.client.get("/api/v1/sites/province/columns/notices/items")).json()
+    assert [i["id"] for i in listed["items"]] == ["fresh", "old", "older"]
+    assert listed["items"][1]["published_at"] == "2019-03-04T10:30:00+08:00"
+    feed = (await distribute.client.get("/feeds/province/notices.json")).json()
+    dates = {i["id"]: i["date_published"] for i in feed["items"]}
+    assert dates["old"] == "2019-03-04T10:30:00+08:00"
