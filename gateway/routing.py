@@ -10,7 +10,10 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^/api/v1/sites/[^/]+/search$", "ingest"),
         (r"^/api/v1/(contents|webhooks|sources|crawls|attachments|imports)(/|$)", "ingest"),
         (r"^/api/v1/(reviews|lexicons|wording|review-policies|audit|checks)(/|$)", "review"),
-        (r"^/api/v1/(sites|deliveries|webhook-endpoints|changes|channels)(/|$)", "distribute"),
+        (
+            r"^/api/v1/(sites|deliveries|webhook-endpoints|changes|channels|reprint-rules|reprints)(/|$)",
+            "distribute",
+        ),
         (r"^/feeds/", "distribute"),
         (
             r"^/api/v1/(cases|calendar|knowledge|surveys|interviews|statistics|departments)(/|$)",

@@ -11,6 +11,7 @@ from services.distribute.channels.variants import variants_for
 from services.distribute.deps import Deps
 from services.distribute.library import store_snapshot
 from services.distribute.publishing import handle_decision, resume_release
+from services.distribute.reprints import on_reprint_ingested
 from services.distribute.retraction import handle_retraction
 
 
@@ -22,6 +23,7 @@ def handlers(deps: Deps) -> dict[str, Handler]:
     async def on_content_ingested(session: AsyncSession, event: CloudEvent) -> None:
         snapshot = await store_snapshot(session, ContentIngested.model_validate(event.data))
         await variants_for(session, snapshot)  # review previews them before sign-off
+        await on_reprint_ingested(session, snapshot)  # a reprint joins its obligation
         if await resume_release(session, snapshot):
             doorbell.ring_after_commit(session)
 

@@ -10,6 +10,8 @@
   while ingest was unreachable, and deliver them.
 - `rerender`: render published pages again after their site or columns changed (batches of
   `RERENDER_BATCH`; a full batch runs again at once).
+- `reprint-clock`: warn once before a reprint obligation is due and record each breach exactly
+  once (`services.distribute.reprints.run_clock`), every `reprint_clock_seconds`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from services.distribute.channels.delivery import ChannelDispatcher
 from services.distribute.clients.webhooks import webhook_sender
 from services.distribute.deps import Deps
 from services.distribute.dispatch import WebhookDispatcher
+from services.distribute.reprints import ClockPolicy, run_clock
 from services.distribute.upkeep import RERENDER_BATCH, rerender_stale, resume_waiting
 
 
@@ -39,9 +42,15 @@ def jobs(deps: Deps) -> list[Job]:
     async def rerender(run: JobRun) -> int:
         return await rerender_stale(run.session, RERENDER_BATCH)
 
+    clock = ClockPolicy(settings.reprint_warn_hours, settings.reprint_warn_fraction)
+
+    async def reprint_clock(run: JobRun) -> int:
+        return await run_clock(run.session, clock)
+
     return [
         Job("webhooks", send_webhooks, settings.webhook_poll_seconds, batch=1),
         Job("channels", channels.step, settings.channel_poll_seconds, batch=1),
         Job("resume-waiting", resume, settings.upkeep_seconds),
         Job("rerender", rerender, settings.upkeep_seconds, batch=RERENDER_BATCH),
+        Job("reprint-clock", reprint_clock, settings.reprint_clock_seconds),
     ]

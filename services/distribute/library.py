@@ -24,6 +24,7 @@ SNAPSHOT_FIELDS = (
     "summary",
     "index_no",
     "is_reprint",
+    "reprint_of",
     "written_at",
     "published_at",
     "accounts",

@@ -88,6 +88,9 @@ class ContentSnapshot(DistributeTable, table=True):
     summary: str | None = None
     index_no: str | None = None
     is_reprint: bool = False
+    # the library item this one reprints (转载), when it is a reprint: its publication fulfils
+    # the lower site's reprint obligation (`services.distribute.reprints`)
+    reprint_of: str | None = Field(default=None, max_length=40)
     written_at: str | None = None
     # the original publication date (发布日期, ISO 8601) of an imported or crawled item: the
     # portal shows it as PubDate; the delivery time is kept apart (`Article.published_at`)
@@ -112,6 +115,70 @@ class Release(DistributeTable, table=True):
     detail: str = ""
     approved_at: datetime = timestamp_field()
     published_at: datetime | None = timestamp_field(nullable=True)
+
+
+class ReprintRule(DistributeTable, table=True):
+    """A reprint linkage rule (转载协同联动): what a source site publishes, of a kind (or any),
+    its lower sites reprint on `target_columns` within `deadline_hours` clock hours.
+
+    `scope`: `children` (the source's direct children), `descendants` (the whole subtree) or
+    `list` (`target_sites`). `mode`: `automatic` (the reprint is requested at once) or
+    `proposed` (the lower site's editors accept or decline it first).
+    """
+
+    __tablename__ = "reprint_rule"
+
+    id: str = Field(primary_key=True, max_length=40)
+    source_site: str = Field(foreign_key="site.slug", index=True, max_length=60)
+    kind: str | None = Field(default=None, max_length=30)  # None = every kind
+    scope: str = Field(max_length=20)  # children | descendants | list
+    target_sites: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    target_columns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    mode: str = Field(max_length=20)  # automatic | proposed
+    deadline_hours: int = 24
+    active: bool = True
+    created_by: str = Field(default="", max_length=200)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+
+
+class ReprintObligation(DistributeTable, table=True):
+    """One lower site's duty to reprint one original, and how it went (the reprint clock).
+
+    state: proposed (waits for the lower site's editors) | requested (the library was asked) |
+    accepted (a proposal the editors took: requested too) | declined | live (the reprint is
+    published) | retraction_requested | retracted (the original was taken down).
+    """
+
+    __tablename__ = "reprint_obligation"
+    __table_args__ = (
+        UniqueConstraint("original_id", "site"),
+        Index("ix_reprint_obligation_due", "state", "due_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    rule_id: str = Field(index=True, max_length=40)
+    original_id: str = Field(max_length=40)
+    original_version: int
+    source_site: str = Field(max_length=60)
+    site: str = Field(index=True, max_length=60)
+    unit: str = Field(default="", max_length=200)  # the lower site's name (主办单位)
+    columns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    mode: str = Field(max_length=20)
+    deadline_hours: int
+    state: str = Field(max_length=30)
+    detail: str = ""
+    original_published_at: datetime = timestamp_field()
+    due_at: datetime = timestamp_field()
+    proposed_at: datetime | None = timestamp_field(nullable=True)
+    requested_at: datetime | None = timestamp_field(nullable=True)
+    decided_by: str = Field(default="", max_length=200)
+    live_at: datetime | None = timestamp_field(nullable=True)
+    reprint_id: str | None = Field(default=None, index=True, max_length=40)
+    warned_at: datetime | None = timestamp_field(nullable=True)
+    breached_at: datetime | None = timestamp_field(nullable=True)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class Delivery(DistributeTable, table=True):

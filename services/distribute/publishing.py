@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.errors import Conflict, NotFound, ServiceUnavailable
 from common.events import ContentPublished, DeliveryUpdated, ReviewDecided, utcnow
 from common.identity import Actor
-from services.distribute import audit
+from services.distribute import audit, reprints
 from services.distribute.channels import release as channel_release  # a module: import cycle
 from services.distribute.channels.outcomes import OPEN_CHANNEL_STATES
 from services.distribute.deliveries import visible_delivery
@@ -346,6 +346,7 @@ async def _settle(session: AsyncSession, release: Release, deliveries: list[Deli
                 published_at=now,
             ),
         )
+        await reprints.on_release_published(session, release, now)
     else:
         release.state = "failed"
     failed = [d for d in deliveries if d.state != "delivered"]

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentRetractionRequested, utcnow
-from services.distribute import audit
+from services.distribute import audit, reprints
 from services.distribute.channels.contract import PLATFORMS
 from services.distribute.channels.release import channel_delivery
 from services.distribute.models import (
@@ -55,6 +55,7 @@ async def handle_retraction(session: AsyncSession, request: ContentRetractionReq
         .values(state="retracted", detail=request.reason[:500])
     )
     await session.flush()
+    await reprints.on_retraction(session, request.content_id, request.reason)  # 转载 follow
     # who asked is the editor named in the request (ingest's chain has the request itself)
     data = {"reason": request.reason, "deliveries": recorded}
     actor, subject = request.requested_by, request.content_id

@@ -533,3 +533,99 @@ class OutletsPublic(_Output):
     site: str
     retraction: OutletRetractionPublic | None
     outlets: list[OutletPublic]
+
+
+# --- reprint linkage (转载协同联动) -------------------------------------------------------------
+
+ReprintScope = Literal["children", "descendants", "list"]
+ReprintMode = Literal["automatic", "proposed"]
+ReprintState = Literal[
+    "proposed", "requested", "accepted", "declined", "live", "retraction_requested", "retracted"
+]
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
+
+
+class ReprintRuleCreate(_Input):
+    """What `source_site` publishes (of `kind`, or of every kind when null) its lower sites
+    reprint on `target_columns` within `deadline_hours` clock hours (weekends count)."""
+
+    source_site: Slug
+    kind: ItemKind | None = None
+    scope: ReprintScope
+    target_sites: list[Slug] = Field(default_factory=list, max_length=200)
+    target_columns: list[Slug] = Field(min_length=1, max_length=20)
+    mode: ReprintMode = "automatic"
+    deadline_hours: int = Field(default=24, ge=1, le=24 * 30)
+    active: bool = True
+
+
+class ReprintRuleUpdate(_Input):
+    """A partial change (PATCH); a field left out keeps its value."""
+
+    kind: ItemKind | None = None
+    scope: ReprintScope | None = None
+    target_sites: list[Slug] | None = Field(default=None, max_length=200)
+    target_columns: list[Slug] | None = Field(default=None, min_length=1, max_length=20)
+    mode: ReprintMode | None = None
+    deadline_hours: int | None = Field(default=None, ge=1, le=24 * 30)
+    active: bool | None = None
+
+
+class ReprintDecline(_Input):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReprintRulePublic(_Output):
+    id: str
+    source_site: str
+    kind: str | None
+    scope: str
+    target_sites: list[str]
+    target_columns: list[str]
+    mode: str
+    deadline_hours: int
+    active: bool
+    created_by: str
+    created_at: str
+    updated_at: str
+
+
+class ReprintObligationPublic(_Output):
+    id: str
+    rule_id: str
+    original_id: str
+    original_version: int
+    source_site: str
+    site: str
+    unit: str
+    columns: list[str]
+    mode: str
+    deadline_hours: int
+    state: str
+    detail: str
+    original_published_at: str
+    due_at: str = Field(description="ISO 8601, Asia/Shanghai offset; clock hours, not workdays")
+    proposed_at: str | None
+    requested_at: str | None
+    decided_by: str
+    live_at: str | None
+    reprint_id: str | None
+    warned_at: str | None
+    breached_at: str | None
+
+
+class ReprintReportRowPublic(_Output):
+    site: str
+    unit: str
+    due: int = Field(description="obligations owed: every row below but declined")
+    done_in_time: int
+    late: int
+    missing: int = Field(description="not live and past due")
+    pending: int = Field(description="not live, still within the deadline")
+    declined: int
+
+
+class ReprintReportPublic(_Output):
+    source_site: str | None
+    at: str
+    rows: list[ReprintReportRowPublic]

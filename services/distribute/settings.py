@@ -36,6 +36,12 @@ class DistributeSettings(ServiceSettings):
     # or not running) is listed by `GET /api/v1/deliveries?state=stuck`, with expired leases.
     webhook_stuck_seconds: float = Field(default=300.0, gt=0)
 
+    # The reprint clock (转载时限, clock hours): how often it runs, and the warning window —
+    # `reprint_warn_hours` before the due time, or `reprint_warn_fraction` of a shorter deadline
+    reprint_clock_seconds: float = Field(default=60.0, gt=0)
+    reprint_warn_hours: float = Field(default=2.0, gt=0)
+    reprint_warn_fraction: float = Field(default=0.25, gt=0, le=1)
+
     # New-media platforms (the sandboxes of `make run` and the tests, else the platforms)
     wechat_api_url: str = "https://api.weixin.qq.com"
     weibo_api_url: str = "https://api.weibo.com"

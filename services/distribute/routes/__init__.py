@@ -13,6 +13,7 @@ from services.distribute.routes import (
     feeds,
     outlets,
     portal,
+    reprints,
     sites,
     webhook_endpoints,
 )
@@ -28,6 +29,7 @@ routers: list[APIRouter] = [
     outlets.router,
     channels.router,
     channel_callbacks.router,
+    reprints.router,
 ]
 
 __all__ = ["routers"]
