@@ -9,10 +9,12 @@ from common.events import (
     CloudEvent,
     ContentPublished,
     ContentSubmitted,
+    ReprintRequested,
+    ReprintRetractionRequested,
     ReviewDecided,
     ReviewStarted,
 )
-from services.ingest import pipeline
+from services.ingest import pipeline, reprints
 from services.ingest.deps import Deps
 from services.ingest.prepare import Incoming
 from services.ingest.settings import IngestSettings
@@ -59,6 +61,21 @@ def content_submitted_handler(settings: IngestSettings) -> Handler:
     return on_content_submitted
 
 
+def reprint_requested_handler(settings: IngestSettings) -> Handler:
+    """A reprint rule asks for a reprint on a lower site (one per obligation)."""
+
+    async def on_reprint_requested(session: AsyncSession, event: CloudEvent) -> None:
+        data = ReprintRequested.model_validate(event.data)
+        await reprints.make_reprint(session, data, settings, event.to_bytes())
+
+    return on_reprint_requested
+
+
+async def on_reprint_retraction_requested(session: AsyncSession, event: CloudEvent) -> None:
+    """The original of a reprint was retracted: the reprint is retracted too."""
+    await reprints.retract_reprint(session, ReprintRetractionRequested.model_validate(event.data))
+
+
 def handlers(deps: Deps) -> dict[str, Handler]:
     """The explicit handler table of the ingest worker."""
     return {
@@ -66,4 +83,6 @@ def handlers(deps: Deps) -> dict[str, Handler]:
         ReviewDecided.TOPIC: on_review_decided,
         ContentPublished.TOPIC: on_content_published,
         ContentSubmitted.TOPIC: content_submitted_handler(deps.settings),
+        ReprintRequested.TOPIC: reprint_requested_handler(deps.settings),
+        ReprintRetractionRequested.TOPIC: on_reprint_retraction_requested,
     }

@@ -478,10 +478,23 @@ async def index_published(session: AsyncSession, item: ContentItem, number: int)
 async def announce(session: AsyncSession, item: ContentItem, version: ContentVersion) -> None:
     """`content.ingested` for review — not while quarantined (it must not reach review)."""
     if item.status != "quarantined":
-        await OUTBOX.add(session, ingested_event(item, version))
+        event = ingested_event(item, version, await original_of(session, item.id))
+        await OUTBOX.add(session, event)
 
 
-def ingested_event(item: ContentItem, version: ContentVersion) -> ContentIngested:
+async def original_of(session: AsyncSession, item_id: str) -> str | None:
+    """The item a reprint reprints (its `reprint_of` relation); None for an item of its own."""
+    query = select(col(Relation.target_id)).where(
+        col(Relation.content_id) == item_id,
+        col(Relation.kind) == "reprint_of",
+        col(Relation.target_id).is_not(None),
+    )
+    return (await session.exec(query.order_by(col(Relation.id)).limit(1))).first()
+
+
+def ingested_event(
+    item: ContentItem, version: ContentVersion, reprint_of: str | None = None
+) -> ContentIngested:
     return ContentIngested(
         content_id=item.id,
         version=version.version,
@@ -503,4 +516,5 @@ def ingested_event(item: ContentItem, version: ContentVersion) -> ContentIngeste
         index_no=item.index_no,
         accounts=list(version.accounts),
         submitted_at=version.created_at,
+        reprint_of=reprint_of,
     )

@@ -50,28 +50,37 @@ async def request_retraction(
     published is left to retract (a second request is a 409 too: the first one stands)."""
     item = await item_in_scope(session, content_id, actor)
     ensure_retractable(item)
+    return await retract(session, item, reason, actor.id)
+
+
+async def retract(
+    session: AsyncSession, item: ContentItem, reason: str, actor_id: str
+) -> dict[str, Any]:
+    """Retract `item` (see the module docstring) on behalf of `actor_id`, whatever its state;
+    the callers decide whether it may be (`ensure_retractable` for staff; a reprint follows its
+    original even while still in review, so it never goes out)."""
     now = utcnow()
     # every version known now: an approval or publication of any of them that is still in
     # flight must not bring the item back
     item.retracted_version = item.version
     item.status, item.status_reason, item.updated_at = RETRACTED, reason, now
     session.add(item)
-    detail = f"retraction requested by {actor.id}: {reason}"
+    detail = f"retraction requested by {actor_id}: {reason}"
     session.add(
         StatusChange(
             content_id=item.id, version=item.version, status=RETRACTED, detail=detail, at=now
         )
     )
     await search_index.remove(session, item.id, search_index.PUBLIC)
-    event = ContentRetractionRequested(content_id=item.id, reason=reason, requested_by=actor.id)
+    event = ContentRetractionRequested(content_id=item.id, reason=reason, requested_by=actor_id)
     await OUTBOX.add(session, event)
     record = {"reason": reason, "retracted_version": item.version}
-    await audit.record(session, actor.id, "content.retraction_requested", item.id, record)
+    await audit.record(session, actor_id, "content.retraction_requested", item.id, record)
     return {
         "id": item.id,
         "status": RETRACTED,
         "retracted_version": item.version,
         "reason": reason,
-        "requested_by": actor.id,
+        "requested_by": actor_id,
         "requested_at": now,
     }
