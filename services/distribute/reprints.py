@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from common.errors import Conflict, NotFound, Unprocessable
 from common.events import (
@@ -512,67 +513,72 @@ async def mark_once(session: AsyncSession, obligation_id: str, column: str, now:
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+def _clock_fields(obligation: ReprintObligation) -> dict[str, Any]:
+    """What both clock events say about the obligation."""
+    return {
+        "obligation_id": obligation.id,
+        "original_id": obligation.original_id,
+        "site": obligation.site,
+        "unit": obligation.unit,
+        "due_at": as_utc(obligation.due_at),
+    }
+
+
+async def _open(
+    session: AsyncSession, limit: int, *conditions: ColumnElement[bool]
+) -> list[ReprintObligation]:
+    query = select(ReprintObligation).where(
+        col(ReprintObligation.state).in_(OPEN_STATES),
+        col(ReprintObligation.breached_at).is_(None),
+        *conditions,
+    )
+    return list(await session.exec(query.order_by(col(ReprintObligation.due_at)).limit(limit)))
+
+
 async def run_clock(
     session: AsyncSession, policy: ClockPolicy, now: datetime | None = None, limit: int = 200
 ) -> int:
     """Warn (once) and record breaches (exactly once) of open obligations; how many events."""
     now = now or utcnow()
     events = 0
-    latest_window = timedelta(hours=policy.warn_hours)
-    due_soon = select(ReprintObligation).where(
-        col(ReprintObligation.state).in_(OPEN_STATES),
+    latest_window = now + timedelta(hours=policy.warn_hours)
+    soon = (
         col(ReprintObligation.warned_at).is_(None),
-        col(ReprintObligation.breached_at).is_(None),
-        and_(
-            col(ReprintObligation.due_at) > now,
-            col(ReprintObligation.due_at) <= now + latest_window,
-        ),
+        col(ReprintObligation.due_at) > now,
+        col(ReprintObligation.due_at) <= latest_window,
     )
-    for obligation in list(
-        await session.exec(due_soon.order_by(col(ReprintObligation.due_at)).limit(limit))
-    ):
-        due_at = as_utc(obligation.due_at)
-        if due_at - now > policy.window(obligation.deadline_hours):
+    for obligation in await _open(session, limit, *soon):
+        left = as_utc(obligation.due_at) - now
+        if left > policy.window(obligation.deadline_hours):
             continue
         if await mark_once(session, obligation.id, "warned_at", now):
-            left = (due_at - now).total_seconds() / 3600
-            await OUTBOX.add(
-                session,
-                ReprintDeadlineWarning(
-                    obligation_id=obligation.id,
-                    original_id=obligation.original_id,
-                    site=obligation.site,
-                    unit=obligation.unit,
-                    due_at=due_at,
-                    hours_left=round(left, 2),
-                ),
-            )
+            hours_left = round(left.total_seconds() / 3600, 2)
+            event = ReprintDeadlineWarning(**_clock_fields(obligation), hours_left=hours_left)
+            await OUTBOX.add(session, event)
             events += 1
-    overdue = select(ReprintObligation).where(
-        col(ReprintObligation.state).in_(OPEN_STATES),
-        col(ReprintObligation.breached_at).is_(None),
-        col(ReprintObligation.due_at) <= now,
-    )
-    for obligation in list(
-        await session.exec(overdue.order_by(col(ReprintObligation.due_at)).limit(limit))
-    ):
+    for obligation in await _open(session, limit, col(ReprintObligation.due_at) <= now):
         if await mark_once(session, obligation.id, "breached_at", now):
-            await OUTBOX.add(
-                session,
-                ReprintDeadlineBreached(
-                    obligation_id=obligation.id,
-                    original_id=obligation.original_id,
-                    site=obligation.site,
-                    unit=obligation.unit,
-                    due_at=as_utc(obligation.due_at),
-                    state=obligation.state,
-                ),
-            )
+            fields = _clock_fields(obligation)
+            await OUTBOX.add(session, ReprintDeadlineBreached(**fields, state=obligation.state))
             events += 1
     return events
 
 
 # --- lists and the report ---------------------------------------------------------------------
+
+
+def _within(
+    query: SelectOfScalar[ReprintObligation], actor_sites: list[str] | None
+) -> SelectOfScalar[ReprintObligation]:
+    """A caller scoped to sites sees the obligations its sites owe or asked for."""
+    if actor_sites is None:
+        return query
+    return query.where(
+        or_(
+            col(ReprintObligation.site).in_(actor_sites),
+            col(ReprintObligation.source_site).in_(actor_sites),
+        )
+    )
 
 
 async def list_obligations(
@@ -593,13 +599,7 @@ async def list_obligations(
         query = query.where(col(ReprintObligation.source_site) == source_site)
     if state is not None:
         query = query.where(col(ReprintObligation.state) == state)
-    if actor_sites is not None:
-        query = query.where(
-            or_(
-                col(ReprintObligation.site).in_(actor_sites),
-                col(ReprintObligation.source_site).in_(actor_sites),
-            )
-        )
+    query = _within(query, actor_sites)
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(col(ReprintObligation.id) > str(after))
@@ -634,13 +634,7 @@ async def report(
     query = select(ReprintObligation)
     if source_site is not None:
         query = query.where(col(ReprintObligation.source_site) == source_site)
-    if actor_sites is not None:
-        query = query.where(
-            or_(
-                col(ReprintObligation.site).in_(actor_sites),
-                col(ReprintObligation.source_site).in_(actor_sites),
-            )
-        )
+    query = _within(query, actor_sites)
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for obligation in await session.exec(query):
         bucket = _bucket(obligation, now)

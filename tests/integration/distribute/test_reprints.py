@@ -381,3 +381,19 @@ async def test_report_counts_per_lower_site(
     ]
     scoped = await distribute.client.get("/api/v1/reprints/report", headers=COUNTY_EDITOR)
     assert [r["site"] for r in scoped.json()["rows"]] == ["county"]
+
+
+async def test_short_deadline_warns_within_its_fraction(
+    distribute: Distribute, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock_at(monkeypatch, publishing)(SHANGHAI_FRIDAY_1800)
+    now = clock_at(monkeypatch, reprints)
+    await add_rule(distribute, deadline_hours=4)  # a quarter of 4 h: warned 1 h before
+    await distribute.publish(ingested("c1"))
+    [job] = [j for j in distribute.app.state.spec.jobs if j.name == "reprint-clock"]
+    now(SHANGHAI_FRIDAY_1800 + timedelta(hours=2, minutes=30))
+    assert await run_pass(distribute.app.state.db, job) == 0  # 1.5 h left
+    now(SHANGHAI_FRIDAY_1800 + timedelta(hours=3, minutes=15))
+    assert await run_pass(distribute.app.state.db, job) == 1
+    [warning] = await distribute.outbox("reprint.deadline_warning")
+    assert warning["hours_left"] == 0.75
