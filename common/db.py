@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, Table, event, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 # The widest integer an INTEGER column holds on PostgreSQL (SQLite binds up to 2**63 - 1); a
@@ -81,3 +82,23 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
+
+
+# rows per INSERT statement of `insert_rows`: bounds the memory of one statement's parameters
+INSERT_CHUNK = 1000
+
+
+async def insert_rows(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], chunk: int = INSERT_CHUNK
+) -> None:
+    """Insert many rows in the caller's transaction with a few executemany statements (core, no
+    ORM unit of work per row): what a fan-out to thousands of targets writes. Every row must
+    carry the same keys."""
+    for start in range(0, len(rows), chunk):
+        await session.execute(insert(table), list(rows[start : start + chunk]))
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The core table of a SQLModel table class (for `insert_rows`)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass
+    return table

@@ -75,6 +75,21 @@ class EventData(BaseModel):
 # --- content (owned by ingest) -------------------------------------------------------------
 
 
+FanoutScope = Literal["self", "children", "descendants"]
+
+
+class FanoutSelector(BaseModel):
+    """Further portal targets of an item (多站点分发): `columns` on `site` itself (`self`), on
+    each of its direct children (`children`) or on every site under it (`descendants`, the site
+    itself excluded). Distribute resolves it over its site tree when the item is released."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    site: str
+    scope: FanoutScope = "self"
+    columns: list[str]
+
+
 class ContentIngested(EventData):
     """A new version of an item entered the library and needs review."""
 
@@ -109,6 +124,9 @@ class ContentIngested(EventData):
     embargo_until: datetime | None = None
     # taken down everywhere at this moment, like a retraction
     expire_at: datetime | None = None
+    # portal targets over the site tree besides `site` + `columns` (an event from before the
+    # field parses as none)
+    fanout: list[FanoutSelector] = []
 
     def key(self) -> str:
         return self.content_id

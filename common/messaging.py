@@ -7,7 +7,9 @@ event is skipped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -24,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import insert_rows
 from common.events import CloudEvent, EventData, utcnow
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
@@ -75,15 +78,24 @@ class Outbox:
         return event
 
     async def add_event(self, session: AsyncSession, topic: str, event: CloudEvent) -> None:
-        await session.execute(
-            insert(self.table).values(
-                event_id=event.id,
-                topic=topic,
-                key=event.subject or event.id,
-                payload=event.to_bytes(),
-                created_at=utcnow(),
-            )
-        )
+        await session.execute(insert(self.table).values(**self._row(topic, event, utcnow())))
+
+    async def add_many(self, session: AsyncSession, items: Sequence[EventData]) -> None:
+        """`add` for many events at once (one executemany per chunk): e.g. the thousands of
+        `delivery.updated` of one fan-out. Each remains its own message on its topic."""
+        now = utcnow()
+        rows = [self._row(d.TOPIC, d.to_event(self.source), now) for d in items]
+        await insert_rows(session, self.table, rows)
+
+    @staticmethod
+    def _row(topic: str, event: CloudEvent, now: datetime) -> dict[str, object]:
+        return {
+            "event_id": event.id,
+            "topic": topic,
+            "key": event.subject or event.id,
+            "payload": event.to_bytes(),
+            "created_at": now,
+        }
 
 
 class Inbox:

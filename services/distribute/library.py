@@ -28,6 +28,7 @@ SNAPSHOT_FIELDS = (
     "written_at",
     "published_at",
     "accounts",
+    "fanout",
 )
 
 

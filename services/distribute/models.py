@@ -98,6 +98,11 @@ class ContentSnapshot(DistributeTable, table=True):
     # new-media accounts the submission named (`channel_account.id`), besides its columns'
     # default accounts
     accounts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # fan-out selectors (`common.events.FanoutSelector` as JSON): further portal targets over
+    # the site tree, resolved at release time (`services.distribute.fanout`)
+    fanout: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     received_at: datetime = timestamp_field()
 
 

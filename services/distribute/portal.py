@@ -15,6 +15,7 @@ from sqlalchemy import delete, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import insert_rows, table_of
 from services.distribute.models import (
     Article,
     Change,
@@ -36,7 +37,14 @@ class PortalPlan:
     columns: list[SiteColumn]
     missing: list[str]
 
+    @property
+    def asked(self) -> list[str]:
+        """Every column asked of the site, present or not."""
+        return [c.slug for c in self.columns] + self.missing
 
+
+# what a change-feed row is inserted with (`seq` is the database's)
+CHANGE_COLUMNS = [c for c in table_of(Change).columns if c.name != "seq"]
 CHANGE_FEED_LOCK = 8103  # any constant key; only this service takes advisory locks in its DB
 
 
@@ -64,48 +72,103 @@ def micros(moment: datetime) -> int:
 async def publish_to_portal(
     session: AsyncSession, snapshot: ContentSnapshot, plan: PortalPlan, now: datetime
 ) -> dict[str, Any]:
-    """Store the article and its column entries; returns the article JSON.
+    """Store the article and its column entries on one site; returns the article JSON
+    (`publish_to_portals` for one plan)."""
+    return (await publish_to_portals(session, snapshot, [plan], now))[plan.site_slug]
 
-    A new version of an item already on the site keeps its first publish time and its place in
-    the lists; columns it no longer targets lose it.
+
+async def publish_to_portals(
+    session: AsyncSession, snapshot: ContentSnapshot, plans: list[PortalPlan], now: datetime
+) -> dict[str, dict[str, Any]]:
+    """Store the article and its column entries on each planned site (plans without a site or
+    without a column are skipped); returns site → the article JSON.
+
+    A new version of an item already on a site keeps its first publish time and its place in
+    the lists; columns it no longer targets lose it. The pages of every site are written with
+    a few bulk statements (a fan-out reaches a thousand sites), not one unit of work per row.
     """
-    assert plan.site is not None and plan.columns
+    plans = [p for p in plans if p.site is not None and p.columns]
+    if not plans:
+        return {}
     await serialise_change_feed(session)  # first, so every writer takes its locks in one order
-    site = site_info(plan.site)
-    existing = await session.get(Article, (site.slug, snapshot.content_id))
-    first_published = now if existing is None or existing.retracted_at else existing.published_at
-    article = render_article(
-        site, [column_info(c) for c in plan.columns], snapshot, first_published
-    )
-    article["updated_at"] = iso(now)
-    body = orjson.dumps(article)
-    if existing is None:
-        existing = Article(
-            site=site.slug,
-            content_id=snapshot.content_id,
-            version=snapshot.version,
-            content_hash=snapshot.content_hash,
-            body=body,
-            published_at=now,
+    content_id = snapshot.content_id
+    existing: dict[str, Article] = {}
+    listed_before: dict[str, list[str]] = {}
+    for part in in_chunks([p.site_slug for p in plans]):
+        query = select(Article).where(
+            col(Article.content_id) == content_id, col(Article.site).in_(part)
         )
-    existing.version = snapshot.version
-    existing.content_hash = snapshot.content_hash
-    existing.body = body
-    existing.published_at = first_published
-    existing.retracted_at = None
-    existing.render_rev = plan.site.render_rev
-    session.add(existing)
-    listed_before = await listed_columns(session, site.slug, snapshot.content_id)
-    # lists run newest first by the date they show, so an imported archive keeps its order
-    position = micros(shown_date(snapshot, first_published))
-    await _replace_entries(session, snapshot, plan, article, position)
-    op = "published" if first_published == now else "updated"
-    change = change_row(site.slug, snapshot.content_id, snapshot.version, op, article, now)
-    # a subscriber of a column the item just left hears of the update too
-    change.columns = sorted(set(change.columns) | set(listed_before))
-    session.add(change)
+        existing |= {a.site: a for a in await session.exec(query)}
+        listed = select(col(ColumnEntry.site), col(ColumnEntry.column)).where(
+            col(ColumnEntry.content_id) == content_id, col(ColumnEntry.site).in_(part)
+        )
+        for site_slug, column in await session.exec(listed):
+            listed_before.setdefault(site_slug, []).append(column)
+        await session.execute(
+            delete(ColumnEntry).where(
+                col(ColumnEntry.content_id) == content_id, col(ColumnEntry.site).in_(part)
+            )
+        )
+    articles: dict[str, dict[str, Any]] = {}
+    new_articles: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    for plan in plans:
+        assert plan.site is not None
+        site = site_info(plan.site)
+        before = existing.get(site.slug)
+        first_published = now if before is None or before.retracted_at else before.published_at
+        columns = [column_info(c) for c in plan.columns]
+        article = render_article(site, columns, snapshot, first_published)
+        article["updated_at"] = iso(now)
+        articles[site.slug] = article
+        body = orjson.dumps(article)
+        if before is None:
+            new_articles.append(
+                {
+                    "site": site.slug,
+                    "content_id": content_id,
+                    "version": snapshot.version,
+                    "content_hash": snapshot.content_hash,
+                    "body": body,
+                    "published_at": now,
+                    "retracted_at": None,
+                    "render_rev": plan.site.render_rev,
+                }
+            )
+        else:  # the ORM batches these updates; the loaded rows stay true in the session
+            before.version, before.content_hash = snapshot.version, snapshot.content_hash
+            before.body, before.published_at = body, first_published
+            before.retracted_at, before.render_rev = None, plan.site.render_rev
+            session.add(before)
+        # lists run newest first by the date they show, so an imported archive keeps its order
+        position = micros(shown_date(snapshot, first_published))
+        entries += [
+            {
+                "site": site.slug,
+                "column": column.slug,
+                "content_id": content_id,
+                "version": snapshot.version,
+                "position": position,
+                "entry": orjson.dumps(render_entry(article, column, site)),
+            }
+            for column in columns
+        ]
+        op = "published" if first_published == now else "updated"
+        change = change_row(site.slug, content_id, snapshot.version, op, article, now)
+        # a subscriber of a column the item just left hears of the update too
+        change.columns = sorted(set(change.columns) | set(listed_before.get(site.slug, [])))
+        changes.append({c.name: getattr(change, c.name) for c in CHANGE_COLUMNS})
+    await insert_rows(session, table_of(Article), new_articles)
+    await insert_rows(session, table_of(ColumnEntry), entries)
+    await insert_rows(session, table_of(Change), changes)  # in plan order: `seq` follows it
     await session.flush()
-    return article
+    return articles
+
+
+def in_chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    """`IN (...)` lists of a bounded size (well under every driver's parameter limit)."""
+    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 async def stale_articles(session: AsyncSession, limit: int) -> list[Article]:
@@ -130,35 +193,6 @@ async def rerender(session: AsyncSession, article: Article, now: datetime) -> No
         session.add(article)
         return
     await publish_to_portal(session, snapshot, plan, now)
-
-
-async def _replace_entries(
-    session: AsyncSession,
-    snapshot: ContentSnapshot,
-    plan: PortalPlan,
-    article: dict[str, Any],
-    position: int,
-) -> None:
-    assert plan.site is not None
-    await session.execute(
-        delete(ColumnEntry).where(
-            col(ColumnEntry.site) == plan.site.slug,
-            col(ColumnEntry.content_id) == snapshot.content_id,
-        )
-    )
-    info = site_info(plan.site)
-    for column in plan.columns:
-        entry = render_entry(article, column_info(column), info)
-        session.add(
-            ColumnEntry(
-                site=info.slug,
-                column=column.slug,
-                content_id=snapshot.content_id,
-                version=snapshot.version,
-                position=position,
-                entry=orjson.dumps(entry),
-            )
-        )
 
 
 async def serialise_change_feed(session: AsyncSession) -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import insert_rows, table_of
 from common.errors import Conflict, NotFound, ServiceUnavailable
 from common.events import ContentPublished, DeliveryUpdated, ReviewDecided, utcnow
 from common.identity import Actor
@@ -23,6 +25,7 @@ from services.distribute import audit, reprints
 from services.distribute.channels import release as channel_release  # a module: import cycle
 from services.distribute.channels.outcomes import OPEN_CHANNEL_STATES
 from services.distribute.deliveries import visible_delivery
+from services.distribute.fanout import plan_fanout
 from services.distribute.library import VersionSource, load_snapshot
 from services.distribute.models import (
     OUTBOX,
@@ -35,7 +38,7 @@ from services.distribute.models import (
     WebhookEndpoint,
 )
 from services.distribute.pagetags import iso
-from services.distribute.portal import plan_portal, portal_target, publish_to_portal
+from services.distribute.portal import PortalPlan, portal_target, publish_to_portals
 from services.distribute.webhooks import webhook_payload
 
 OPEN_STATES = ("pending", "sending")
@@ -44,6 +47,7 @@ NOT_TARGETS = ("cancelled", "needs_edit")
 # rendition or the platform refused the content) is settled: the release fails with the reasons,
 # and the editors fix the item in a new version
 RELEASE_OPEN_STATES = frozenset(OPEN_STATES + OPEN_CHANNEL_STATES)
+DELIVERY_COLUMNS = list(table_of(Delivery).columns)
 
 
 def new_delivery_id() -> str:
@@ -73,17 +77,8 @@ async def announce(
     state: str | None = None,
     detail: str | None = None,
 ) -> None:
-    await OUTBOX.add(
-        session,
-        DeliveryUpdated(
-            content_id=delivery.content_id,
-            version=delivery.version,
-            content_hash=delivery.content_hash,
-            target=delivery.target,
-            state=event_state(delivery, state),
-            detail=delivery.last_error if detail is None else detail,
-        ),
-    )
+    detail = delivery.last_error if detail is None else detail
+    await OUTBOX.add(session, updated(delivery, detail, state))
 
 
 def release_detail(delivery: Delivery) -> str:
@@ -144,10 +139,15 @@ async def endpoints_for(
 
 def subscribed(endpoint: WebhookEndpoint, snapshot: ContentSnapshot) -> bool:
     """Whether an app subscriber's filters (site, columns, kinds; empty = all) take the item."""
+    return takes(endpoint, snapshot.site, snapshot.columns, snapshot.kind)
+
+
+def takes(endpoint: WebhookEndpoint, site: str, columns: list[str], kind: str) -> bool:
+    """`subscribed` for an item on `site` in `columns` (a fan-out site's page)."""
     return (
-        endpoint.site in (None, snapshot.site)
-        and (not endpoint.columns or bool(set(endpoint.columns) & set(snapshot.columns)))
-        and (not endpoint.kinds or snapshot.kind in endpoint.kinds)
+        endpoint.site in (None, site)
+        and (not endpoint.columns or bool(set(endpoint.columns) & set(columns)))
+        and (not endpoint.kinds or kind in endpoint.kinds)
     )
 
 
@@ -248,17 +248,18 @@ async def _fail_everywhere(
 ) -> None:
     release.state, release.detail = "failed", reason
     key = (release.content_id, release.version, release.content_hash)
-    targets = [portal_target(snapshot.site, c) for c in snapshot.columns] if snapshot else []
-    if snapshot is not None:
+    targets = []
+    if snapshot is not None:  # every portal target, the fan-out's included
+        plans = await plan_fanout(session, snapshot)
+        targets = [portal_target(p.site_slug, c) for p in plans for c in p.asked]
         endpoints = await endpoints_for(session, "content.published", snapshot)
         targets += [webhook_target(e.id) for e in endpoints]
     failed = [new_delivery(key, t, "failed", now, error=reason) for t in targets or ["portal"]]
     if snapshot is not None:  # (version unknown: no site to name, the portal stands for all)
         failed += await channel_release.failed_everywhere(session, snapshot, key, reason, now)
     targets = [d.target for d in failed]
-    for delivery in failed:
-        session.add(delivery)
-        await announce(session, delivery)
+    await insert_deliveries(session, failed)
+    await OUTBOX.add_many(session, [updated(d, d.last_error) for d in failed])
     session.add(release)
     await session.flush()
     await _record_outcome(session, release, sorted(targets), reason)
@@ -268,32 +269,24 @@ async def _deliver(
     session: AsyncSession, release: Release, snapshot: ContentSnapshot, now: datetime
 ) -> None:
     key = (snapshot.content_id, snapshot.version, snapshot.content_hash)
-    plan = await plan_portal(session, snapshot)
-    created: list[Delivery] = []
-    for column in plan.missing:
-        reason = f"no column {column!r} on site {plan.site_slug!r}"
-        target = portal_target(plan.site_slug, column)
-        created.append(new_delivery(key, target, "failed", now, error=reason))
-    article = await publish_to_portal(session, snapshot, plan, now) if plan.columns else None
-    for target in (portal_target(plan.site_slug, c.slug) for c in plan.columns):
-        created.append(new_delivery(key, target, "delivered", now))
-    if article is not None:
-        for endpoint in await endpoints_for(session, "content.published", snapshot):
-            data = {"content_id": snapshot.content_id, **article}
-            payload = webhook_payload("content.published", data, now)
-            target = webhook_target(endpoint.id)
-            created.append(
-                new_delivery(key, target, "pending", now, endpoint=endpoint, payload=payload)
-            )
+    # the item's own site first, then every site its fan-out selectors resolve to
+    plans = await plan_fanout(session, snapshot)
+    created = portal_deliveries(key, plans, now)
+    articles = await publish_to_portals(session, snapshot, plans, now)
+    for endpoint, article in await webhook_articles(session, snapshot, plans, articles):
+        data = {"content_id": snapshot.content_id, **article}
+        payload = webhook_payload("content.published", data, now)
+        target = webhook_target(endpoint.id)
+        delivery = new_delivery(key, target, "pending", now, endpoint=endpoint, payload=payload)
+        created.append(delivery)
     channels = await channel_release.release_to_channels(
-        session, snapshot, key, now, page_published=article is not None
+        session, snapshot, key, now, page_published=snapshot.site in articles
     )
     created += channels.deliveries
-    # one flush for the lot: the outbox inserts would otherwise flush the session each time
+    # thousands of targets: the rows and their `delivery.updated` go in bulk statements
+    await insert_deliveries(session, created)
+    await OUTBOX.add_many(session, [updated(d, release_detail(d)) for d in created])
     with session.no_autoflush:
-        for delivery in created:
-            session.add(delivery)
-            await announce(session, delivery, detail=release_detail(delivery))
         session.add_all(channels.posts)
         # the release row was inserted by this transaction: nobody else can hold it
         await _settle(session, release, created)
@@ -303,6 +296,68 @@ async def _deliver(
         from services.distribute.retraction import supersede_posts
 
         await supersede_posts(session, snapshot, now)
+
+
+def portal_deliveries(
+    key: tuple[str, int, str], plans: list[PortalPlan], now: datetime
+) -> list[Delivery]:
+    """One delivery per (site, column) target: `failed` naming a column the site lacks (or a
+    site that does not exist), `delivered` for the others (written in the same transaction)."""
+    created: list[Delivery] = []
+    for plan in plans:
+        for column in plan.missing:
+            reason = f"no column {column!r} on site {plan.site_slug!r}"
+            target = portal_target(plan.site_slug, column)
+            created.append(new_delivery(key, target, "failed", now, error=reason))
+        for target in (portal_target(plan.site_slug, c.slug) for c in plan.columns):
+            created.append(new_delivery(key, target, "delivered", now))
+    return created
+
+
+async def webhook_articles(
+    session: AsyncSession,
+    snapshot: ContentSnapshot,
+    plans: list[PortalPlan],
+    articles: dict[str, dict[str, Any]],
+) -> list[tuple[WebhookEndpoint, dict[str, Any]]]:
+    """Each app subscriber that takes the item, with the page it hears of: the one on its own
+    site (an endpoint of one site subscribes to that site's columns), else the item's own
+    site's page. One delivery per endpoint, however many sites the item reached."""
+    if not articles:
+        return []
+    columns = {p.site_slug: [c.slug for c in p.columns] for p in plans}
+    query = select(WebhookEndpoint).where(col(WebhookEndpoint.active).is_(True))
+    found = []
+    for endpoint in await session.exec(query.order_by(col(WebhookEndpoint.id))):
+        if "content.published" not in endpoint.events:
+            continue
+        site = endpoint.site or snapshot.site
+        if site not in articles:
+            continue
+        # on its own site the item's named columns count (as without fan-out)
+        named = snapshot.columns if site == snapshot.site else columns[site]
+        if takes(endpoint, site, named, snapshot.kind):
+            found.append((endpoint, articles[site]))
+    return found
+
+
+async def insert_deliveries(session: AsyncSession, deliveries: list[Delivery]) -> None:
+    """The new deliveries in a few executemany statements (their objects stay outside the
+    session: nothing else in this transaction changes them)."""
+    rows = [{c.name: getattr(d, c.name) for c in DELIVERY_COLUMNS} for d in deliveries]
+    await insert_rows(session, table_of(Delivery), rows)
+
+
+def updated(delivery: Delivery, detail: str, state: str | None = None) -> DeliveryUpdated:
+    """The `delivery.updated` of a delivery (`state` overrides the row's, as in `announce`)."""
+    return DeliveryUpdated(
+        content_id=delivery.content_id,
+        version=delivery.version,
+        content_hash=delivery.content_hash,
+        target=delivery.target,
+        state=event_state(delivery, state),
+        detail=detail,
+    )
 
 
 async def settle_release(session: AsyncSession, content_id: str, version: int) -> None:

@@ -76,6 +76,7 @@ def incoming_from(
         reprint_of=submission.reprint_of,
         attachments=attachments,
         accounts=list(submission.accounts),
+        fanout=[s.model_dump() for s in submission.fanout],
     )
 
 

@@ -108,6 +108,8 @@ class ContentVersion(IngestTable, table=True):
     # new-media accounts (distribute's `channel_account` ids) the submission named, besides its
     # columns' default accounts
     accounts: list[str] = json_list()
+    # fan-out selectors over distribute's site tree (`common.events.FanoutSelector` as JSON)
+    fanout: list[dict[str, Any]] = json_list()
 
 
 class StatusChange(IngestTable, table=True):

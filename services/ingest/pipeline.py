@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.events import ContentIngested, utcnow
+from common.events import ContentIngested, FanoutSelector, utcnow
 from services.ingest import dedupe, indexno
 from services.ingest.chinese import fold, segment
 from services.ingest.cleaning import content_hash
@@ -71,6 +71,8 @@ def material_fields(version: ContentVersion) -> dict[str, object]:
     }
     if version.accounts:  # a target like the columns; absent when none, so older hashes hold
         fields["accounts"] = sorted(version.accounts)
+    if version.fanout:  # targets too, likewise
+        fields["fanout"] = version.fanout
     return fields
 
 
@@ -207,6 +209,7 @@ def build_version(
         script=prepared.script,
         attachments=list(incoming.attachments),
         accounts=list(incoming.accounts),
+        fanout=list(incoming.fanout),
     )
     version.content_hash = content_hash(material_fields(version))
     return version
@@ -515,6 +518,7 @@ def ingested_event(
         summary=version.summary,
         index_no=item.index_no,
         accounts=list(version.accounts),
+        fanout=[FanoutSelector.model_validate(s) for s in version.fanout],
         submitted_at=version.created_at,
         reprint_of=reprint_of,
     )

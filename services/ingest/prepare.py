@@ -43,6 +43,8 @@ class Incoming:
     reprint_of: str | None = None
     attachments: list[dict[str, Any]] = field(default_factory=list)
     accounts: list[str] = field(default_factory=list)  # new-media account ids (distribute)
+    # fan-out selectors (`common.events.FanoutSelector` as JSON objects)
+    fanout: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

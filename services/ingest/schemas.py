@@ -33,6 +33,28 @@ class Public(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_FANOUT_SELECTORS = 20
+
+
+class FanoutSelectorIn(BaseModel):
+    """One fan-out selector (`common.events.FanoutSelector`): `columns` on `site` (`self`), on
+    its direct children (`children`) or on every site under it (`descendants`). Which of those
+    sites lack a column is distribute's answer at release time (a failed delivery there)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    site: str = Field(pattern=SLUG_PATTERN)
+    scope: Literal["self", "children", "descendants"] = "self"
+    columns: list[Annotated[str, Field(pattern=SLUG_PATTERN)]] = Field(min_length=1, max_length=20)
+
+    @field_validator("columns")
+    @classmethod
+    def _distinct_columns(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a column may be named once")
+        return value
+
+
 class ContentSubmission(BaseModel):
     """A unit's submission (信息报送); HTML or text body, targeted at one site's columns."""
 
@@ -58,6 +80,16 @@ class ContentSubmission(BaseModel):
     accounts: list[Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN)]] = Field(
         default_factory=list, max_length=20
     )
+    # 多站点分发: further sites and columns over the site tree, besides `site` + `columns`
+    fanout: list[FanoutSelectorIn] = Field(default_factory=list, max_length=MAX_FANOUT_SELECTORS)
+
+    @field_validator("fanout")
+    @classmethod
+    def _distinct_selectors(cls, value: list[FanoutSelectorIn]) -> list[FanoutSelectorIn]:
+        seen = [(s.site, s.scope) for s in value]
+        if len(set(seen)) != len(seen):
+            raise ValueError("each (site, scope) may be named once")
+        return value
 
     @model_validator(mode="after")
     def _one_body(self) -> ContentSubmission:
@@ -221,6 +253,7 @@ class ContentVersionPublic(Public):
     script: str
     attachments: list[dict[str, Any]]
     accounts: list[str] = []
+    fanout: list[dict[str, Any]] = []
 
 
 class SearchHitPublic(Public):
