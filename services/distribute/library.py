@@ -39,9 +39,13 @@ def snapshot_from(content_id: str, version: int, fields: dict[str, Any]) -> Cont
 
 
 async def store_snapshot(session: AsyncSession, data: ContentIngested) -> ContentSnapshot:
-    """Keep a version's text for rendering; a version seen before is left as it was."""
+    """Keep a version's text for rendering; a version seen before is left as it was, but for
+    `reprint_of`, which a version fetched from ingest's API did not carry."""
     existing = await session.get(ContentSnapshot, (data.content_id, data.version))
     if existing is not None:
+        if existing.reprint_of is None and data.reprint_of:
+            existing.reprint_of = data.reprint_of
+            session.add(existing)
         return existing
     snapshot = snapshot_from(data.content_id, data.version, data.model_dump())
     session.add(snapshot)

@@ -412,7 +412,8 @@ async def _obligation_of(
 
 async def on_reprint_ingested(session: AsyncSession, snapshot: ContentSnapshot) -> None:
     """A reprint entered the library: remember it on its obligation. If the original was taken
-    down meanwhile (the request crossed the retraction), the reprint is retracted too."""
+    down meanwhile (the request crossed the retraction), the reprint is retracted too; if its
+    approval overtook this event and it is published already, the obligation is live."""
     if not snapshot.reprint_of:
         return
     obligation = await _obligation_of(session, snapshot)
@@ -422,6 +423,9 @@ async def on_reprint_ingested(session: AsyncSession, snapshot: ContentSnapshot) 
     session.add(obligation)
     if obligation.state == "retracted":
         await _ask_retraction(session, obligation, obligation.detail or "原稿已撤回")
+    release = await session.get(Release, (snapshot.content_id, snapshot.version))
+    if release is not None and release.state == "published" and release.published_at:
+        await _reprint_live(session, snapshot, as_utc(release.published_at))
     await session.flush()
 
 

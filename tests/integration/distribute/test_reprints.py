@@ -397,3 +397,19 @@ async def test_short_deadline_warns_within_its_fraction(
     assert await run_pass(distribute.app.state.db, job) == 1
     [warning] = await distribute.outbox("reprint.deadline_warning")
     assert warning["hours_left"] == 0.75
+
+
+async def test_reprint_published_before_its_text_arrived(distribute: Distribute) -> None:
+    await add_rule(distribute)
+    await distribute.publish(ingested("c1"))
+    reprint = ingested("r1", site="city", is_reprint=True, reprint_of="c1")
+    # the approval overtook `content.ingested`: the version came from ingest's API, which
+    # does not carry `reprint_of`
+    distribute.ingest.add(reprint.model_copy(update={"reprint_of": None}))
+    await distribute.handle(approved(reprint))
+    [waiting] = await obligations(distribute)
+    assert waiting["state"] == "requested" and waiting["reprint_id"] is None
+    await distribute.handle(reprint)  # the event arrives after all
+    [live] = await obligations(distribute)
+    assert live["state"] == "live" and live["reprint_id"] == "r1"
+    assert live["live_at"] is not None
