@@ -165,7 +165,9 @@ class WebhookDispatcher:
                     and_(col(Delivery.state) == "sending", col(Delivery.lease_until) <= now),
                 ),
             )
-            .order_by(col(Delivery.next_attempt_at))
+            # oldest due first, in a total order: a fan-out's thousands of rows due at the same
+            # moment go in creation order, and whatever came due earlier goes before them
+            .order_by(col(Delivery.next_attempt_at), col(Delivery.created_at), col(Delivery.id))
             .limit(limit)
         )
 

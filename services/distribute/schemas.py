@@ -535,6 +535,31 @@ class OutletsPublic(_Output):
     outlets: list[OutletPublic]
 
 
+class FanoutSpreadPublic(_Output):
+    """One outlet kind's deliveries of a release (`all`: every kind together): how many, by
+    state, when the first and the last landed, the skew between them and p50/p99 of
+    delivered_at - approved_at, in seconds (None while nothing is delivered)."""
+
+    channel: Literal["all", "portal", "webhook", "wechat", "weibo"]
+    targets: int
+    states: dict[str, int]
+    first_delivered_at: str | None
+    last_delivered_at: str | None
+    skew_seconds: float | None
+    p50_seconds: float | None
+    p99_seconds: float | None
+
+
+class FanoutPublic(_Output):
+    content_id: str
+    version: int
+    site: str
+    state: str
+    approved_at: str
+    total: FanoutSpreadPublic
+    channels: list[FanoutSpreadPublic]
+
+
 # --- reprint linkage (转载协同联动) -------------------------------------------------------------
 
 ReprintScope = Literal["children", "descendants", "list"]

@@ -3,6 +3,7 @@ recorded; a column a site lacks fails that target only; ingest refuses bad selec
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import orjson
 from sqlalchemy import select
 
 from common.events import FanoutSelector, utcnow
+from common.testing import staff
 from services.distribute.models import Article, ColumnEntry, Delivery, Release, Site, SiteColumn
 from tests.integration.distribute.conftest import EDITOR, Distribute, ingested
 from tests.integration.ingest.conftest import ingest_client  # noqa: F401  # the ingest app
@@ -230,3 +232,55 @@ async def test_ingest_keeps_the_selectors_and_refuses_bad_ones(
 
     (event,) = await ingested_events(database_url)
     assert event["fanout"] == selectors and event["content_hash"] == item["content_hash"]
+
+
+async def test_the_fanout_report_counts_states_and_spreads_per_channel(
+    distribute: Distribute,
+) -> None:
+    await grow_tree(distribute)
+    item = ingested(
+        "c6",
+        columns=["news"],
+        fanout=fanout({"site": "province", "scope": "children", "columns": ["news", "notices"]}),
+    )
+    await distribute.publish(item)
+    # a later landing, as a slow target would: the report measures what is recorded
+    async with distribute.app.state.db.sessions() as session:
+        release = await session.get(Release, ("c6", 1))
+        assert release is not None
+        approved_at = release.approved_at.replace(tzinfo=UTC)
+        found = await deliveries_of(distribute, "c6")
+        lags = {"portal:province/news": 1.0, "portal:city/news": 2.0, "portal:city/notices": 4.0}
+        lags["portal:city2/news"] = 10.0
+        for target, lag in lags.items():
+            row = await session.get(Delivery, found[target].id)
+            assert row is not None
+            row.delivered_at = approved_at + timedelta(seconds=lag)
+            session.add(row)
+        await session.commit()
+
+    url = "/api/v1/deliveries/fanout/c6/1"
+    response = await distribute.client.get(url, headers=EDITOR)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["site"] == "province" and report["state"] == "failed"
+    portal = next(c for c in report["channels"] if c["channel"] == "portal")
+    assert portal["targets"] == 5
+    assert portal["states"] == {"delivered": 4, "failed": 1}
+    assert portal["skew_seconds"] == 9.0
+    assert portal["p50_seconds"] == 2.0 and portal["p99_seconds"] == 10.0
+    first = datetime.fromisoformat(portal["first_delivered_at"])
+    assert abs(first - (approved_at + timedelta(seconds=1))) < timedelta(milliseconds=1)
+    assert first.utcoffset() == timedelta(hours=8)  # shown in Asia/Shanghai
+    assert report["total"]["targets"] == 5 and report["total"]["skew_seconds"] == 9.0
+    empty = {c["channel"]: c for c in report["channels"]}["wechat"]
+    assert empty["targets"] == 0 and empty["p50_seconds"] is None and empty["states"] == {}
+
+    # outside the caller's sites, an unknown version, a malformed id
+    county_editor = staff("editor", ("editor",), sites=["county"])
+    assert (await distribute.client.get(url, headers=county_editor)).status_code == 404
+    missing = await distribute.client.get("/api/v1/deliveries/fanout/c6/2", headers=EDITOR)
+    assert missing.status_code == 404 and missing.json()["errors"][0]["field"] == "version"
+    bad = await distribute.client.get("/api/v1/deliveries/fanout/c%206/1", headers=EDITOR)
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
