@@ -12,11 +12,16 @@ column on every site below the province, then its approval. It prints:
 - with `--national`, a sizing calculation from these measured figures (docs/sizing.md).
 
 Portal targets are transactional: they all become visible at the one commit, so their
-per-target latency is the whole release's time. New-media accounts (the WeChat / Weibo
-sandboxes) are not in this run: their platforms' posting limits, not the hub, bound them
-(bench/channels.py measures them; `--national` prints what the limits imply).
+per-target latency is the whole release's time.
 
-    .venv/bin/python bench/fanout.py [--sites 1000 --columns 10] [--database postgres] [--national]
+Separately (their platforms' posting limits apply, at the hub's defaults: WeChat 10/min and
+Weibo 30/h per account), the demo tree's new-media accounts on the WeChat and Weibo sandboxes
+(served over HTTP in this process): `--items` items fanned out over the demo tree, each to the
+four demo accounts, the channel job run until every post is confirmed; printed per platform
+from `GET /api/v1/deliveries/fanout/...`'s figures (`services.distribute.fanout`).
+
+    .venv/bin/python bench/fanout.py [--sites 1000 --columns 10] [--items 3]
+                                     [--database postgres] [--national]
 """
 
 from __future__ import annotations
@@ -35,14 +40,22 @@ from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
-from sqlalchemy import func, select, text
+from sqlalchemy import func
+from sqlmodel import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common.db import insert_rows, table_of  # noqa: E402
 from common.events import ContentIngested, EventData, FanoutSelector, ReviewDecided  # noqa: E402
+from common.jobs import run_once  # noqa: E402
+from common.testing import served_in_thread  # noqa: E402
+from kitchen.sandboxes import wechat as wechat_sandbox  # noqa: E402
+from kitchen.sandboxes import weibo as weibo_sandbox  # noqa: E402
+from kitchen.sandboxes.demo import DEMO_ACCOUNTS  # noqa: E402
 from services.distribute.app import create_app  # noqa: E402
-from services.distribute.models import Delivery, Release, Site, SiteColumn  # noqa: E402
+from services.distribute.channels.delivery import ChannelDispatcher  # noqa: E402
+from services.distribute.fanout import fanout_report  # noqa: E402
+from services.distribute.models import Delivery, Release, Site, SiteColumn, tables  # noqa: E402
 from services.distribute.settings import DistributeSettings  # noqa: E402
 
 COLUMN_TYPES = ("news", "notice", "policy", "interpretation", "interview")
@@ -210,9 +223,10 @@ async def measure(app: Any, sites: int, columns: int) -> Measured:
         query = select(Delivery.state, Delivery.delivered_at).where(
             Delivery.content_id == data.content_id  # type: ignore[arg-type]
         )
-        rows = (await session.execute(query)).all()
+        rows = list(await session.exec(query))
         release = await session.get(Release, (data.content_id, 1))
-        outbox = (await session.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
+    async with app.state.db.engine.connect() as conn:
+        outbox = await conn.scalar(select(func.count()).select_from(tables.outbox))
     assert release is not None
     moments = [r.delivered_at for r in rows if r.delivered_at is not None]
     skew = (max(moments) - min(moments)).total_seconds() if moments else 0.0
@@ -233,6 +247,101 @@ async def measure(app: Any, sites: int, columns: int) -> Measured:
     )
 
 
+async def sandboxes(url: str, items: int) -> dict[str, dict[str, Any]]:
+    """`items` items over the demo tree to the demo accounts on the sandboxes, the channel job
+    run until every post settles; per platform: posts, states, seconds, p50/p99 lag."""
+    wechat = wechat_sandbox.create_app(
+        [a for a in DEMO_ACCOUNTS if a["platform"] == "wechat"], publish_seconds=0.3
+    )
+    weibo = weibo_sandbox.create_app([a for a in DEMO_ACCOUNTS if a["platform"] == "weibo"])
+    with (
+        served_in_thread(wechat, "the WeChat sandbox") as wechat_url,
+        served_in_thread(weibo, "the Weibo sandbox") as weibo_url,
+    ):
+        settings = DistributeSettings(
+            database_url=url,
+            process_role="api",
+            seed_demo=True,
+            demo_channel_accounts=DEMO_ACCOUNTS,
+            wechat_api_url=wechat_url,
+            weibo_api_url=weibo_url,
+            wechat_confirm_seconds=0.1,
+            outbound_allow=["127.0.0.1"],
+        )
+        app = create_app(settings, ingest_transport=httpx.MockTransport(no_ingest))
+        async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
+            deps = app.state.deps
+            job = ChannelDispatcher(settings, deps.channels, deps.box)
+            ids = [f"wx{n}" for n in range(items)]
+            started = time.perf_counter()
+            for content_id in ids:
+                data = item(content_id, 0).model_copy(
+                    update={
+                        # a platform refuses a text it already carries: one title per item
+                        "title": f"{item(content_id, 0).title}（第{content_id}号）",
+                        "columns": ["news"],
+                        "fanout": [
+                            FanoutSelector(site="province", scope="descendants", columns=["news"])
+                        ],
+                    }
+                )
+                await handle(app, data)
+                await handle(app, approval(data))
+            reports = await settle_channels(app, job, ids)
+            seconds = time.perf_counter() - started
+    return spread_per_platform(reports, seconds)
+
+
+async def settle_channels(app: Any, job: ChannelDispatcher, ids: list[str]) -> list[Any]:
+    """Run the channel job until no item has an open new-media post (≤ 120 s)."""
+    deadline = time.monotonic() + 120
+    while True:
+        await run_once(app.state.db, job.step)
+        async with app.state.db.sessions() as session:
+            reports = [await fanout_report(session, c, 1) for c in ids]
+        open_ = [
+            s
+            for r in reports
+            for c in r["channels"]
+            if c["channel"] in ("wechat", "weibo")
+            for s in c["states"]
+            if s not in ("delivered", "failed", "needs_edit", "cancelled")
+        ]
+        if not open_ or time.monotonic() > deadline:
+            return reports
+        await asyncio.sleep(0.05)
+
+
+def spread_per_platform(reports: list[Any], seconds: float) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for channel in ("portal", "wechat", "weibo"):
+        rows = [c for r in reports for c in r["channels"] if c["channel"] == channel]
+        states: dict[str, int] = {}
+        for row in rows:
+            for state, n in row["states"].items():
+                states[state] = states.get(state, 0) + n
+        found[channel] = {
+            "targets": sum(r["targets"] for r in rows),
+            "states": states,
+            "p50": max((r["p50_seconds"] or 0.0) for r in rows),
+            "p99": max((r["p99_seconds"] or 0.0) for r in rows),
+            "skew": max((r["skew_seconds"] or 0.0) for r in rows),
+            "seconds": seconds,
+        }
+    return found
+
+
+def report_sandboxes(found: dict[str, dict[str, Any]], items: int) -> None:
+    print(f"\nnew-media sandboxes: {items} item(s) over the demo tree, 4 demo accounts each,")
+    print("  the hub's default limits (WeChat 10/min, Weibo 30/h per account):")
+    for channel, f in found.items():
+        rate = f["targets"] / f["seconds"] if f["seconds"] else 0.0
+        print(
+            f"  {channel:7} targets {f['targets']:3}  {f['states']}  p50 {f['p50']:.2f} s  "
+            f"p99 {f['p99']:.2f} s  skew {f['skew']:.2f} s  ({rate:.1f}/s over the run)"
+        )
+
+
 def report(m: Measured, sites: int, columns: int, database: str) -> None:
     print(f"fan-out: 1 item → {sites} sites × {columns} columns on {database}")
     print(f"  targets recorded          {m.targets} ({m.delivered} delivered, {m.failed} failed)")
@@ -244,9 +353,6 @@ def report(m: Measured, sites: int, columns: int, database: str) -> None:
     print(f"  outbox rows               {m.outbox_rows} (delivery.updated per target + the rest)")
     print(f"  bare delivery inserts     {m.bare_seconds:.2f} s ({m.bare_per_second:,.0f} rows/s)")
     print(f"  ratio fan-out / bare      {m.seconds / m.bare_seconds:.1f}×")
-    print("  new-media accounts        not in this run: the platforms' limits bound them")
-    print(f"                            (WeChat {WECHAT_POSTS_PER_MINUTE}/min per account,")
-    print(f"                            Weibo {WEIBO_POSTS_PER_HOUR}/h per account)")
 
 
 def national(m: Measured) -> None:
@@ -298,6 +404,7 @@ async def main() -> None:
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--columns", type=int, default=10)
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--items", type=int, default=3, help="items to the sandbox accounts")
     parser.add_argument("--national", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -309,9 +416,17 @@ async def main() -> None:
         app = create_app(settings, ingest_transport=httpx.MockTransport(no_ingest))
         async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
             measured = await measure(app, args.sites, args.columns)
-            async with app.state.db.sessions() as session:
-                sites = (await session.execute(select(func.count()).select_from(Site))).scalar()
+            async with app.state.db.engine.connect() as conn:
+                sites = await conn.scalar(select(func.count()).select_from(table_of(Site)))
+        channel_url = (
+            f"sqlite+aiosqlite:///{tmp}/channels.db"
+            if args.database == "sqlite"
+            else await fresh_postgres()
+        )
+        found = await sandboxes(channel_url, args.items) if args.items else {}
     report(measured, int(sites or 0), args.columns, args.database)
+    if found:
+        report_sandboxes(found, args.items)
     if args.national:
         national(measured)
 
