@@ -58,6 +58,8 @@ from services.distribute.fanout import fanout_report  # noqa: E402
 from services.distribute.models import Delivery, Release, Site, SiteColumn, tables  # noqa: E402
 from services.distribute.settings import DistributeSettings  # noqa: E402
 
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+CREATED: list[str] = []  # the bench's own PostgreSQL databases
 COLUMN_TYPES = ("news", "notice", "policy", "interpretation", "interview")
 # the platforms' posting limits the hub enforces by default (docs/channels.md)
 WECHAT_POSTS_PER_MINUTE = 10
@@ -437,17 +439,34 @@ def no_ingest(request: httpx.Request) -> httpx.Response:
 
 
 async def fresh_postgres() -> str:
-    """A new database on the local PostgreSQL (postgres@127.0.0.1:5432)."""
+    """A new database on the local PostgreSQL (postgres@127.0.0.1:5432), dropped at exit."""
     import asyncpg
 
     name = f"bench_fanout_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    conn = await asyncpg.connect(f"{POSTGRES}/postgres")
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+    CREATED.append(name)
     return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
 
+async def drop_created() -> None:
+    import asyncpg
+
+    if not CREATED:
+        return
+    conn = await asyncpg.connect(f"{POSTGRES}/postgres")
+    try:
+        for name in CREATED:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        asyncio.run(drop_created())

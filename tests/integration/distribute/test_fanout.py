@@ -13,7 +13,7 @@ from sqlalchemy import select
 from common.events import FanoutSelector, utcnow
 from common.testing import staff
 from services.distribute.models import Article, ColumnEntry, Delivery, Release, Site, SiteColumn
-from tests.integration.distribute.conftest import EDITOR, Distribute, ingested
+from tests.integration.distribute.conftest import EDITOR, Distribute, Receiver, ingested
 from tests.integration.ingest.conftest import ingest_client  # noqa: F401  # the ingest app
 from tests.integration.ingest.test_submission import EDITOR as INGEST_EDITOR
 from tests.integration.ingest.test_submission import SUBMISSION, count_rows
@@ -284,3 +284,63 @@ async def test_the_fanout_report_counts_states_and_spreads_per_channel(
     bad = await distribute.client.get("/api/v1/deliveries/fanout/c%206/1", headers=EDITOR)
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_an_app_subscriber_of_a_fanned_out_site_hears_of_that_sites_page(
+    distribute: Distribute, receiver: Receiver
+) -> None:
+    from tests.integration.distribute.test_subscriber_filters import register
+
+    county = await register(distribute, url=receiver.url, site="county", columns=["news"])
+    county_notices = await register(
+        distribute, url=receiver.url, site="county", columns=["notices"]
+    )
+    everywhere = await register(distribute, url=receiver.url)
+    item = ingested(
+        "c7",
+        columns=["policies"],
+        fanout=fanout({"site": "city", "scope": "children", "columns": ["news"]}),
+    )
+    await distribute.publish(item)
+    found = await deliveries_of(distribute, "c7")
+    webhooks = {t for t in found if t.startswith("webhook:")}
+    # the county's news subscriber and the all-sites one; not the county's notices one
+    assert webhooks == {f"webhook:{county['id']}", f"webhook:{everywhere['id']}"}
+    assert f"webhook:{county_notices['id']}" not in found
+    await distribute.dispatch()
+    pages = {r["payload"]["data"]["site"]: r["payload"]["data"] for r in receiver.accepted()}
+    assert set(pages) == {"county", "province"}  # each hears of its own site's page
+    assert pages["county"]["url"].startswith("https://www.dayi.gov.cn/")
+    assert [c["slug"] for c in pages["county"]["columns"]] == ["news"]
+
+
+async def test_webhook_deliveries_due_at_one_moment_are_leased_oldest_first(
+    distribute: Distribute, receiver: Receiver
+) -> None:
+    from tests.integration.distribute.test_subscriber_filters import register
+
+    await register(distribute, url=receiver.url)
+    for content_id in ("old", "new", "middle"):
+        await distribute.publish(ingested(content_id, columns=["news"]))
+    created = {"old": 1, "middle": 2, "new": 3}  # seconds after a common moment
+    due = utcnow()
+    async with distribute.app.state.db.sessions() as session:
+        for content_id, offset in created.items():
+            for delivery in (await deliveries_of(distribute, content_id)).values():
+                if delivery.channel != "webhook":
+                    continue
+                row = await session.get(Delivery, delivery.id)
+                assert row is not None
+                row.next_attempt_at = due  # due at one moment, as a fan-out's rows are
+                row.created_at = due + timedelta(seconds=offset)
+                session.add(row)
+        await session.commit()
+    # a fresh dispatcher each time: one per worker, none holding the endpoint's concurrency
+    leased = [(await distribute.claim(distribute.dispatcher(), limit=1))[0] for _ in range(3)]
+    ids = {
+        d.id: c
+        for c in created
+        for d in (await deliveries_of(distribute, c)).values()
+        if d.channel == "webhook"
+    }
+    assert [ids[claim.delivery_id] for claim in leased] == ["old", "middle", "new"]
