@@ -4,6 +4,7 @@ and the reprint clock (clock hours, weekends included; warnings and breaches exa
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -413,3 +414,25 @@ async def test_reprint_published_before_its_text_arrived(distribute: Distribute)
     [live] = await obligations(distribute)
     assert live["state"] == "live" and live["reprint_id"] == "r1"
     assert live["live_at"] is not None
+
+
+async def test_racing_workers_record_one_breach(
+    distribute: Distribute, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock_at(monkeypatch, publishing)(SHANGHAI_FRIDAY_1800)
+    await add_rule(distribute)
+    await distribute.publish(ingested("c1"))
+    [city] = await obligations(distribute)
+    late = SHANGHAI_FRIDAY_1800 + timedelta(days=2)
+    database = distribute.app.state.db
+    async with database.sessions() as first, database.sessions() as second:
+        assert await reprints.mark_once(first, city["id"], "breached_at", late)
+        # the second worker's conditional update waits for the first one's row
+        racing = asyncio.create_task(reprints.mark_once(second, city["id"], "breached_at", late))
+        await asyncio.sleep(0.3)
+        assert not racing.done()
+        await first.commit()
+        assert await racing is False
+        await second.commit()
+    [after] = await obligations(distribute)
+    assert after["breached_at"] == "2026-12-06T18:00:00+08:00"
