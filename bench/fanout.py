@@ -53,7 +53,7 @@ from kitchen.sandboxes import wechat as wechat_sandbox  # noqa: E402
 from kitchen.sandboxes import weibo as weibo_sandbox  # noqa: E402
 from kitchen.sandboxes.demo import DEMO_ACCOUNTS  # noqa: E402
 from services.distribute.app import create_app  # noqa: E402
-from services.distribute.channels.delivery import ChannelDispatcher  # noqa: E402
+from services.distribute.channels.delivery import CHANNEL_BATCH, ChannelDispatcher  # noqa: E402
 from services.distribute.fanout import fanout_report  # noqa: E402
 from services.distribute.models import Delivery, Release, Site, SiteColumn, tables  # noqa: E402
 from services.distribute.settings import DistributeSettings  # noqa: E402
@@ -61,9 +61,6 @@ from services.distribute.settings import DistributeSettings  # noqa: E402
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 CREATED: list[str] = []  # the bench's own PostgreSQL databases
 COLUMN_TYPES = ("news", "notice", "policy", "interpretation", "interview")
-# the platforms' posting limits the hub enforces by default (docs/channels.md)
-WECHAT_POSTS_PER_MINUTE = 10
-WEIBO_POSTS_PER_HOUR = 30
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -357,47 +354,60 @@ def report(m: Measured, sites: int, columns: int, database: str) -> None:
     print(f"  ratio fan-out / bare      {m.seconds / m.bare_seconds:.1f}×")
 
 
-def national(m: Measured) -> None:
+# the national hub (docs/sizing.md)
+NATIONAL_SITES = 15_000
+NATIONAL_ACCOUNTS = 100_000
+NATIONAL_ITEMS_PER_DAY = 100_000
+PROVINCES = 31
+RELAY_MSGS_PER_SECOND = 30_000  # outbox relay → broker, the low end of docs/ceilings.md
+PEAK_FACTOR = 10  # office-hours peak over the daily average
+
+
+def national(m: Measured, channels: dict[str, dict[str, Any]]) -> None:
     """Sizing for the national hub from the measured figures (docs/sizing.md explains it)."""
-    sites, accounts, items_per_day = 15_000, 100_000, 100_000
-    columns_per_site = 10
-    reprint_targets = sites * columns_per_site  # one State Council document on every column
-    rate = m.per_second  # portal deliveries/s of one distribute worker (one DB transaction)
-    one_worker = reprint_targets / rate
-    print("\nnational sizing (≈15,000 sites, 100,000 accounts, 100,000 items/day):")
-    print(f"  measured: {rate:,.0f} portal deliveries/s per worker transaction")
+    rate = m.per_second  # portal deliveries/s inside one release transaction
     print(
-        f"  one document to every column of every site: {reprint_targets:,} portal targets "
-        f"→ {one_worker:.0f} s in one transaction"
+        f"\nnational sizing (≈{NATIONAL_SITES:,} sites, {NATIONAL_ACCOUNTS:,} accounts, "
+        f"{NATIONAL_ITEMS_PER_DAY:,} items/day), from {rate:,.0f} portal deliveries/s measured:"
     )
-    # split by province: 31 provincial subtrees, each its own release transaction
-    provinces = 31
+    for columns in (2, 10):
+        targets = NATIONAL_SITES * columns
+        print(
+            f"  one document on {columns} columns of every site: {targets:,} portal targets → "
+            f"{targets / rate:.0f} s in one transaction; per province ({PROVINCES} releases of "
+            f"~{targets // PROVINCES:,}) {targets / PROVINCES / rate:.1f} s each"
+        )
+    events = NATIONAL_SITES * 10 + NATIONAL_ACCOUNTS
     print(
-        f"  split per province ({provinces} subtrees, ~{reprint_targets // provinces:,} targets "
-        f"each): {one_worker / provinces:.1f} s each; with W workers ≈ "
-        f"{one_worker:.0f}/W s (W=8 → {one_worker / 8:.0f} s)"
+        f"  its delivery.updated: up to {events:,} messages, one key (the content id) → one "
+        f"partition; relay at ≥{RELAY_MSGS_PER_SECOND:,} msg/s → "
+        f"{events / RELAY_MSGS_PER_SECOND:.0f} s"
     )
-    daily_targets = items_per_day * 3  # an ordinary item: its own site and ~2 columns more
-    busy = daily_targets / rate
+    per_second = NATIONAL_ITEMS_PER_DAY / 86_400
+    peak = per_second * PEAK_FACTOR
     print(
-        f"  ordinary load: {items_per_day:,} items/day × ~3 targets = {daily_targets:,} "
-        f"deliveries/day → {busy:.0f} s of worker time/day ({busy / 864:.2f} % of one worker)"
+        f"  ordinary items: {per_second:.1f}/s on average, ~{peak:.0f}/s at a {PEAK_FACTOR}× peak "
+        f"— ~{peak * 3:.0f} portal deliveries/s, {peak * 3 / rate:.1%} of one worker"
     )
-    events = reprint_targets + accounts  # delivery.updated per portal target and per account
+    wechat = channels.get("wechat")
+    if wechat and wechat["p50"]:
+        per_worker = CHANNEL_BATCH / wechat["p50"]  # a pass leases a batch and posts it at once
+        workers = math.ceil(NATIONAL_ACCOUNTS / per_worker / 600)
+        print(
+            f"  new-media: one post per account, ~{wechat['p50']:.2f} s each (WeChat, measured), "
+            f"{CHANNEL_BATCH} in flight per channel worker → ~{per_worker:.0f} posts/s each; "
+            f"{NATIONAL_ACCOUNTS:,} posts in 10 min need ≥{workers} channel workers "
+            "(PostgreSQL, SKIP LOCKED); one post per account is within the per-account limits "
+            "(a Weibo app's daily limit is per app: 1,000 accounts per app key at most)"
+        )
+    # partitions are for parallelism (one consumer per partition and group), not volume: even
+    # the peak is far below one partition's rate; a keyed topic cannot grow later without
+    # moving keys, so it is sized for four times the workers needed now
+    workers = 1 + math.ceil(peak * 3 / rate) + 1  # the big document's worker, the rest, one spare
     print(
-        f"  delivery.updated for that document: {events:,} messages; at ~5,000 msg/s per "
-        f"partition (1 KiB) → {math.ceil(events / 5000 / 60)} partition-minute(s)"
-    )
-    wechat_minutes = math.ceil(1 / WECHAT_POSTS_PER_MINUTE)
-    print(
-        f"  new-media: {accounts:,} accounts each post once; per account the limit is "
-        f"{WECHAT_POSTS_PER_MINUTE}/min (WeChat), {WEIBO_POSTS_PER_HOUR}/h (Weibo): one post "
-        f"each is within the first window (≤ {wechat_minutes} min); the hub side is "
-        f"{accounts:,} leases at the channel job's batch pace"
-    )
-    print(
-        "  partitions: content.* 12, review.* 12, delivery.updated 24, content.published 12"
-        " (keyed by content id; distribute workers ≤ partitions); replicas 3, min.insync 2"
+        f"  distribute consumers: {workers} (one busy with the big document, one for the rest, "
+        f"one spare) → {4 * workers} partitions per topic (room for 4× the workers); replicas 3, "
+        "min.insync.replicas 2, acks=all (one broker may fail with nothing lost)"
     )
 
 
@@ -430,7 +440,7 @@ async def main() -> None:
     if found:
         report_sandboxes(found, args.items)
     if args.national:
-        national(measured)
+        national(measured, found)
 
 
 def no_ingest(request: httpx.Request) -> httpx.Response:
