@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field
 
-__all__ = ["timestamp_column", "timestamp_field"]
+__all__ = ["as_utc", "timestamp_column", "timestamp_field"]
 
 
 def timestamp_column(*, nullable: bool = False, index: bool = False) -> Column[Any]:
@@ -21,3 +22,9 @@ def timestamp_field(*, nullable: bool = False, index: bool = False) -> Any:
     if nullable:
         return Field(default=None, sa_column=column)
     return Field(sa_column=column)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime: SQLite hands them back naive, and
+    everything we store is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -124,6 +124,8 @@ class ContentIngested(EventData):
     embargo_until: datetime | None = None
     # taken down everywhere at this moment, like a retraction
     expire_at: datetime | None = None
+    # grows with every change of the schedule (see `ContentScheduleChanged`)
+    schedule_revision: int = 0
     # portal targets over the site tree besides `site` + `columns` (an event from before the
     # field parses as none)
     fanout: list[FanoutSelector] = []

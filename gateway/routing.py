@@ -8,7 +8,10 @@ ROUTES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), service)
     for pattern, service in (
         (r"^/api/v1/sites/[^/]+/search$", "ingest"),
-        (r"^/api/v1/(contents|webhooks|sources|crawls|attachments|imports)(/|$)", "ingest"),
+        (
+            r"^/api/v1/(contents|webhooks|sources|crawls|attachments|imports|schedules)(/|$)",
+            "ingest",
+        ),
         (r"^/api/v1/(reviews|lexicons|wording|review-policies|audit|checks)(/|$)", "review"),
         (
             r"^/api/v1/(sites|deliveries|webhook-endpoints|changes|channels|reprint-rules|reprints)(/|$)",

@@ -128,12 +128,18 @@ async function submitContent(event) {
   const form = new FormData(event.target);
   const body = Object.fromEntries([...form.entries()].filter(([k, v]) => k !== "columns" && v));
   body.columns = form.getAll("columns");
+  // the form's times are Beijing time (datetime-local has no zone); the API wants the offset
+  for (const key of ["publish_at", "expire_at"]) if (body[key]) body[key] = shanghaiMoment(body[key]);
   try {
     const result = await api("/api/v1/contents", { method: "POST", body: JSON.stringify(body),
       headers: { "Content-Type": "application/json" } });
     $("#submit-result").textContent = `已入库：编号 ${result.id}，第${result.version}版，状态 ${STATUS[result.status] || result.status}`;
     event.target.reset();
   } catch (error) { showError(error); }
+}
+
+function shanghaiMoment(local) {
+  return `${local.length === 16 ? `${local}:00` : local}+08:00`;
 }
 
 async function loadReviews() {

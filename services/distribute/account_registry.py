@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.columns import as_utc
 from common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, Unprocessable
 from common.events import utcnow
 from common.pagination import decode_cursor, page
@@ -29,7 +30,7 @@ from services.distribute import audit, publishing
 from services.distribute.channels.adapters import ChannelAdapters
 from services.distribute.channels.contract import AccountAccess, Outcome
 from services.distribute.models import ChannelAccount, ChannelPost, Delivery, Site, SiteColumn
-from services.distribute.pagetags import as_utc, iso
+from services.distribute.pagetags import iso
 from services.distribute.schemas import (
     ChannelAccountCreate,
     ChannelAccountStatusChange,

@@ -6,7 +6,14 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.consumer import Handler
-from common.events import CloudEvent, ContentIngested, ContentRetractionRequested, ReviewDecided
+from common.events import (
+    CloudEvent,
+    ContentIngested,
+    ContentRetractionRequested,
+    ContentScheduleChanged,
+    ReviewDecided,
+)
+from services.distribute import schedules
 from services.distribute.channels.variants import variants_for
 from services.distribute.deps import Deps
 from services.distribute.library import store_snapshot
@@ -21,7 +28,9 @@ def handlers(deps: Deps) -> dict[str, Handler]:
     fetcher, doorbell = deps.fetcher, deps.doorbell
 
     async def on_content_ingested(session: AsyncSession, event: CloudEvent) -> None:
-        snapshot = await store_snapshot(session, ContentIngested.model_validate(event.data))
+        data = ContentIngested.model_validate(event.data)
+        await schedules.remember_ingested(session, data)  # before a waiting release resumes
+        snapshot = await store_snapshot(session, data)
         await variants_for(session, snapshot)  # review previews them before sign-off
         await on_reprint_ingested(session, snapshot)  # a reprint joins its obligation
         if await resume_release(session, snapshot):
@@ -35,8 +44,12 @@ def handlers(deps: Deps) -> dict[str, Handler]:
         await handle_retraction(session, ContentRetractionRequested.model_validate(event.data))
         doorbell.ring_after_commit(session)
 
+    async def on_schedule_changed(session: AsyncSession, event: CloudEvent) -> None:
+        await schedules.remember_changed(session, ContentScheduleChanged.model_validate(event.data))
+
     return {
         ContentIngested.TOPIC: on_content_ingested,
+        ContentScheduleChanged.TOPIC: on_schedule_changed,
         ReviewDecided.TOPIC: on_review_decided,
         ContentRetractionRequested.TOPIC: on_retraction_requested,
     }

@@ -9,12 +9,13 @@ from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.columns import as_utc
 from common.errors import BadRequest, NotFound
 from common.events import utcnow
 from common.lookup import get_or_404
 from common.pagination import decode_cursor, page
 from services.distribute.models import Delivery, DeliveryAction, DeliveryAttempt, Release
-from services.distribute.pagetags import as_utc, iso
+from services.distribute.pagetags import iso
 
 
 def delivery_out(delivery: Delivery) -> dict[str, Any]:

@@ -18,9 +18,10 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.columns import as_utc
 from common.errors import NotFound
 from services.distribute.models import ContentSnapshot, Delivery, Release, Site, SiteColumn
-from services.distribute.pagetags import SHANGHAI, as_utc
+from services.distribute.pagetags import SHANGHAI
 from services.distribute.portal import PortalPlan, in_chunks
 
 

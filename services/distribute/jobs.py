@@ -10,6 +10,9 @@
   while ingest was unreachable, and deliver them.
 - `rerender`: render published pages again after their site or columns changed (batches of
   `RERENDER_BATCH`; a full batch runs again at once).
+- `schedules`: start the scheduled releases whose moment (定时发布 / embargo) has come, each by
+  one worker only (`services.distribute.publishing.start_due`), every
+  `schedule_poll_seconds`; a full batch runs again at once.
 - `reprint-clock`: warn once before a reprint obligation is due and record each breach exactly
   once (`services.distribute.reprints.run_clock`), every `reprint_clock_seconds`.
 """
@@ -21,8 +24,11 @@ from services.distribute.channels.delivery import ChannelDispatcher
 from services.distribute.clients.webhooks import webhook_sender
 from services.distribute.deps import Deps
 from services.distribute.dispatch import WebhookDispatcher
+from services.distribute.publishing import start_due
 from services.distribute.reprints import ClockPolicy, run_clock
 from services.distribute.upkeep import RERENDER_BATCH, rerender_stale, resume_waiting
+
+SCHEDULE_BATCH = 50
 
 
 def jobs(deps: Deps) -> list[Job]:
@@ -42,6 +48,9 @@ def jobs(deps: Deps) -> list[Job]:
     async def rerender(run: JobRun) -> int:
         return await rerender_stale(run.session, RERENDER_BATCH)
 
+    async def start_scheduled(run: JobRun) -> int:
+        return await start_due(run.session, deps.fetcher, SCHEDULE_BATCH)
+
     clock = ClockPolicy(settings.reprint_warn_hours, settings.reprint_warn_fraction)
 
     async def reprint_clock(run: JobRun) -> int:
@@ -52,5 +61,6 @@ def jobs(deps: Deps) -> list[Job]:
         Job("channels", channels.step, settings.channel_poll_seconds, batch=1),
         Job("resume-waiting", resume, settings.upkeep_seconds),
         Job("rerender", rerender, settings.upkeep_seconds, batch=RERENDER_BATCH),
+        Job("schedules", start_scheduled, settings.schedule_poll_seconds, batch=SCHEDULE_BATCH),
         Job("reprint-clock", reprint_clock, settings.reprint_clock_seconds),
     ]

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentIngested, utcnow
+from services.distribute import schedules
 from services.distribute.models import ContentSnapshot
 
 SNAPSHOT_FIELDS = (
@@ -72,6 +73,7 @@ async def load_snapshot(
     fields = await fetcher.fetch(content_id, version)
     if fields is None:
         return None
+    await schedules.remember_fetched(session, content_id, fields)  # before anything goes out
     snapshot = snapshot_from(content_id, version, fields)
     try:
         async with session.begin_nested():

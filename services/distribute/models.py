@@ -116,10 +116,29 @@ class Release(DistributeTable, table=True):
     version: int = Field(primary_key=True)
     content_hash: str = Field(max_length=64)
     site: str = Field(max_length=60)
-    state: str = Field(max_length=20)  # delivering | published | failed | retracted
+    # awaiting_content | scheduled | delivering | published | failed | retracted
+    state: str = Field(max_length=20)
     detail: str = ""
     approved_at: datetime = timestamp_field()
     published_at: datetime | None = timestamp_field(nullable=True)
+
+
+class ContentSchedule(DistributeTable, table=True):
+    """An item's schedule as the library last announced it (the highest `revision` wins).
+
+    `due_at` is when an approved version may go out: the later of `publish_at` and
+    `embargo_until`, or None for at once. A release that must wait is `scheduled`; the
+    `schedules` job starts it at `due_at`."""
+
+    __tablename__ = "content_schedule"
+
+    content_id: str = Field(primary_key=True, max_length=40)
+    revision: int = 0
+    publish_at: datetime | None = timestamp_field(nullable=True)
+    embargo_until: datetime | None = timestamp_field(nullable=True)
+    expire_at: datetime | None = timestamp_field(nullable=True)
+    due_at: datetime | None = timestamp_field(nullable=True, index=True)
+    updated_at: datetime = timestamp_field()
 
 
 class ReprintRule(DistributeTable, table=True):

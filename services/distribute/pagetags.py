@@ -9,10 +9,11 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from common.chinese import extract_keywords
+from common.columns import as_utc
 from services.distribute.models import ContentSnapshot
 
 # China keeps no daylight saving time: a fixed offset is Asia/Shanghai for every date we render.
@@ -46,11 +47,6 @@ class ColumnInfo:
     slug: str
     name: str
     type: str
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import delete, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.columns import as_utc
 from common.db import insert_rows, table_of
 from services.distribute.models import (
     Article,
@@ -24,7 +25,7 @@ from services.distribute.models import (
     Site,
     SiteColumn,
 )
-from services.distribute.pagetags import as_utc, iso, render_article, render_entry, shown_date
+from services.distribute.pagetags import iso, render_article, render_entry, shown_date
 from services.distribute.sites import column_info, site_info
 
 

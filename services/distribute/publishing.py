@@ -21,7 +21,7 @@ from common.db import insert_rows, table_of
 from common.errors import Conflict, NotFound, ServiceUnavailable
 from common.events import ContentPublished, DeliveryUpdated, ReviewDecided, utcnow
 from common.identity import Actor
-from services.distribute import audit, reprints
+from services.distribute import audit, reprints, schedules
 from services.distribute.channels import release as channel_release  # a module: import cycle
 from services.distribute.channels.outcomes import OPEN_CHANNEL_STATES
 from services.distribute.deliveries import visible_delivery
@@ -181,7 +181,7 @@ async def handle_decision(
         release.detail = error.detail[:500]
         await session.flush()
         return release
-    await proceed(session, release, snapshot)
+    await begin(session, release, snapshot)
     return release
 
 
@@ -195,8 +195,28 @@ async def resume_release(session: AsyncSession, snapshot: ContentSnapshot) -> bo
     release = (await session.exec(query.with_for_update())).one_or_none()
     if release is None:
         return False
-    await proceed(session, release, snapshot)
+    await begin(session, release, snapshot)
     return True
+
+
+async def begin(session: AsyncSession, release: Release, snapshot: ContentSnapshot | None) -> None:
+    """Deliver now, or — when the item's schedule or embargo is not due — hold the release
+    `scheduled` for `start_due`."""
+    if snapshot is not None:
+        release.site = snapshot.site
+        if await schedules.hold(session, release, utcnow()):
+            return
+    await proceed(session, release, snapshot)
+
+
+async def start_due(session: AsyncSession, fetcher: VersionSource, limit: int) -> int:
+    """Deliver the scheduled releases whose moment has come; each is claimed by one worker
+    only (`schedules.claim_due`). How many were started."""
+    claimed = await schedules.claim_due(session, utcnow(), limit)
+    for release in claimed:
+        snapshot = await load_snapshot(session, fetcher, release.content_id, release.version)
+        await proceed(session, release, snapshot)
+    return len(claimed)
 
 
 async def waiting_releases(session: AsyncSession, limit: int = 50) -> list[Release]:
@@ -233,6 +253,9 @@ async def refusal_reason(
     retraction = await session.get(Retraction, release.content_id)
     if retraction is not None and release.version <= retraction.up_to_version:
         return f"item was retracted: {retraction.reason}"
+    expired = await schedules.expired_at(session, release.content_id, utcnow())
+    if expired is not None:
+        return f"item expired at {iso(expired)}"
     article = await session.get(Article, (snapshot.site, snapshot.content_id))
     if article is not None and article.version > snapshot.version:
         return f"superseded by version {article.version}"

@@ -36,6 +36,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from common.columns import as_utc
 from common.errors import Conflict, NotFound, Unprocessable
 from common.events import (
     ReprintDeadlineBreached,
@@ -57,7 +58,7 @@ from services.distribute.models import (
     Site,
     SiteColumn,
 )
-from services.distribute.pagetags import article_url, as_utc, iso
+from services.distribute.pagetags import article_url, iso
 from services.distribute.schemas import ReprintRuleCreate, ReprintRuleUpdate
 from services.distribute.sites import site_info
 

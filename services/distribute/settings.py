@@ -19,6 +19,9 @@ class DistributeSettings(ServiceSettings):
     # How often the upkeep job retries fetching the text of an approval that overtook
     # `content.ingested` while ingest was unreachable, and re-renders pages after site edits.
     upkeep_seconds: float = 2.0
+    # How often the schedules job looks for releases whose 定时发布 moment has come: the
+    # longest an item can go out after its second.
+    schedule_poll_seconds: float = Field(default=0.5, gt=0)
     public_max_age: int = 30
     feed_size: int = Field(default=20, ge=1, le=200)
     # Seconds to wait before each retry of a webhook delivery; its length is the retry budget.

@@ -77,6 +77,9 @@ def incoming_from(
         attachments=attachments,
         accounts=list(submission.accounts),
         fanout=[s.model_dump() for s in submission.fanout],
+        publish_at=submission.publish_at,
+        embargo_until=submission.embargo_until,
+        expire_at=submission.expire_at,
     )
 
 

@@ -5,6 +5,8 @@
   at worker start, recovers what a crashed worker left behind.
 - `crawl-schedule`: queues a run for every enabled source whose interval has passed.
 - `crawl`: runs the oldest queued run to its end; a pass that ran one looks again at once.
+- `expiry`: retracts the items whose `expire_at` has passed (到期下线), `EXPIRY_BATCH` at a
+  time; a full batch runs again at once.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from __future__ import annotations
 from common.jobs import Job, JobRun
 from services.ingest.crawler.run import crawl_next, enqueue_due, recover_stale
 from services.ingest.deps import Deps
+from services.ingest.schedules import expire_due
+
+EXPIRY_BATCH = 50
 
 
 def jobs(deps: Deps) -> list[Job]:
@@ -26,9 +31,13 @@ def jobs(deps: Deps) -> list[Job]:
     async def crawl(run: JobRun) -> int:
         return await crawl_next(run, settings)
 
+    async def expire(run: JobRun) -> int:
+        return len(await expire_due(run.session, EXPIRY_BATCH))
+
     every = settings.crawl_poll_seconds
     return [
         Job("crawl-recovery", recover, every),
         Job("crawl-schedule", schedule, every),
         Job("crawl", crawl, every, batch=1),
+        Job("expiry", expire, settings.expiry_poll_seconds, batch=EXPIRY_BATCH),
     ]

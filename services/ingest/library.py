@@ -13,6 +13,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.columns import as_utc
 from common.errors import NotFound
 from common.identity import Actor
 from common.lookup import get_or_404
@@ -136,10 +137,16 @@ async def version_history(
 async def version_of(
     session: AsyncSession, content_id: str, number: int, actor: Actor
 ) -> dict[str, Any]:
-    """One immutable version as stored (`ContentVersionPublic`)."""
-    await item_in_scope(session, content_id, actor)
+    """One immutable version as stored, with the item's current schedule
+    (`ContentVersionPublic`)."""
+    item = await item_in_scope(session, content_id, actor)
     row = await get_version(session, content_id, number)
-    return row.model_dump(mode="json")
+    # the item's schedule comes along: a distributor that reads the version here (its event
+    # is late) must not send it out before its moment
+    moments = {name: getattr(item, name) for name in ("publish_at", "embargo_until", "expire_at")}
+    schedule: dict[str, Any] = {k: as_utc(v).isoformat() if v else None for k, v in moments.items()}
+    schedule["revision"] = item.schedule_revision
+    return {**row.model_dump(mode="json"), "schedule": schedule}
 
 
 async def raw_input(session: AsyncSession, content_id: str, number: int, actor: Actor) -> Blob:

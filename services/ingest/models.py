@@ -74,6 +74,12 @@ class ContentItem(IngestTable, table=True):
     band1: int = Field(default=0, index=True)
     band2: int = Field(default=0, index=True)
     band3: int = Field(default=0, index=True)
+    # 定时发布 / embargo / 到期下线, the item's and not a version's: moving one bumps
+    # `schedule_revision`, which distribute compares so a late event never undoes a newer one
+    publish_at: datetime | None = timestamp_field(nullable=True)
+    embargo_until: datetime | None = timestamp_field(nullable=True)
+    expire_at: datetime | None = timestamp_field(nullable=True, index=True)
+    schedule_revision: int = 0
 
 
 class ContentVersion(IngestTable, table=True):

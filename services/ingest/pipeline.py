@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, delete, or_, update
@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.events import ContentIngested, FanoutSelector, utcnow
-from services.ingest import dedupe, indexno
+from services.ingest import dedupe, indexno, schedules
 from services.ingest.chinese import fold, segment
 from services.ingest.cleaning import content_hash
 from services.ingest.metadata import load_taxonomy
@@ -271,6 +271,7 @@ async def create_item(
         is_reprint=incoming.is_reprint or bool(relation and relation[0] == "reprint_of"),
     )
     apply_version(item, version, prepared)
+    schedules.adopt(item, incoming, now)
     session.add(item)
     await session.flush()
     session.add(version)
@@ -307,6 +308,8 @@ async def revise(
     version = build_version(prepared, item.id, item.version + 1, raw_sha, now)
     version.diff = unified_diff(previous, version)
     apply_version(item, version, prepared)
+    if schedules.adopt(item, incoming, now):  # distribute learns it from the version's event
+        item.updated_at = now
     session.add(item)
     session.add(version)
     add_attachments(session, version)
@@ -521,4 +524,6 @@ def ingested_event(
         fanout=[FanoutSelector.model_validate(s) for s in version.fanout],
         submitted_at=version.created_at,
         reprint_of=reprint_of,
+        **asdict(schedules.current(item)),
+        schedule_revision=item.schedule_revision,
     )

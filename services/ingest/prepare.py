@@ -45,6 +45,9 @@ class Incoming:
     accounts: list[str] = field(default_factory=list)  # new-media account ids (distribute)
     # fan-out selectors (`common.events.FanoutSelector` as JSON objects)
     fanout: list[dict[str, Any]] = field(default_factory=list)
+    publish_at: datetime | None = None
+    embargo_until: datetime | None = None
+    expire_at: datetime | None = None
 
 
 @dataclass

@@ -6,7 +6,15 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
 
 from common.pagination import Page
 
@@ -91,17 +99,71 @@ class ContentSubmission(BaseModel):
             raise ValueError("each (site, scope) may be named once")
         return value
 
+    # 定时发布: approved, the item waits and goes out at this moment on every target; a future
+    # `published_at` (发布日期) without it is taken as the schedule
+    publish_at: AwareDatetime | None = None
+    # nothing leaves before this moment, whatever the schedule; review may finish meanwhile
+    embargo_until: AwareDatetime | None = None
+    # 到期下线: taken down everywhere at this moment, as a retraction would
+    expire_at: AwareDatetime | None = None
+
     @model_validator(mode="after")
     def _one_body(self) -> ContentSubmission:
         if not (self.body_html or self.body_text):
             raise ValueError("one of body_html or body_text is required")
         if (self.reprint_url or self.reprint_of) and not self.reprint_source:
             raise ValueError("reprint_source (来源) is required on a reprint")
+        check_schedule_order(self.publish_at, self.embargo_until, self.expire_at)
         return self
 
     @property
     def is_reprint(self) -> bool:
         return bool(self.reprint_source)
+
+
+def check_schedule_order(
+    publish_at: datetime | None, embargo_until: datetime | None, expire_at: datetime | None
+) -> None:
+    """An item cannot expire before it may go out."""
+    for name, start in (("publish_at", publish_at), ("embargo_until", embargo_until)):
+        if expire_at is not None and start is not None and expire_at <= start:
+            raise ValueError(f"expire_at must be later than {name}")
+
+
+class ScheduleIn(BaseModel):
+    """An item's whole schedule (PUT replaces it); `null` cancels that part."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    publish_at: AwareDatetime | None
+    embargo_until: AwareDatetime | None = None
+    expire_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScheduleIn:
+        check_schedule_order(self.publish_at, self.embargo_until, self.expire_at)
+        return self
+
+
+ScheduleState = Literal["waiting", "published", "expired", "retracted", "none"]
+
+
+class SchedulePublic(Public):
+    """An item's schedule as the library holds it; `state` says where it stands now."""
+
+    id: str
+    title: str
+    site: str
+    status: str
+    publish_at: datetime | None
+    embargo_until: datetime | None
+    expire_at: datetime | None
+    revision: int
+    state: ScheduleState
+
+
+class SchedulesPage(Page[SchedulePublic]):
+    """Scheduled items, soonest first."""
 
 
 class StatusEntryPublic(Public):
@@ -153,6 +215,9 @@ class ContentPublic(Public):
     approved_version: int | None
     published_version: int | None
     retracted_version: int | None = None
+    publish_at: datetime | None = None
+    embargo_until: datetime | None = None
+    expire_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     sources: list[dict[str, Any]]
@@ -254,6 +319,8 @@ class ContentVersionPublic(Public):
     attachments: list[dict[str, Any]]
     accounts: list[str] = []
     fanout: list[dict[str, Any]] = []
+    # the item's schedule when read (publish_at, embargo_until, expire_at, revision)
+    schedule: dict[str, Any] | None = None
 
 
 class SearchHitPublic(Public):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from common.settings import ServiceSettings
 
 
@@ -36,3 +38,5 @@ class IngestSettings(ServiceSettings):
     # crawl_stale_seconds (its worker died) is marked interrupted and its source queued again.
     crawl_heartbeat_seconds: float = 15.0
     crawl_stale_seconds: float = 120.0
+    # How often the expiry job looks for items whose 到期下线 moment has passed.
+    expiry_poll_seconds: float = Field(default=1.0, gt=0)

@@ -6,6 +6,7 @@ database, so no HTTP request is ever made while a transaction is open.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,8 +44,13 @@ def check_input(data: ContentIngested | CheckRequest) -> CheckInput:
             written_at=data.written_at,
             published_at=data.published_at,
             summary=getattr(data, "summary", None),
+            publish_at=_iso(data.publish_at),
         ),
     )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 class MachineChecks:

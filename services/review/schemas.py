@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from common.pagination import Page
 from services.review.checks.types import Finding
@@ -51,6 +58,7 @@ class CheckRequest(BaseModel):
     doc_number: str | None = Field(default=None, max_length=100)
     written_at: str | None = Field(default=None, max_length=40)
     published_at: str | None = Field(default=None, max_length=40)
+    publish_at: AwareDatetime | None = None
     check_links: bool = False
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.columns import as_utc
 from services.distribute.channels.contract import PLATFORMS
 from services.distribute.models import (
     ChannelAccount,
@@ -27,7 +28,7 @@ from services.distribute.models import (
     ContentSnapshot,
     Delivery,
 )
-from services.distribute.pagetags import SHANGHAI, as_utc, iso
+from services.distribute.pagetags import SHANGHAI, iso
 from services.distribute.settings import DistributeSettings
 
 PAUSE = "limit"  # the ChannelQuota window of a platform-imposed pause

@@ -25,6 +25,7 @@ class ItemMeta:
     written_at: str | None
     published_at: str | None
     summary: str | None = None
+    publish_at: str | None = None  # 定时发布: the moment the item is scheduled to go out
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -47,17 +48,26 @@ def _meta(
 
 
 def find_date_problems(meta: ItemMeta, now: datetime) -> list[Finding]:
-    """Publish date not in the future, not before the written date; unparsable dates flagged."""
+    """Dates that contradict each other: published before written, or a scheduled item going
+    out before its own 发布日期 (block); unparsable dates (block). A 发布日期 in the future is
+    no finding on a scheduled item, and only a warning on an unscheduled draft: the library
+    takes it as the schedule when the item is submitted."""
     findings = []
     published, written = _parse(meta.published_at), _parse(meta.written_at)
+    scheduled = _parse(meta.publish_at)
     for name, raw, parsed in (
         ("published_at", meta.published_at, published),
         ("written_at", meta.written_at, written),
+        ("publish_at", meta.publish_at, scheduled),
     ):
         if raw and parsed is None:
             findings.append(_meta("date.unparsable", "date", "block", name))
-    if published and published > now:
-        findings.append(_meta("date.publish_in_future", "date", "block", "published_at"))
+    if published and scheduled and published > scheduled:
+        hint = "发布日期晚于定时发布时间：请调整其一"
+        findings.append(_meta("date.publish_after_schedule", "date", "block", "published_at", hint))
+    elif published and published > now and not meta.publish_at:
+        hint = "发布日期在未来：提交后将按该时间定时发布"
+        findings.append(_meta("date.publish_in_future", "date", "warn", "published_at", hint))
     if published and written and published < written:
         findings.append(_meta("date.publish_before_written", "date", "block", "published_at"))
     return findings

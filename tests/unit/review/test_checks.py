@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -110,8 +111,14 @@ def test_dates() -> None:
         return ItemMeta("notice", "办公厅", None, written, published)
 
     assert find_date_problems(meta("2024-05-01", "2024-05-02"), NOW) == []
-    assert rules(find_date_problems(meta(None, "2024-07-01T08:00:00+08:00"), NOW)) == [
-        "date.publish_in_future"
+    future = meta(None, "2024-07-01T08:00:00+08:00")
+    [in_future] = find_date_problems(future, NOW)
+    assert (in_future.rule, in_future.severity) == ("date.publish_in_future", "warn")
+    scheduled = replace(future, publish_at="2024-07-01T00:00:00+00:00")  # the same moment
+    assert find_date_problems(scheduled, NOW) == []
+    scheduled = replace(future, publish_at="2024-06-30T08:00:00+08:00")  # a day before its date
+    assert [(f.rule, f.severity) for f in find_date_problems(scheduled, NOW)] == [
+        ("date.publish_after_schedule", "block")
     ]
     assert rules(find_date_problems(meta("2024-05-10", "2024-05-01"), NOW)) == [
         "date.publish_before_written"

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import httpx
 
+from common.columns import as_utc
 from common.events import utcnow
 from kitchen.sandboxes.wechat import signed_query
 from services.distribute.channels.contract import Outcome, StepResult
-from services.distribute.pagetags import as_utc
 from tests.integration.distribute.channels.conftest import Channels
 from tests.integration.distribute.conftest import ingested
 
