@@ -137,8 +137,8 @@ async def version_history(
 async def version_of(
     session: AsyncSession, content_id: str, number: int, actor: Actor
 ) -> dict[str, Any]:
-    """One immutable version as stored, with the item's current schedule
-    (`ContentVersionPublic`)."""
+    """One immutable version as stored, with the item's current schedule and the original it
+    reprints, if any (`ContentVersionPublic`)."""
     item = await item_in_scope(session, content_id, actor)
     row = await get_version(session, content_id, number)
     # the item's schedule comes along: a distributor that reads the version here (its event
@@ -146,7 +146,9 @@ async def version_of(
     moments = {name: getattr(item, name) for name in ("publish_at", "embargo_until", "expire_at")}
     schedule: dict[str, Any] = {k: as_utc(v).isoformat() if v else None for k, v in moments.items()}
     schedule["revision"] = item.schedule_revision
-    return {**row.model_dump(mode="json"), "schedule": schedule}
+    # and what it reprints: its publication fulfils a reprint obligation, not a rule of its own
+    reprint_of = (await relations_of(session, item)).reprint_of
+    return {**row.model_dump(mode="json"), "schedule": schedule, "reprint_of": reprint_of}
 
 
 async def raw_input(session: AsyncSession, content_id: str, number: int, actor: Actor) -> Blob:

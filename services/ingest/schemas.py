@@ -321,6 +321,7 @@ class ContentVersionPublic(Public):
     fanout: list[dict[str, Any]] = []
     # the item's schedule when read (publish_at, embargo_until, expire_at, revision)
     schedule: dict[str, Any] | None = None
+    reprint_of: str | None = None  # the item's original, when it is a reprint (转载)
 
 
 class SearchHitPublic(Public):

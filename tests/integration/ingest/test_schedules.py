@@ -160,3 +160,24 @@ async def test_an_expired_item_is_retracted_once_whichever_worker_runs(
     assert item["status"] == "retracted"
     schedule = await ingest_client.get(f"/api/v1/contents/{content_id}/schedule", headers=EDITOR)
     assert schedule.json()["state"] == "expired"
+
+
+async def test_the_version_api_carries_the_schedule_and_the_original(
+    ingest_client: httpx.AsyncClient,
+) -> None:
+    """What a distributor reads when an approval overtook `content.ingested`."""
+    original = await submit(ingest_client)
+    moment = later(hours=3)
+    reprint = await submit(
+        ingest_client,
+        title="转载：关于进一步加强政府网站管理的通知",
+        reprint_of=original,
+        reprint_source="省人民政府办公厅",
+        embargo_until=moment.isoformat(),
+    )
+    answer = await ingest_client.get(f"/api/v1/contents/{reprint}/versions/1", headers=EDITOR)
+    assert answer.status_code == 200, answer.text
+    version = answer.json()
+    assert version["reprint_of"] == original
+    assert datetime.fromisoformat(version["schedule"]["embargo_until"]) == moment
+    assert version["schedule"]["publish_at"] is None and version["schedule"]["revision"] == 1
