@@ -296,6 +296,8 @@ async def _deliver(
     plans = await plan_fanout(session, snapshot)
     created = portal_deliveries(key, plans, now)
     articles = await publish_to_portals(session, snapshot, plans, now)
+    if snapshot.site in articles:  # the page is public: the reprint clock starts (or stops)
+        await reprints.on_page_published(session, release, now)
     for endpoint, article in await webhook_articles(session, snapshot, plans, articles):
         data = {"content_id": snapshot.content_id, **article}
         payload = webhook_payload("content.published", data, now)
@@ -424,7 +426,6 @@ async def _settle(session: AsyncSession, release: Release, deliveries: list[Deli
                 published_at=now,
             ),
         )
-        await reprints.on_release_published(session, release, now)
     else:
         release.state = "failed"
     failed = [d for d in deliveries if d.state != "delivered"]

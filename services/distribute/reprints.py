@@ -2,8 +2,9 @@
 
 A `ReprintRule` says that what a source site publishes (of a kind, or any) its lower sites —
 the direct `children`, every `descendant`, or a `list` — reprint on given columns within
-`deadline_hours`. When an original's release becomes published (`on_release_published`, from
-`publishing._settle`), every matching active rule yields one `ReprintObligation` per lower site
+`deadline_hours`. When an original's page goes public on its own site (`on_page_published`,
+from `publishing._deliver`; its webhooks and new-media posts may still be on their way), every
+matching active rule yields one `ReprintObligation` per lower site
 (unique per (original, site): a correction or a second rule adds nothing; the oldest matching
 rule wins). An `automatic` obligation asks the library at once (`reprint.requested`); a
 `proposed` one waits for the lower site's editors to accept (then asks) or decline it.
@@ -199,8 +200,9 @@ async def delete_rule(session: AsyncSession, rule_id: str, actor: str) -> None:
 # --- obligations from publications ----------------------------------------------------------
 
 
-async def on_release_published(session: AsyncSession, release: Release, now: datetime) -> None:
-    """The hook of `publishing._settle`: a published reprint fulfils its obligation; a published
+async def on_page_published(session: AsyncSession, release: Release, now: datetime) -> None:
+    """The hook of `publishing._deliver`, when the version's page on its own site went public
+    (whatever its webhooks and new-media posts do next): a reprint fulfils its obligation; an
     original makes the obligations of every matching rule."""
     snapshot = await session.get(ContentSnapshot, (release.content_id, release.version))
     if snapshot is None:

@@ -18,6 +18,7 @@ from common.jobs import run_pass
 from common.testing import staff
 from services.distribute import publishing, reprints
 from services.distribute.app import create_app
+from services.distribute.models import Release
 from tests.integration.distribute.conftest import (
     ADMIN,
     EDITOR,
@@ -112,6 +113,25 @@ async def test_rule_input_and_authz_problems(distribute: Distribute) -> None:
     assert bad_id.status_code == 422
     scoped = staff("county-admin", ("admin",), sites=["county"])
     assert (await post(rule(), scoped)).status_code == 403
+
+
+async def test_the_clock_starts_when_the_page_is_public_not_when_every_outlet_answered(
+    distribute: Distribute,
+) -> None:
+    """An app subscriber that has not answered yet keeps the release `delivering`; the page is
+    public all the same, so the lower sites owe their reprint from that moment."""
+    endpoint = {"url": "http://127.0.0.1:9/hook", "secret": "whsec_" + "A" * 32}
+    created = await distribute.client.post(
+        "/api/v1/webhook-endpoints", json=endpoint, headers=ADMIN
+    )
+    assert created.status_code == 201, created.text
+    await add_rule(distribute)
+    await distribute.publish(ingested("c1"))
+    async with distribute.app.state.db.sessions() as session:
+        release = await session.get(Release, ("c1", 1))
+        assert release is not None and release.state == "delivering"
+    [city] = await obligations(distribute)
+    assert city["site"] == "city" and city["state"] == "requested"
 
 
 async def test_children_rule_requests_automatic_reprints_once(distribute: Distribute) -> None:
