@@ -69,5 +69,4 @@
 
   document.querySelectorAll('#tabs button[data-view="schedules-view"]').forEach((b) =>
     b.addEventListener("click", enter));
-  window.showSchedules = enter;  // for the console test
 })();
