@@ -27,9 +27,11 @@ from services.distribute.portal import PortalPlan, in_chunks
 
 def selected_sites(children: dict[str, list[str]], selector: dict[str, Any]) -> list[str]:
     """The sites one selector names: its site, its direct children, or its whole subtree
-    (breadth first, siblings by slug; a loop in the tree is walked once)."""
+    (breadth first, siblings by slug; a loop in the tree is walked once). A site the directory
+    does not know (not a key of `children`) is named itself, whatever the scope, so its targets
+    fail naming it instead of the selector silently reaching nothing."""
     root, scope = str(selector["site"]), selector.get("scope", "self")
-    if scope == "self":
+    if scope == "self" or root not in children:
         return [root]
     if scope == "children":
         return sorted(children.get(root, []))
@@ -45,11 +47,13 @@ def selected_sites(children: dict[str, list[str]], selector: dict[str, Any]) -> 
 
 
 async def site_children(session: AsyncSession) -> dict[str, list[str]]:
-    """The site tree as parent slug → child slugs (one query over the whole directory)."""
-    query = select(col(Site.slug), col(Site.parent)).where(col(Site.parent).is_not(None))
-    children: dict[str, list[str]] = defaultdict(list)
-    for slug, parent in await session.exec(query):
-        children[str(parent)].append(slug)
+    """The site tree as slug → child slugs, every site a key (a leaf has none); one query over
+    the whole directory."""
+    children: dict[str, list[str]] = {}
+    for slug, parent in await session.exec(select(col(Site.slug), col(Site.parent))):
+        children.setdefault(slug, [])
+        if parent is not None:
+            children.setdefault(str(parent), []).append(slug)
     return children
 
 

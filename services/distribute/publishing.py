@@ -331,7 +331,11 @@ def portal_deliveries(
     created: list[Delivery] = []
     for plan in plans:
         for column in plan.missing:
-            reason = f"no column {column!r} on site {plan.site_slug!r}"
+            reason = (
+                f"no column {column!r} on site {plan.site_slug!r}"
+                if plan.site is not None
+                else f"no site {plan.site_slug!r}"
+            )
             target = portal_target(plan.site_slug, column)
             created.append(new_delivery(key, target, "failed", now, error=reason))
         for target in (portal_target(plan.site_slug, c.slug) for c in plan.columns):

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from sqlalchemy import select
 
 from common.events import FanoutSelector, utcnow
@@ -160,14 +161,19 @@ async def test_a_new_version_keeps_each_sites_place_and_drops_the_left_column(
     assert [(i["id"], i["version"]) for i in news["items"]] == [("c3", 2)]
 
 
-async def test_an_unknown_selector_site_fails_its_targets_only(distribute: Distribute) -> None:
-    item = ingested("c4", columns=["news"], fanout=fanout({"site": "nowhere", "columns": ["news"]}))
+@pytest.mark.parametrize("scope", ["self", "children", "descendants"])
+async def test_an_unknown_selector_site_fails_its_targets_only(
+    distribute: Distribute, scope: str
+) -> None:
+    selector = {"site": "nowhere", "scope": scope, "columns": ["news"]}
+    item = ingested("c4", columns=["news"], fanout=fanout(selector))
     await distribute.publish(item)
     found = await deliveries_of(distribute, "c4")
     assert {t: d.state for t, d in found.items()} == {
         "portal:province/news": "delivered",
         "portal:nowhere/news": "failed",
     }
+    assert found["portal:nowhere/news"].last_error == "no site 'nowhere'"
     staff_view = await distribute.client.get("/api/v1/deliveries?content_id=c4", headers=EDITOR)
     assert {d["target"] for d in staff_view.json()["items"]} == set(found)
 
