@@ -180,10 +180,11 @@ class Measured:
 async def bare_inserts(app: Any, count: int) -> float:
     """Seconds to insert `count` delivery rows in one transaction (the baseline)."""
     now = datetime.now(UTC)
+    content_id = f"bare-{uuid.uuid4().hex[:8]}"  # each baseline its own rows
     rows = [
         {
             "id": f"msg_{uuid.uuid4().hex}",
-            "content_id": "bare",
+            "content_id": content_id,
             "version": 1,
             "content_hash": "bare",
             "action": "publish",
@@ -213,7 +214,12 @@ async def bare_inserts(app: Any, count: int) -> float:
 
 async def measure(app: Any, sites: int, columns: int) -> Measured:
     await grow(app, sites, columns)
-    data = item("fanout1", columns)
+    return await release_once(app, "fanout1", columns)
+
+
+async def release_once(app: Any, content_id: str, columns: int) -> Measured:
+    """One item on `columns` columns of every site of the grown tree, approved and measured."""
+    data = item(content_id, columns)
     await handle(app, data)  # the text arrives first (its own topic)
     started = time.perf_counter()
     await handle(app, approval(data))
@@ -363,19 +369,39 @@ RELAY_MSGS_PER_SECOND = 30_000  # outbox relay → broker, the low end of docs/c
 PEAK_FACTOR = 10  # office-hours peak over the daily average
 
 
-def national(m: Measured, channels: dict[str, dict[str, Any]]) -> None:
+@dataclass(frozen=True)
+class Costs:
+    """A release's cost split into what each site costs (its page, its change-feed row) and
+    what each (site, column) target costs (its entry, delivery and event), from two releases
+    over the same tree: on every column of every site, and on one column of every site."""
+
+    per_site: float
+    per_target: float
+
+    @classmethod
+    def of(cls, wide: Measured, narrow: Measured, sites: int, columns: int) -> Costs:
+        per_target = max(0.0, (wide.seconds - narrow.seconds) / (sites * (columns - 1)))
+        return cls(max(0.0, narrow.seconds / sites - per_target), per_target)
+
+    def seconds(self, sites: int, columns: int) -> float:
+        return sites * (self.per_site + columns * self.per_target)
+
+
+def national(m: Measured, costs: Costs, channels: dict[str, dict[str, Any]]) -> None:
     """Sizing for the national hub from the measured figures (docs/sizing.md explains it)."""
     rate = m.per_second  # portal deliveries/s inside one release transaction
     print(
         f"\nnational sizing (≈{NATIONAL_SITES:,} sites, {NATIONAL_ACCOUNTS:,} accounts, "
-        f"{NATIONAL_ITEMS_PER_DAY:,} items/day), from {rate:,.0f} portal deliveries/s measured:"
+        f"{NATIONAL_ITEMS_PER_DAY:,} items/day), from {rate:,.0f} portal deliveries/s measured, "
+        f"{costs.per_site * 1000:.2f} ms per site + {costs.per_target * 1000:.3f} ms per target:"
     )
     for columns in (2, 10):
         targets = NATIONAL_SITES * columns
+        whole = costs.seconds(NATIONAL_SITES, columns)
         print(
             f"  one document on {columns} columns of every site: {targets:,} portal targets → "
-            f"{targets / rate:.0f} s in one transaction; per province ({PROVINCES} releases of "
-            f"~{targets // PROVINCES:,}) {targets / PROVINCES / rate:.1f} s each"
+            f"{whole:.0f} s in one transaction; per province ({PROVINCES} releases of "
+            f"~{targets // PROVINCES:,}) {whole / PROVINCES:.1f} s each"
         )
     events = NATIONAL_SITES * 10 + NATIONAL_ACCOUNTS
     print(
@@ -428,6 +454,8 @@ async def main() -> None:
         app = create_app(settings, ingest_transport=httpx.MockTransport(no_ingest))
         async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
             measured = await measure(app, args.sites, args.columns)
+            # the same tree, one column: separates the per-site cost from the per-target one
+            narrow = await release_once(app, "fanout2", 1) if args.columns > 1 else measured
             async with app.state.db.engine.connect() as conn:
                 sites = await conn.scalar(select(func.count()).select_from(table_of(Site)))
         channel_url = (
@@ -440,7 +468,8 @@ async def main() -> None:
     if found:
         report_sandboxes(found, args.items)
     if args.national:
-        national(measured, found)
+        costs = Costs.of(measured, narrow, int(sites or 1), max(args.columns, 2))
+        national(measured, costs, found)
 
 
 def no_ingest(request: httpx.Request) -> httpx.Response:
