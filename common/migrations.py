@@ -1,13 +1,23 @@
-"""Alembic per service, run programmatically at start (and in tests) on the async engine."""
+"""Alembic per service, run programmatically at start (and in tests) on the async engine.
+
+Every process of a service (its API replicas and workers) migrates at start, so replicas that
+start together would race to create the same tables. One migrates at a time: on PostgreSQL under
+a transaction-scoped advisory lock (the DDL is transactional: the next one finds the database at
+head and does nothing), on SQLite under an exclusive lock on a file beside the database.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 
 from common.db import Database
@@ -19,14 +29,41 @@ def alembic_config(migrations_dir: Path) -> Config:
     return config
 
 
+# any constant: advisory locks are per database, and each service has its own database
+MIGRATION_LOCK_KEY = 74_042_551  # "kitchen migrations"
+
+
 async def upgrade_to_head(database: Database, migrations_dir: Path) -> None:
+    """Bring the database to the newest revision; concurrent callers migrate one at a time."""
+
     def run(connection: Connection) -> None:
         config = alembic_config(migrations_dir)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
-    async with database.engine.begin() as conn:
-        await conn.run_sync(run)
+    async with sqlite_file_lock(database):
+        async with database.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # released when this transaction ends
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+            await conn.run_sync(run)
+
+
+@asynccontextmanager
+async def sqlite_file_lock(database: Database) -> AsyncIterator[None]:
+    """Hold an exclusive lock on `<database file>.migrate.lock` (SQLite files only; nothing
+    for PostgreSQL or an in-memory database). The wait runs in a thread: the loop goes on."""
+    url = database.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    handle = await asyncio.to_thread(open, f"{url.database}.migrate.lock", "a")
+    try:
+        await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()  # closing releases the lock
 
 
 async def autogenerate_revision(database: Database, migrations_dir: Path, message: str) -> None:
