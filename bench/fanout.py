@@ -48,15 +48,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common.db import insert_rows, table_of  # noqa: E402
 from common.events import ContentIngested, EventData, FanoutSelector, ReviewDecided  # noqa: E402
 from common.jobs import run_once  # noqa: E402
+from common.outbound import outbound_client  # noqa: E402
 from common.testing import served_in_thread  # noqa: E402
 from kitchen.sandboxes import wechat as wechat_sandbox  # noqa: E402
 from kitchen.sandboxes import weibo as weibo_sandbox  # noqa: E402
 from kitchen.sandboxes.demo import DEMO_ACCOUNTS  # noqa: E402
 from services.distribute.app import create_app  # noqa: E402
 from services.distribute.channels.delivery import CHANNEL_BATCH, ChannelDispatcher  # noqa: E402
+from services.distribute.clients.webhooks import WebhookSender  # noqa: E402
+from services.distribute.dispatch import WebhookDispatcher  # noqa: E402
 from services.distribute.fanout import fanout_report  # noqa: E402
 from services.distribute.models import Delivery, Release, Site, SiteColumn, tables  # noqa: E402
+from services.distribute.schemas import WebhookEndpointCreate  # noqa: E402
 from services.distribute.settings import DistributeSettings  # noqa: E402
+from services.distribute.webhook_endpoints import create_endpoint  # noqa: E402
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 CREATED: list[str] = []  # the bench's own PostgreSQL databases
@@ -297,6 +302,111 @@ async def sandboxes(url: str, items: int) -> dict[str, dict[str, Any]]:
     return spread_per_platform(reports, seconds)
 
 
+SLOW_RECEIVER_SECONDS = 1.0
+
+
+def receiver_app() -> Any:
+    """App subscribers' receivers: `/fast` answers at once, `/slow` after a second."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def fast(request: Request) -> Response:
+        await request.body()
+        return Response(status_code=204)
+
+    async def slow(request: Request) -> Response:
+        await request.body()
+        await asyncio.sleep(SLOW_RECEIVER_SECONDS)
+        return Response(status_code=204)
+
+    return Starlette(routes=[Route("/fast", fast, methods=["POST"]),
+                             Route("/slow", slow, methods=["POST"])])  # fmt: skip
+
+
+async def subscribers(url: str, count: int, slow_every: int) -> dict[str, Any]:
+    """One item to `count` app subscribers (every `slow_every`-th one slow), the webhook job
+    run until every delivery settles: how long, and the fast receivers' lag beside the slow
+    ones' (a slow receiver holds only its own slots)."""
+    with served_in_thread(receiver_app(), "the subscribers' receivers") as base:
+        settings = DistributeSettings(
+            database_url=url, process_role="api", seed_demo=True, outbound_allow=["127.0.0.1"]
+        )
+        app = create_app(settings, ingest_transport=httpx.MockTransport(no_ingest))
+        async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60):
+            deps = app.state.deps
+            slow_ids = set()
+            async with app.state.db.sessions() as session:
+                for n in range(count):
+                    path = "slow" if slow_every and n % slow_every == 0 else "fast"
+                    data = WebhookEndpointCreate(url=f"{base}/{path}", events=["content.published"])
+                    made = await create_endpoint(session, data, deps.box, deps.outbound, "bench")
+                    if path == "slow":
+                        slow_ids.add(f"webhook:{made['id']}")
+                await session.commit()
+            client = outbound_client(deps.outbound, timeout=10)
+            dispatcher = WebhookDispatcher(settings, WebhookSender(client))
+            data = item("hooks1", 0).model_copy(update={"columns": ["news"], "fanout": []})
+            started = time.perf_counter()
+            await handle(app, data)
+            await handle(app, approval(data))
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                await run_once(app.state.db, dispatcher.step)
+                async with app.state.db.sessions() as session:
+                    query = select(Delivery.target, Delivery.state, Delivery.delivered_at).where(
+                        Delivery.content_id == "hooks1",  # type: ignore[arg-type]
+                        Delivery.channel == "webhook",  # type: ignore[arg-type]
+                    )
+                    rows = list(await session.exec(query))
+                if rows and all(r.state in ("delivered", "failed") for r in rows):
+                    break
+            seconds = time.perf_counter() - started
+            await run_once(app.state.db, dispatcher.drain)
+            async with app.state.db.sessions() as session:
+                release = await session.get(Release, ("hooks1", 1))
+            await client.aclose()
+    assert release is not None
+    approved = release.approved_at.replace(tzinfo=UTC) if release.approved_at.tzinfo is None \
+        else release.approved_at  # fmt: skip
+
+    def lags(slow: bool) -> list[float]:
+        return [
+            (r.delivered_at.replace(tzinfo=UTC) - approved).total_seconds()
+            for r in rows
+            if r.delivered_at is not None and (r.target in slow_ids) == slow
+        ]
+
+    return {
+        "targets": len(rows),
+        "delivered": sum(r.state == "delivered" for r in rows),
+        "seconds": seconds,
+        "fast": lags(False),
+        "slow": lags(True),
+        "batch": settings.webhook_batch_size,
+        "per_endpoint": settings.webhook_endpoint_concurrency,
+    }
+
+
+def report_subscribers(found: dict[str, Any]) -> None:
+    print(
+        f"\napp subscribers: 1 item to {found['targets']} webhook endpoints "
+        f"({len(found['slow'])} answering after {SLOW_RECEIVER_SECONDS:.0f} s), "
+        f"{found['batch']} sends in flight, {found['per_endpoint']} per endpoint:"
+    )
+    print(f"  delivered                 {found['delivered']} of {found['targets']}")
+    print(f"  approval → all settled    {found['seconds']:.2f} s "
+          f"({found['targets'] / found['seconds']:.0f} deliveries/s)")  # fmt: skip
+    for name in ("fast", "slow"):
+        lag = found[name]
+        if lag:
+            print(
+                f"  {name} receivers lag p50 / p99  {percentile(lag, 0.5):.2f} s / "
+                f"{percentile(lag, 0.99):.2f} s"
+            )
+
+
 async def settle_channels(app: Any, job: ChannelDispatcher, ids: list[str]) -> list[Any]:
     """Run the channel job until no item has an open new-media post (≤ 120 s)."""
     deadline = time.monotonic() + 120
@@ -444,6 +554,8 @@ async def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--items", type=int, default=3, help="items to the sandbox accounts")
     parser.add_argument("--national", action="store_true")
+    parser.add_argument("--subscribers", type=int, default=500, help="app subscribers (webhooks)")
+    parser.add_argument("--slow-every", type=int, default=10, help="every n-th subscriber slow")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.database == "sqlite":
@@ -464,9 +576,21 @@ async def main() -> None:
             else await fresh_postgres()
         )
         found = await sandboxes(channel_url, args.items) if args.items else {}
+        hooks_url = (
+            f"sqlite+aiosqlite:///{tmp}/hooks.db"
+            if args.database == "sqlite"
+            else await fresh_postgres()
+        )
+        hooks = (
+            await subscribers(hooks_url, args.subscribers, args.slow_every)
+            if args.subscribers
+            else {"targets": 0}
+        )
     report(measured, int(sites or 0), args.columns, args.database)
     if found:
         report_sandboxes(found, args.items)
+    if hooks["targets"]:
+        report_subscribers(hooks)
     if args.national:
         costs = Costs.of(measured, narrow, int(sites or 1), max(args.columns, 2))
         national(measured, costs, found)

@@ -401,8 +401,23 @@ async def settle_release(session: AsyncSession, content_id: str, version: int) -
     release = (await session.exec(query.with_for_update())).one_or_none()
     if release is None:
         return
+    if release.state == "delivering" and await _still_open(session, content_id, version):
+        # nothing to decide yet: a fan-out to thousands of subscribers settles each of them,
+        # and reading every delivery at each would cost the square of their number
+        return
     await _settle(session, release, await publish_deliveries(session, content_id, version))
     await session.flush()
+
+
+async def _still_open(session: AsyncSession, content_id: str, version: int) -> bool:
+    """Whether a publish delivery of the version is still on its way."""
+    query = select(Delivery.id).where(
+        col(Delivery.content_id) == content_id,
+        col(Delivery.version) == version,
+        col(Delivery.action) == "publish",
+        col(Delivery.state).in_(RELEASE_OPEN_STATES),
+    )
+    return (await session.exec(query.limit(1))).first() is not None
 
 
 async def _settle(session: AsyncSession, release: Release, deliveries: list[Delivery]) -> None:
