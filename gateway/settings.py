@@ -10,6 +10,8 @@ DEFAULT_DEMO_PASSWORD = "kitchen-demo"
 
 
 class GatewaySettings(ServiceSettings):
+    # Each service's base URL, or its replicas' URLs comma-separated: requests take them in turn
+    # and step past one that refuses the connection (gateway.clients.upstreams.Replicas).
     ingest_url: str = "http://127.0.0.1:8101"
     review_url: str = "http://127.0.0.1:8102"
     distribute_url: str = "http://127.0.0.1:8103"

@@ -4,7 +4,9 @@ identity, the library item with its history from three services, each service's 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, quote_from_bytes
 
@@ -78,21 +80,74 @@ DROPPED_RESPONSE_HEADERS = {
 }
 
 
+# Safe to send again to another replica after the connection broke mid-request (RFC 9110 §9.2.2).
+IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+# The request never left the gateway: any method may go to the next replica.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# The connection broke after (part of) the request was written: only idempotent methods retry.
+BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+def replica_urls(setting: str) -> list[str]:
+    """A service URL setting as its replicas' base URLs: one URL, or several comma-separated."""
+    urls = [part.strip() for part in setting.split(",") if part.strip()]
+    if not urls:
+        raise ValueError("a service URL setting lists no URL")
+    return urls
+
+
+class Replicas:
+    """One service's replicas, each with its own connection pool, taken in turn.
+
+    A request goes to the next replica in rotation; if it cannot be sent there (connection
+    refused: the replica is stopping or down) it goes to the next one, and so on once round. An
+    idempotent request whose connection broke underway is retried the same way; any other is
+    answered 503, since the replica may have acted on it. One URL behaves as before.
+    """
+
+    def __init__(self, urls: list[str], timeout_seconds: float) -> None:
+        self.clients = [
+            httpx.AsyncClient(
+                base_url=url, timeout=timeout_seconds, limits=httpx.Limits(max_connections=100)
+            )
+            for url in urls
+        ]
+        self.turn: Iterator[int] = itertools.count()
+
+    async def request(
+        self, method: str, url: httpx.URL, content: bytes, headers: httpx.Headers
+    ) -> httpx.Response:
+        start = next(self.turn)
+        last = len(self.clients) - 1
+        for attempt in range(len(self.clients)):
+            client = self.clients[(start + attempt) % len(self.clients)]
+            try:
+                return await client.request(method, url, content=content, headers=headers)
+            except NOT_SENT:
+                if attempt == last:
+                    raise
+            except BROKEN:
+                if attempt == last or method not in IDEMPOTENT_METHODS:
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def close(self) -> None:
+        for client in self.clients:
+            await client.aclose()
+
+
 class Upstreams:
-    """One pooled HTTP client per service, created in the lifespan."""
+    """The services' replicas (`Replicas`), created in the lifespan."""
 
     def __init__(self, urls: dict[str, str], timeout_seconds: float, secret: str) -> None:
         self.secret = secret
-        self.clients = {
-            name: httpx.AsyncClient(
-                base_url=url, timeout=timeout_seconds, limits=httpx.Limits(max_connections=100)
-            )
-            for name, url in urls.items()
+        self.services = {
+            name: Replicas(replica_urls(url), timeout_seconds) for name, url in urls.items()
         }
 
     async def close(self) -> None:
-        for client in self.clients.values():
-            await client.aclose()
+        for replicas in self.services.values():
+            await replicas.close()
 
     def headers_for(self, actor: Actor | None, client_ip: str) -> dict[str, str]:
         """The request id and what the gateway vouches for: the actor and the client address
@@ -118,7 +173,7 @@ class Upstreams:
         outgoing.update(self.headers_for(actor, client_ip))
         url = upstream_url(path, query)
         try:
-            return await self.clients[service].request(method, url, content=body, headers=outgoing)
+            return await self.services[service].request(method, url, body, outgoing)
         except httpx.HTTPError as error:
             raise ServiceUnavailable(
                 f"{service} service unavailable: {error.__class__.__name__}"
@@ -184,9 +239,11 @@ class Upstreams:
     async def openapi_documents(self) -> dict[str, dict[str, Any]]:
         """Each service's own OpenAPI document; a service that does not answer is left out."""
         docs: dict[str, dict[str, Any]] = {}
-        for name, client in self.clients.items():
+        for name, replicas in self.services.items():
             try:
-                response = await client.get("/openapi.json", timeout=5.0)
+                response = await replicas.request(
+                    "GET", httpx.URL("/openapi.json"), b"", httpx.Headers()
+                )
                 response.raise_for_status()
                 docs[name] = response.json()
             except Exception as error:  # a missing service only leaves its paths out

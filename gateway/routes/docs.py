@@ -25,7 +25,7 @@ async def openapi_document(request: Request, deps: DepsDep) -> Response:
     docs = await deps.upstreams.openapi_documents()
     body = orjson.dumps(merge_schema(app.openapi(), docs))
     # A service that was down is asked again next time rather than left out for a minute.
-    if len(docs) == len(deps.upstreams.clients):
+    if len(docs) == len(deps.upstreams.services):
         app.state.openapi_cache = (time.monotonic(), body)
     return Response(body, media_type="application/json")
 

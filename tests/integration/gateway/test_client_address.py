@@ -24,8 +24,9 @@ async def gateway_seen_from(
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(GatewaySettings(database_url=database_url, **settings))  # type: ignore[arg-type]
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for client in app.state.upstreams.clients.values():
-            client._transport = httpx.MockTransport(vouching_service)
+        for replicas in app.state.upstreams.services.values():
+            for client in replicas.clients:
+                client._transport = httpx.MockTransport(vouching_service)
         transport = httpx.ASGITransport(app=manager.app, client=(peer, 4711))
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             yield client

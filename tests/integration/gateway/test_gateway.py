@@ -44,8 +44,9 @@ async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     )
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for name, client in app.state.upstreams.clients.items():
-            client._transport = echo_service(name)
+        for name, replicas in app.state.upstreams.services.items():
+            for client in replicas.clients:
+                client._transport = echo_service(name)
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             yield client
@@ -200,8 +201,9 @@ async def test_openapi_merges_services_and_is_cached(database_url: str) -> None:
 
     app = create_app(GatewaySettings(database_url=database_url))
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for name, upstream in app.state.upstreams.clients.items():
-            upstream._transport = service_doc(name)
+        for name, replicas in app.state.upstreams.services.items():
+            for upstream in replicas.clients:
+                upstream._transport = service_doc(name)
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             first = (await client.get("/openapi.json")).json()["paths"]

@@ -21,8 +21,9 @@ async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = GatewaySettings(database_url=database_url, demo=True, demo_password=PASSWORD)
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for name, client in app.state.upstreams.clients.items():
-            client._transport = echo_service(name)
+        for name, replicas in app.state.upstreams.services.items():
+            for client in replicas.clients:
+                client._transport = echo_service(name)
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             yield client

@@ -33,8 +33,9 @@ async def gateway(database_url: str, **overrides: Any) -> AsyncIterator[httpx.As
     settings = GatewaySettings(database_url=database_url, **overrides)
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for client in app.state.upstreams.clients.values():
-            client._transport = httpx.MockTransport(services)
+        for replicas in app.state.upstreams.services.values():
+            for client in replicas.clients:
+                client._transport = httpx.MockTransport(services)
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             yield client
