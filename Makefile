@@ -30,11 +30,21 @@ lock: install
 run: install
 	$(BIN)/kitchen run
 
-# docker-compose (Debian's package) validates docker-compose.yml without a Docker engine.
+# docker-compose (Debian's package) validates docker-compose.yml without a Docker engine. nginx
+# runs deploy/nginx.conf in front of the e2e tests' gateway: each test starts its own, on a free
+# port; the package's own nginx is not started (a policy-rc.d saying no, for the install only,
+# when the system has none), so nothing takes port 80 and a busy port 80 fails no install.
+POLICY_RC := /usr/sbin/policy-rc.d
 tools:
 	@command -v docker-compose >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq docker-compose >/dev/null; \
 	  else echo "docker-compose missing: sudo apt-get install docker-compose"; fi; }
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    own=; [ -e $(POLICY_RC) ] || { printf '#!/bin/sh\nexit 101\n' >$(POLICY_RC); chmod +x $(POLICY_RC); own=1; }; \
+	    apt-get update -qq && apt-get install -y -qq nginx >/dev/null; status=$$?; \
+	    [ -z "$$own" ] || rm -f $(POLICY_RC); exit $$status; \
+	  else echo "nginx missing: sudo apt-get install nginx"; fi; }
 
 lint: install
 	$(BIN)/ruff check .

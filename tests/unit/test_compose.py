@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,22 @@ def test_compose_has_every_service_api_and_worker_with_health_checks() -> None:
         assert "healthcheck" in api and "healthcheck" in worker
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert "healthcheck" in services["postgres"] and "healthcheck" in services["gateway"]
-    assert services["gateway"]["ports"] == ["8000:8000"]
+
+
+def test_only_the_proxy_is_public_and_the_gateway_trusts_exactly_it() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    proxy = services["proxy"]
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    address = proxy["networks"]["default"]["ipv4_address"]
+    assert services["gateway"]["environment"]["KITCHEN_TRUSTED_PROXIES"] == address
+    # a fixed address inside the network, outside the range other containers are given
+    (pool,) = compose["networks"]["default"]["ipam"]["config"]
+    assert ip_address(address) in ip_network(pool["subnet"])
+    assert ip_address(address) not in ip_network(pool["ip_range"])
+    assert "server gateway:8000;" in (ROOT / "deploy" / "nginx.conf").read_text()
 
 
 def test_compose_refuses_to_start_without_secrets() -> None:
