@@ -4,9 +4,7 @@ identity, the library item with its history from three services, each service's 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, quote_from_bytes
 
@@ -23,6 +21,7 @@ from common.identity import (
     internal_headers,
 )
 from common.logs import request_id_var
+from common.replicas import Replicas, replica_urls
 from common.responses import json_response
 
 log = logging.getLogger(__name__)
@@ -78,62 +77,6 @@ DROPPED_RESPONSE_HEADERS = {
     "date",
     "x-request-id",
 }
-
-
-# Safe to send again to another replica after the connection broke mid-request (RFC 9110 §9.2.2).
-IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
-# The request never left the gateway: any method may go to the next replica.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# The connection broke after (part of) the request was written: only idempotent methods retry.
-BROKEN = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
-
-
-def replica_urls(setting: str) -> list[str]:
-    """A service URL setting as its replicas' base URLs: one URL, or several comma-separated."""
-    urls = [part.strip() for part in setting.split(",") if part.strip()]
-    if not urls:
-        raise ValueError("a service URL setting lists no URL")
-    return urls
-
-
-class Replicas:
-    """One service's replicas, each with its own connection pool, taken in turn.
-
-    A request goes to the next replica in rotation; if it cannot be sent there (connection
-    refused: the replica is stopping or down) it goes to the next one, and so on once round. An
-    idempotent request whose connection broke underway is retried the same way; any other is
-    answered 503, since the replica may have acted on it. One URL behaves as before.
-    """
-
-    def __init__(self, urls: list[str], timeout_seconds: float) -> None:
-        self.clients = [
-            httpx.AsyncClient(
-                base_url=url, timeout=timeout_seconds, limits=httpx.Limits(max_connections=100)
-            )
-            for url in urls
-        ]
-        self.turn: Iterator[int] = itertools.count()
-
-    async def request(
-        self, method: str, url: httpx.URL, content: bytes, headers: httpx.Headers
-    ) -> httpx.Response:
-        start = next(self.turn)
-        last = len(self.clients) - 1
-        for attempt in range(len(self.clients)):
-            client = self.clients[(start + attempt) % len(self.clients)]
-            try:
-                return await client.request(method, url, content=content, headers=headers)
-            except NOT_SENT:
-                if attempt == last:
-                    raise
-            except BROKEN:
-                if attempt == last or method not in IDEMPOTENT_METHODS:
-                    raise
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
-    async def close(self) -> None:
-        for client in self.clients:
-            await client.aclose()
 
 
 class Upstreams:

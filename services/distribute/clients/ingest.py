@@ -8,6 +8,7 @@ import httpx
 
 from common.errors import ServiceUnavailable
 from common.identity import service_actor_headers
+from common.replicas import Replicas, replica_urls
 
 
 class VersionFetcher:
@@ -32,13 +33,13 @@ class VersionFetcher:
         """The version's fields, None when ingest says it does not exist; raises when ingest
         cannot answer (the consumer retries the event)."""
         path = f"/api/v1/contents/{content_id}/versions/{version}"
-        async with httpx.AsyncClient(
-            base_url=self.base_url, timeout=self.timeout, transport=self.transport
-        ) as client:
-            try:
-                response = await client.get(path, headers=self.headers)
-            except httpx.HTTPError as error:
-                raise ServiceUnavailable(f"ingest unreachable: {error!r}") from error
+        replicas = Replicas(replica_urls(self.base_url), self.timeout, transport=self.transport)
+        try:
+            response = await replicas.get(path, headers=self.headers)
+        except httpx.HTTPError as error:
+            raise ServiceUnavailable(f"ingest unreachable: {error!r}") from error
+        finally:
+            await replicas.close()
         if response.status_code == 404:
             return None
         if response.status_code != 200:

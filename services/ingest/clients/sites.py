@@ -7,21 +7,23 @@ import time
 import httpx
 
 from common.errors import ServiceUnavailable, Unprocessable
+from common.replicas import Replicas, replica_urls
 from services.ingest.settings import IngestSettings
 
 
 class SiteCatalog:
     """Column slugs per site, fetched from distribute's public API and cached briefly."""
 
-    def __init__(self, client: httpx.AsyncClient, ttl_seconds: float) -> None:
+    def __init__(self, client: httpx.AsyncClient | Replicas, ttl_seconds: float) -> None:
         self.client = client
         self.ttl_seconds = ttl_seconds
         self._columns: dict[str, tuple[float, set[str] | None]] = {}
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> SiteCatalog:
-        """Over distribute's public API at `distribute_url` (internal: no outbound guard)."""
-        client = httpx.AsyncClient(base_url=settings.distribute_url, timeout=5.0)
+        """Over distribute's public API at `distribute_url`, one URL or its replicas'
+        (internal: no outbound guard)."""
+        client = Replicas(replica_urls(settings.distribute_url), timeout_seconds=5.0)
         return cls(client, settings.site_cache_seconds)
 
     async def columns_of(self, site: str) -> set[str] | None:

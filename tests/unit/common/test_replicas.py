@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway.clients.upstreams import Replicas, replica_urls
+from common.replicas import Replicas, replica_urls
 
 pytestmark = pytest.mark.any_database
 
