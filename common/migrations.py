@@ -29,8 +29,9 @@ def alembic_config(migrations_dir: Path) -> Config:
     return config
 
 
-# any constant: advisory locks are per database, and each service has its own database
+# any constants: advisory locks are per database, and each service has its own database
 MIGRATION_LOCK_KEY = 74_042_551  # "kitchen migrations"
+STARTUP_LOCK_KEY = 74_042_552  # "kitchen start-up": migrations and the seeds after them
 
 
 async def upgrade_to_head(database: Database, migrations_dir: Path) -> None:
@@ -41,7 +42,7 @@ async def upgrade_to_head(database: Database, migrations_dir: Path) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
-    async with sqlite_file_lock(database):
+    async with sqlite_file_lock(database, "migrate"):
         async with database.engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # released when this transaction ends
                 await conn.execute(
@@ -51,14 +52,38 @@ async def upgrade_to_head(database: Database, migrations_dir: Path) -> None:
 
 
 @asynccontextmanager
-async def sqlite_file_lock(database: Database) -> AsyncIterator[None]:
-    """Hold an exclusive lock on `<database file>.migrate.lock` (SQLite files only; nothing
+async def one_starting_at_a_time(database: Database) -> AsyncIterator[None]:
+    """Replicas starting together take turns through their start-up: migrations, then seeds
+    that check-then-insert (a calendar, lexicons), which would otherwise both insert.
+
+    A session-level advisory lock on its own connection on PostgreSQL, a file lock on SQLite;
+    a different key and file from the migration lock, which `upgrade_to_head` takes inside it.
+    """
+    async with sqlite_file_lock(database, "startup"):
+        if database.engine.url.get_backend_name() != "postgresql":
+            yield
+            return
+        async with database.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY})
+            await conn.commit()
+            try:
+                yield
+            finally:
+                await conn.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY}
+                )
+                await conn.commit()
+
+
+@asynccontextmanager
+async def sqlite_file_lock(database: Database, purpose: str) -> AsyncIterator[None]:
+    """Hold an exclusive lock on `<database file>.<purpose>.lock` (SQLite files only; nothing
     for PostgreSQL or an in-memory database). The wait runs in a thread: the loop goes on."""
     url = database.engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         yield
         return
-    handle = await asyncio.to_thread(open, f"{url.database}.migrate.lock", "a")
+    handle = await asyncio.to_thread(open, f"{url.database}.{purpose}.lock", "a")
     try:
         await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
         yield

@@ -23,7 +23,7 @@ from common.errors import BodyLimitMiddleware, install_problem_handlers
 from common.jobs import Job
 from common.logs import configure_logging
 from common.messaging import MessagingTables
-from common.migrations import upgrade_to_head
+from common.migrations import one_starting_at_a_time, upgrade_to_head
 from common.observability import RequestContextMiddleware, health_router
 from common.settings import ServiceSettings
 from common.worker import ServiceWorker
@@ -67,9 +67,10 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database_url_for(spec.name))
         app.state.db = database
-        await upgrade_to_head(database, spec.migrations_dir)
-        for hook in spec.on_startup:
-            await hook(app)
+        async with one_starting_at_a_time(database):
+            await upgrade_to_head(database, spec.migrations_dir)
+            for hook in spec.on_startup:
+                await hook(app)
         worker = None
         if spec.tables is not None and settings.process_role in ("worker", "all"):
             worker = ServiceWorker(
