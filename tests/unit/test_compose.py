@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gateway.settings import GatewaySettings
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_ENV = {
     "KITCHEN_INTERNAL_SECRET": "i" * 40,
@@ -81,3 +83,11 @@ def test_compose_refuses_to_start_without_secrets() -> None:
         check=False,
     )
     assert result.returncode != 0 and "KITCHEN_INTERNAL_SECRET" in result.stderr + result.stdout
+
+
+def test_the_proxy_refuses_bodies_where_the_gateway_does() -> None:
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    limit = GatewaySettings.model_fields["max_body_bytes"].default
+    assert f"client_max_body_size {limit // (1024 * 1024)}m;" in config
+    assert limit % (1024 * 1024) == 0
+    assert f"body exceeds {limit} bytes" in config  # its own 413 says what the gateway's says
