@@ -44,21 +44,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An engine with WAL and a busy timeout on SQLite, a modest pool on PostgreSQL."""
+def create_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+    """An engine with WAL and a busy timeout on SQLite; on PostgreSQL a pool of `pool_size`
+    connections kept open and `max_overflow` more opened under load."""
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )
 
 
 class Database:
     """An engine and its session factory, created in a lifespan and disposed at shutdown."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 10, max_overflow: int = 10) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, pool_size, max_overflow)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     @property

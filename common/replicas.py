@@ -43,7 +43,9 @@ class Replicas:
             httpx.AsyncClient(
                 base_url=url,
                 timeout=timeout_seconds,
-                limits=httpx.Limits(max_connections=100),
+                # an idle connection is dropped before uvicorn's 5 s keep-alive ends, so it is
+                # never reused just as the replica closes it (a POST would then fail)
+                limits=httpx.Limits(max_connections=100, keepalive_expiry=4.0),
                 transport=transport,
             )
             for url in urls

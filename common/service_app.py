@@ -65,7 +65,11 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database_url_for(spec.name))
+        database = Database(
+            settings.database_url_for(spec.name),
+            settings.database_pool_size,
+            settings.database_max_overflow,
+        )
         app.state.db = database
         async with one_starting_at_a_time(database):
             await upgrade_to_head(database, spec.migrations_dir)

@@ -25,6 +25,11 @@ class ServiceSettings(BaseSettings):
 
     environment: Literal["dev", "test", "production"] = "dev"
     database_url: str = ""
+    # PostgreSQL connections per process: kept open, and more opened under load. Every replica
+    # has its own pool, so replicas × (pool + overflow) must stay below the server's
+    # max_connections (docs/sizing.md).
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     kafka_bootstrap: str = "127.0.0.1:9092"
     # Apache Kafka supports idempotent producers; the tansu test broker does not.
     kafka_idempotence: bool = False

@@ -71,8 +71,9 @@ async def running_hub(
 class HubClient:
     """Thin helpers over the gateway's public API."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, password: str = DEMO_PASSWORD) -> None:
         self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.password = password
         self.tokens: dict[str, dict[str, str]] = {}
 
     async def close(self) -> None:
@@ -81,7 +82,7 @@ class HubClient:
     async def login(self, user: str) -> dict[str, str]:
         if user not in self.tokens:
             response = await self.http.post(
-                "/api/v1/auth/token", data={"username": user, "password": DEMO_PASSWORD}
+                "/api/v1/auth/token", data={"username": user, "password": self.password}
             )
             response.raise_for_status()
             self.tokens[user] = {"authorization": f"Bearer {response.json()['access_token']}"}

@@ -3,7 +3,8 @@
 `running_nginx(upstream_port, directory)` runs the repository's own nginx configuration, changed
 only where a test must differ from the container:
 
-- the upstream `gateway:8000` becomes `127.0.0.1:<upstream_port>`, and `listen 80` a free port
+- the upstream `gateway:8000` becomes `127.0.0.1:<upstream_port>` (a `server` line per port
+  when several gateway replicas are given), and `listen 80` a free port
   on 127.0.0.1 (yielded);
 - logs, pid and the temp directories nginx writes to go under `directory`;
 - one process (`master_process off`, `daemon off`), so the child dies with the test as every
@@ -28,7 +29,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,13 +61,16 @@ def _built_without(binary: str) -> set[str]:
     return {name for name in TEMP_PATHS if f"--without-http_{name}_module" in built}
 
 
-def config_for_test(upstream_port: int, listen_port: int, directory: Path, binary: str) -> str:
+def config_for_test(
+    upstream_ports: Sequence[int], listen_port: int, directory: Path, binary: str
+) -> str:
     """`deploy/nginx.conf` as it runs in a test (see the module's docstring)."""
     text = CONFIG.read_text()
     for literal, pattern in ((UPSTREAM, re.escape(UPSTREAM)), ("listen 80", r"\blisten 80\b")):
         if not re.search(pattern, text):
             raise AssertionError(f"{CONFIG} no longer has `{literal}` to substitute")
-    text = text.replace(UPSTREAM, f"127.0.0.1:{upstream_port}")
+    servers = ";\n        server ".join(f"127.0.0.1:{port}" for port in upstream_ports)
+    text = text.replace(UPSTREAM, servers)  # one `server` line per gateway replica
     text = re.sub(r"\blisten 80\b", f"listen 127.0.0.1:{listen_port}", text)
     text = re.sub(r"(?m)^\s*user\s[^;]*;", "", text)
     text = text.replace("/dev/stderr", str(directory / "error.log"))
@@ -82,16 +86,18 @@ def config_for_test(upstream_port: int, listen_port: int, directory: Path, binar
 
 @contextmanager
 def running_nginx(
-    upstream_port: int, directory: Path, within_seconds: float = 10.0
+    upstream_port: int | Sequence[int], directory: Path, within_seconds: float = 10.0
 ) -> Iterator[int]:
-    """nginx with `deploy/nginx.conf` in front of `127.0.0.1:<upstream_port>`; yields the port it
-    listens on (127.0.0.1) once it answers, and stops it afterwards. Its configuration, logs and
-    temp files are under `directory`, which it creates."""
+    """nginx with `deploy/nginx.conf` in front of `127.0.0.1:<upstream_port>` (or of several
+    gateway replicas, one port each); yields the port it listens on (127.0.0.1) once it answers,
+    and stops it afterwards. Its configuration, logs and temp files are under `directory`, which
+    it creates."""
+    ports = [upstream_port] if isinstance(upstream_port, int) else list(upstream_port)
     binary = nginx_binary()
     (directory / "temp").mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = directory / "nginx.conf"
-    config.write_text(config_for_test(upstream_port, port, directory, binary))
+    config.write_text(config_for_test(ports, port, directory, binary))
     command = [
         binary,
         "-p",
