@@ -10,9 +10,11 @@ import asyncio
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -114,6 +116,29 @@ def start_broker(port: int, log_path: Path | None = None) -> subprocess.Popen[by
     command = [str(tansu_binary()), "broker", "--listener-url", url]
     command += ["--advertised-listener-url", url, "--cluster-id", f"kitchen-{uuid.uuid4().hex}"]
     return start_child(command, output)
+
+
+def wait_listening(
+    process: subprocess.Popen[bytes], port: int, log_path: Path | None, within_seconds: float = 30.0
+) -> None:
+    """Block until the broker started by `start_broker` accepts connections on its port.
+
+    tansu takes a moment to bind; a client that connects before then is refused and gives up
+    (aiokafka does not retry a bootstrap). Fails at once, naming the log, if tansu exits.
+    """
+    deadline = time.monotonic() + within_seconds
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"broker exited with {process.returncode}; see {log_path}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"broker not listening after {within_seconds}s; see {log_path}"
+                ) from None
+            time.sleep(0.1)
 
 
 async def prepare_broker(bootstrap: str, extra_topics: tuple[str, ...] = ()) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from kitchen.broker import run_prepare, start_broker, start_child, stop_process
+from kitchen.broker import run_prepare, start_broker, start_child, stop_process, wait_listening
 from kitchen.registry import SERVICES
 from kitchen.sandboxes.demo import DEMO_ACCOUNTS
 
@@ -131,19 +131,7 @@ class Stack:
         """Start tansu and create the topics; fail at once, naming the log, if tansu exits."""
         log = self.log_path("broker")
         broker = self.broker = start_broker(self.config.broker_port, log)
-        deadline = time.monotonic() + within_seconds
-        while True:
-            if broker.poll() is not None:
-                raise RuntimeError(f"broker exited with {broker.returncode}; see {log}")
-            try:
-                socket.create_connection(("127.0.0.1", self.config.broker_port), 0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(
-                        f"broker not listening after {within_seconds}s; see {log}"
-                    ) from None
-                time.sleep(0.1)
+        wait_listening(broker, self.config.broker_port, log, within_seconds)
         run_prepare(self.config.bootstrap)
         if broker.poll() is not None:
             raise RuntimeError(f"broker exited with {broker.returncode}; see {log}")

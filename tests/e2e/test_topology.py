@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ import httpx
 import pytest
 
 from common.testing import POSTGRES_ADMIN_DSN, database_kind_under_test, free_port
-from kitchen.broker import start_broker, stop_process
+from kitchen.broker import start_broker, stop_process, wait_listening
 from tests.e2e.convergence import (
     settle_hooked,
     settle_library,
@@ -69,15 +68,8 @@ def local_broker(directory: Path) -> Iterator[str]:
     port = free_port()
     broker = start_broker(port, directory / "broker.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:  # listening; compose's `kafka-topics` creates the topics
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        # Listening only: compose's `kafka-topics` one-shot creates the topics.
+        wait_listening(broker, port, directory / "broker.log")
         yield f"127.0.0.1:{port}"
     finally:
         stop_process(broker)

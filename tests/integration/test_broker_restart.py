@@ -17,14 +17,14 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.bus import broker_cluster_id, ensure_topics
+from common.bus import broker_cluster_id
 from common.db import Database, new_metadata
-from common.events import CloudEvent, ContentRetractionRequested, all_topics, utcnow
+from common.events import CloudEvent, ContentRetractionRequested, utcnow
 from common.messaging import MessagingTables, Outbox, messaging_tables
 from common.settings import ServiceSettings
 from common.testing import free_port
 from common.worker import ServiceWorker
-from kitchen.broker import start_broker, stop_process
+from kitchen.broker import prepare_broker, start_broker, stop_process, wait_listening
 
 TOPIC = ContentRetractionRequested.TOPIC
 
@@ -42,9 +42,9 @@ class Broker:
         return f"127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        self.process = start_broker(self.port, self.log)
-        await asyncio.sleep(0.2)
-        await ensure_topics(self.bootstrap, all_topics())
+        process = self.process = start_broker(self.port, self.log)
+        await asyncio.to_thread(wait_listening, process, self.port, self.log)
+        await prepare_broker(self.bootstrap)
 
     def kill(self) -> None:
         self.process.kill()  # type: ignore[attr-defined]
