@@ -8,6 +8,14 @@ from collections.abc import Iterator, Mapping
 
 import httpx
 
+# How long idle connections live inside the hub: a client (this module, and nginx in front of the
+# gateway) drops one after CLIENT_KEEP_ALIVE_SECONDS; every server (uvicorn, as `kitchen run` and
+# compose start it) keeps one SERVER_KEEP_ALIVE_SECONDS. The gap is wide on purpose: a client
+# counts idleness from when its event loop read the response, which on a loaded process is
+# seconds after the server wrote it; with uvicorn's default 5 s against 4 s a loaded gateway sent
+# POSTs on connections the service was closing, and they came back 503 (ReadError).
+CLIENT_KEEP_ALIVE_SECONDS = 4.0
+SERVER_KEEP_ALIVE_SECONDS = 30
 # Safe to send again to another replica after the connection broke mid-request (RFC 9110 §9.2.2).
 IDEMPOTENT_METHODS = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 # The request never left this process: any method may go to the next replica.
@@ -43,9 +51,11 @@ class Replicas:
             httpx.AsyncClient(
                 base_url=url,
                 timeout=timeout_seconds,
-                # an idle connection is dropped before uvicorn's 5 s keep-alive ends, so it is
-                # never reused just as the replica closes it (a POST would then fail)
-                limits=httpx.Limits(max_connections=100, keepalive_expiry=4.0),
+                # long before the replica's keep-alive ends, so it is never reused just as the
+                # replica closes it (a POST would then fail)
+                limits=httpx.Limits(
+                    max_connections=100, keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS
+                ),
                 transport=transport,
             )
             for url in urls

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+from common.replicas import SERVER_KEEP_ALIVE_SECONDS
 from kitchen.broker import run_prepare, start_broker, start_child, stop_process, wait_listening
 from kitchen.registry import SERVICES
 from kitchen.sandboxes.demo import DEMO_ACCOUNTS
@@ -41,6 +42,27 @@ APPS = {
     "gateway": "gateway.app:create_app",
     **SANDBOXES,
 }
+
+
+def server_command(app_factory: str, port: int) -> list[str]:
+    """How `kitchen run` starts one process: uvicorn on loopback, a single process (see
+    `start_child`), idle connections kept well past the hub's clients' (`common.replicas`)."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app_factory,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "10",
+        "--timeout-keep-alive",
+        str(SERVER_KEEP_ALIVE_SECONDS),
+    ]
 
 
 @dataclass
@@ -182,20 +204,7 @@ class Stack:
         return env
 
     def start(self, process: str) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            APPS[process],
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.config.ports[process]),
-            "--no-access-log",
-            "--timeout-graceful-shutdown",
-            "10",
-        ]
+        command = server_command(APPS[process], self.config.ports[process])
         with open(self.log_path(process), "ab") as log:  # the child keeps its own copy
             self.processes[process] = start_child(command, log, self.environment(process))
 

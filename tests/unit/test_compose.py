@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.replicas import CLIENT_KEEP_ALIVE_SECONDS, SERVER_KEEP_ALIVE_SECONDS
 from gateway.settings import GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,3 +92,20 @@ def test_the_proxy_refuses_bodies_where_the_gateway_does() -> None:
     assert f"client_max_body_size {limit // (1024 * 1024)}m;" in config
     assert limit % (1024 * 1024) == 0
     assert f"body exceeds {limit} bytes" in config  # its own 413 says what the gateway's says
+
+
+def test_servers_keep_idle_connections_well_past_their_clients() -> None:
+    """Every uvicorn compose starts keeps idle connections as long as `kitchen run`'s do, and
+    nginx (a client of the gateway) drops its own well before: either side drifting back to
+    uvicorn's 5 s default would let a loaded client send POSTs on closing connections."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    servers = [s for s in compose["services"].values() if s.get("command", [""])[0] == "uvicorn"]
+    assert len(servers) == 9  # four services × api and worker, and the gateway
+    for server in servers:
+        command = server["command"]
+        keep_alive = command[command.index("--timeout-keep-alive") + 1]
+        assert int(keep_alive) == SERVER_KEEP_ALIVE_SECONDS
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    upstream = config[config.index("upstream gateway") :]
+    nginx_seconds = int(upstream.split("keepalive_timeout ", 1)[1].split("s;", 1)[0])
+    assert nginx_seconds == CLIENT_KEEP_ALIVE_SECONDS < SERVER_KEEP_ALIVE_SECONDS / 2
