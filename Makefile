@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lock run test test-sqlite test-postgres lint format tools bench fuzz
+.PHONY: install lock run test test-sqlite test-postgres lint format tools bench bench-tools bench-portal fuzz
 
 # Installs come from the lock files only (exact pins from PyPI), so an upstream release changes
 # nothing until `make lock` is run and its diff committed. requirements/runtime.txt is what the
@@ -68,6 +68,15 @@ test: lint test-sqlite test-postgres
 
 bench: install
 	$(BIN)/python bench/pipeline.py
+
+# HTTP load for bench/portal.py: Debian's wrk.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	  else echo "wrk missing: sudo apt-get install wrk"; exit 1; fi; }
+
+bench-portal: install bench-tools
+	$(BIN)/python bench/portal.py
 
 # Stateful fuzzing of a whole hub (schemathesis, links between create and read operations); not
 # in `make test`. `make fuzz FUZZ_ARGS="--examples 200"`.

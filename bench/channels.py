@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.memory import memory_line, processes_mb  # noqa: E402
 from common.events import CloudEvent, DeliveryUpdated  # noqa: E402
 from kitchen.sandboxes.demo import DEMO_ACCOUNTS  # noqa: E402
 from kitchen.stack import Stack  # noqa: E402
@@ -143,21 +144,6 @@ async def raw_round_trips(stack: Stack, count: int = 300) -> dict[str, list[floa
     return found
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (the uvicorn group), from /proc."""
-    total = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-        same_group = status.parent.name == str(pid) or fields.get("PPid", "").strip() == str(pid)
-        if same_group and "VmRSS" in fields:
-            total += int(fields["VmRSS"].split()[0])
-    return total / 1024
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=50)
@@ -176,7 +162,7 @@ async def main() -> None:
                     hub, stack.config.bootstrap, args.items, args.concurrency, len(DEMO_ACCOUNTS)
                 )
                 raw = await raw_round_trips(stack)
-                memory = {name: rss_mb(child.pid) for name, child in stack.processes.items()}
+                memory = processes_mb(stack.processes)
             finally:
                 await boxes.close()
                 await hub.close()
@@ -210,7 +196,7 @@ def report(
         f"{result['wechat_p50_ms'] / token_p50:.0f}; raw round trips/s (1 at a time) / "
         f"deliveries/s = {1000 / state_p50 / result['deliveries_per_s']:.0f}"
     )
-    print("RSS (MB): " + ", ".join(f"{name} {mb:.0f}" for name, mb in sorted(memory.items())))
+    print(memory_line(memory))
 
 
 if __name__ == "__main__":

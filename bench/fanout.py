@@ -45,6 +45,7 @@ from sqlmodel import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.memory import own_peak_line  # noqa: E402
 from common.db import insert_rows, table_of  # noqa: E402
 from common.events import ContentIngested, EventData, FanoutSelector, ReviewDecided  # noqa: E402
 from common.jobs import run_once  # noqa: E402
@@ -594,6 +595,7 @@ async def main() -> None:
     if args.national:
         costs = Costs.of(measured, narrow, int(sites or 1), max(args.columns, 2))
         national(measured, costs, found)
+    print(own_peak_line())
 
 
 def no_ingest(request: httpx.Request) -> httpx.Response:

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import random
-import resource
 import statistics
 import sys
 import tempfile
@@ -34,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from bench.memory import own_peak_line  # noqa: E402
 from common.db import Database  # noqa: E402
 from common.migrations import upgrade_to_head  # noqa: E402
 from services.ingest import models_intake  # noqa: E402, F401
@@ -241,8 +241,8 @@ def main() -> None:
     bench_throughput(corpus(args.docs, args.seed))
     for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
         asyncio.run(bench_search(kind, args.search_docs, args.seed))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak memory (max RSS): {peak:.0f} MB")
+    print()
+    print(own_peak_line())
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from fastapi import FastAPI, Response
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.memory import memory_line, processes_mb  # noqa: E402
 from common.testing import free_port, staff  # noqa: E402
 
 bare_app = FastAPI()
@@ -187,6 +188,7 @@ async def main(seconds: float, concurrency: int) -> None:
         print(f"{'endpoint':40} {'req/s':>10} {'p99 ms':>8}")
         for name, rate, p99 in rows:
             print(f"{name:40} {rate:10.0f} {p99:8.1f}")
+        print(memory_line(processes_mb({"interaction": processes[0], "bare": processes[1]})))
     finally:
         for process in processes:
             process.terminate()

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.memory import memory_line, processes_mb  # noqa: E402
 from common.events import CloudEvent, ContentPublished  # noqa: E402
 from common.testing import free_port  # noqa: E402
 from tests.e2e.hub import HubClient, notice, running_hub  # noqa: E402
@@ -194,6 +195,7 @@ async def main() -> None:
             finally:
                 await hub.close()
             kafka = await kafka_round_trip(stack.config.bootstrap)
+            memory = processes_mb({**stack.processes, "broker": stack.broker})
     bare = await bare_requests_per_second()
     kafka_p50, kafka_p99 = statistics.median(kafka), percentile(kafka, 0.99)
     print(
@@ -208,6 +210,7 @@ async def main() -> None:
         f"bare req/s / items/s = {bare / pipeline['items_per_s']:.0f} "
         "(each item costs ≥ 5 gateway requests and 4 Kafka hops)"
     )
+    print(memory_line(memory))
 
 
 if __name__ == "__main__":

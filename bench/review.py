@@ -17,6 +17,7 @@ import argparse
 import os
 import random
 import re
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,11 +25,14 @@ from pathlib import Path
 
 import ahocorasick
 
-from services.review.checks.engine import CheckInput, run_static_checks, text_checks
-from services.review.checks.lexicon import Entry, LexiconData, Matcher, parse_entries
-from services.review.checks.metadata import ItemMeta
-from services.review.checks.normalize import fold_term
-from services.review.seed import DEMO_LEXICONS
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.memory import own_peak_line  # noqa: E402
+from services.review.checks.engine import CheckInput, run_static_checks, text_checks  # noqa: E402
+from services.review.checks.lexicon import Entry, LexiconData, Matcher, parse_entries  # noqa: E402
+from services.review.checks.metadata import ItemMeta  # noqa: E402
+from services.review.checks.normalize import fold_term  # noqa: E402
+from services.review.seed import DEMO_LEXICONS  # noqa: E402
 
 # Real text to build the corpus from: a folder of UTF-8 .txt files (default: the test fixtures).
 SAMPLES = Path(
@@ -138,6 +142,7 @@ def main() -> None:
         print(f"{name:<55} {megabytes / seconds:8.2f} MB/s  {hits:>9} hits")
     print(f"ratio text checks / bare scan:        {bare_s / text_s:.3f}")
     print(f"ratio all static checks / bare scan:  {bare_s / all_s:.3f}")
+    print(own_peak_line())
 
 
 if __name__ == "__main__":
