@@ -119,24 +119,29 @@ def start_broker(port: int, log_path: Path | None = None) -> subprocess.Popen[by
 
 
 def wait_listening(
-    process: subprocess.Popen[bytes], port: int, log_path: Path | None, within_seconds: float = 30.0
+    process: subprocess.Popen[bytes],
+    port: int,
+    log_path: Path | None,
+    within_seconds: float = 30.0,
+    name: str = "broker",
 ) -> None:
-    """Block until the broker started by `start_broker` accepts connections on its port.
+    """Block until a child (the broker from `start_broker`, or a server) accepts connections on
+    127.0.0.1:port; fail at once, naming the log, if it exits.
 
     tansu takes a moment to bind; a client that connects before then is refused and gives up
-    (aiokafka does not retry a bootstrap). Fails at once, naming the log, if tansu exits.
+    (aiokafka does not retry a bootstrap).
     """
     deadline = time.monotonic() + within_seconds
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"broker exited with {process.returncode}; see {log_path}")
+            raise RuntimeError(f"{name} exited with {process.returncode}; see {log_path}")
         try:
             socket.create_connection(("127.0.0.1", port), 0.5).close()
             return
         except OSError:
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"broker not listening after {within_seconds}s; see {log_path}"
+                    f"{name} not listening after {within_seconds}s; see {log_path}"
                 ) from None
             time.sleep(0.1)
 

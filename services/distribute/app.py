@@ -56,6 +56,7 @@ def create_app(
 
     async def stop(app: FastAPI) -> None:
         await deps.channels.aclose()  # the adapters' HTTP clients (made on first use)
+        await fetcher.close()
 
     spec = ServiceSpec(
         name="distribute",

@@ -37,6 +37,9 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
         await run_once(app.state.db, work)
 
+    async def close_clients(app: FastAPI) -> None:
+        await app.state.deps.sites.close()  # the deps tests swapped in, if they did
+
     spec = ServiceSpec(
         name="ingest",
         title="Central kitchen — ingest (resource library)",
@@ -48,6 +51,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         handlers=handlers(deps),
         jobs=jobs(deps),
         on_startup=[load_chinese_tools, seal_legacy_webhook_secrets],
+        on_shutdown=[close_clients],
     )
     app = create_service_app(spec)
     app.state.deps = deps

@@ -299,7 +299,8 @@ async def check_rolls(topology: NativeTopology, hub: HubClient, received: Any, w
     rolled = await under_load(load, rolling_restart(topology))
     print("\n".join(rolled))
     print(f"answers during the rolling restart: {dict(load.statuses)}")
-    assert not load.take_failures(), "a request failed while replicas drained"
+    failures = load.take_failures()
+    assert not failures, f"requests failed while replicas drained: {failures[:5]}"
     assert all(status < 500 for status in load.statuses), load.statuses
 
     load.statuses.clear()

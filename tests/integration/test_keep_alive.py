@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common.replicas import CLIENT_KEEP_ALIVE_SECONDS, SERVER_KEEP_ALIVE_SECONDS
 from common.testing import free_port
-from kitchen.broker import stop_process
+from kitchen.broker import stop_process, wait_listening
 from kitchen.stack import server_command
 
 APP = """
@@ -56,15 +56,8 @@ def test_a_connection_idle_past_the_clients_expiry_and_a_lag_is_still_answered(
     port = free_port()
     server = subprocess.Popen(server_command("echo_app:create_app", port), cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                connection = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
-        with connection:
+        wait_listening(server, port, None, name="server")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
             assert request(connection, "GET").startswith(b"HTTP/1.1 200")
             time.sleep(IDLE_SECONDS)
             assert request(connection, "POST").startswith(b"HTTP/1.1 200")

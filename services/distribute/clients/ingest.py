@@ -24,22 +24,21 @@ class VersionFetcher:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url
         self.headers = service_actor_headers("distribute", internal_secret)
-        self.timeout = timeout
-        self.transport = transport
+        self.replicas = Replicas(replica_urls(base_url), timeout, transport=transport)
+
+    async def close(self) -> None:
+        """Release the connections (the service's shutdown)."""
+        await self.replicas.close()
 
     async def fetch(self, content_id: str, version: int) -> dict[str, Any] | None:
         """The version's fields, None when ingest says it does not exist; raises when ingest
         cannot answer (the consumer retries the event)."""
         path = f"/api/v1/contents/{content_id}/versions/{version}"
-        replicas = Replicas(replica_urls(self.base_url), self.timeout, transport=self.transport)
         try:
-            response = await replicas.get(path, headers=self.headers)
+            response = await self.replicas.get(path, headers=self.headers)
         except httpx.HTTPError as error:
             raise ServiceUnavailable(f"ingest unreachable: {error!r}") from error
-        finally:
-            await replicas.close()
         if response.status_code == 404:
             return None
         if response.status_code != 200:

@@ -26,6 +26,13 @@ class SiteCatalog:
         client = Replicas(replica_urls(settings.distribute_url), timeout_seconds=5.0)
         return cls(client, settings.site_cache_seconds)
 
+    async def close(self) -> None:
+        """Release the connections (the service's shutdown)."""
+        if isinstance(self.client, Replicas):
+            await self.client.close()
+        else:
+            await self.client.aclose()
+
     async def columns_of(self, site: str) -> set[str] | None:
         """The site's column slugs, or None if the site does not exist."""
         cached = self._columns.get(site)

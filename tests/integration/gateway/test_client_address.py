@@ -25,8 +25,7 @@ async def gateway_seen_from(
     app = create_app(GatewaySettings(database_url=database_url, **settings))  # type: ignore[arg-type]
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         for replicas in app.state.upstreams.services.values():
-            for client in replicas.clients:
-                client._transport = httpx.MockTransport(vouching_service)
+            replicas.route_through(httpx.MockTransport(vouching_service))
         transport = httpx.ASGITransport(app=manager.app, client=(peer, 4711))
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             yield client

@@ -45,8 +45,7 @@ async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         for name, replicas in app.state.upstreams.services.items():
-            for client in replicas.clients:
-                client._transport = echo_service(name)
+            replicas.route_through(echo_service(name))
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             yield client
@@ -202,8 +201,7 @@ async def test_openapi_merges_services_and_is_cached(database_url: str) -> None:
     app = create_app(GatewaySettings(database_url=database_url))
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         for name, replicas in app.state.upstreams.services.items():
-            for upstream in replicas.clients:
-                upstream._transport = service_doc(name)
+            replicas.route_through(service_doc(name))
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             first = (await client.get("/openapi.json")).json()["paths"]

@@ -22,8 +22,7 @@ async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         for name, replicas in app.state.upstreams.services.items():
-            for client in replicas.clients:
-                client._transport = echo_service(name)
+            replicas.route_through(echo_service(name))
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             yield client

@@ -34,8 +34,7 @@ async def gateway(database_url: str, **overrides: Any) -> AsyncIterator[httpx.As
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         for replicas in app.state.upstreams.services.values():
-            for client in replicas.clients:
-                client._transport = httpx.MockTransport(services)
+            replicas.route_through(httpx.MockTransport(services))
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             yield client

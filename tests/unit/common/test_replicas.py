@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from common.replicas import Replicas, replica_urls
+from common.replicas import Replicas, TransportReplica, replica_urls
 
 pytestmark = pytest.mark.any_database
 
@@ -13,7 +13,8 @@ pytestmark = pytest.mark.any_database
 def replicas_answering(*behaviours: str) -> tuple[Replicas, list[str]]:
     """Replicas whose transports answer `ok`, refuse the connection, or break it mid-request;
     the list records which replica saw each attempt."""
-    replicas = Replicas([f"http://replica{i}:8000" for i in range(len(behaviours))], 5.0)
+    urls = [f"http://replica{i}:8000" for i in range(len(behaviours))]
+    replicas = Replicas(urls, 5.0)
     seen: list[str] = []
     for index, behaviour in enumerate(behaviours):
 
@@ -27,7 +28,7 @@ def replicas_answering(*behaviours: str) -> tuple[Replicas, list[str]]:
                 raise httpx.RemoteProtocolError("server disconnected", request=request)
             return httpx.Response(200, text=f"replica{index}")
 
-        replicas.clients[index]._transport = httpx.MockTransport(handle)
+        replicas.clients[index] = TransportReplica(urls[index], 5.0, httpx.MockTransport(handle))
     return replicas, seen
 
 
