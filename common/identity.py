@@ -216,7 +216,7 @@ def vouched(request: Request) -> Vouched:
     )
 
 
-def caller_address(request: Request) -> str:
+async def caller_address(request: Request) -> str:
     """The caller's address: the one the gateway vouched for in its signed headers, else
     `common.client_address.peer_address` (the socket peer through the trusted proxies).
 
@@ -227,12 +227,12 @@ def caller_address(request: Request) -> str:
     return forwarded if forwarded is not None else peer_address(request)
 
 
-def optional_actor(request: Request) -> Actor | None:
+async def optional_actor(request: Request) -> Actor | None:
     return vouched(request).actor
 
 
-def required_actor(request: Request) -> Actor:
-    actor = optional_actor(request)
+async def required_actor(request: Request) -> Actor:
+    actor = await optional_actor(request)
     if actor is None:
         raise Unauthorized("authentication required")
     return actor

@@ -14,7 +14,7 @@ from gateway import auth
 from gateway.deps import Deps
 
 
-def get_deps(request: Request) -> Deps:
+async def get_deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 
@@ -54,7 +54,7 @@ MaybeActor = Annotated[Actor | None, Depends(current_actor)]
 CurrentActor = Annotated[Actor, Depends(required_actor)]
 
 
-def admin_actor(actor: CurrentActor) -> Actor:
+async def admin_actor(actor: CurrentActor) -> Actor:
     """A dependency, so a non-admin is refused before its request body is even looked at."""
     actor.require_role("admin")
     return actor
@@ -63,7 +63,7 @@ def admin_actor(actor: CurrentActor) -> Actor:
 AdminActor = Annotated[Actor, Depends(admin_actor)]
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     """The caller's address (`common.client_address.peer_address`)."""
     return client_address.peer_address(request)
 

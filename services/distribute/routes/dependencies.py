@@ -15,7 +15,7 @@ from services.distribute.deps import Deps
 JSON = "application/json"
 
 
-def get_deps(request: Request) -> Deps:
+async def get_deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 
 from common.db import SessionDep
-from common.identity import optional_actor
+from common.identity import vouched
 from services.ingest import attachments
 
 router = APIRouter(prefix="/api/v1/attachments", tags=["attachments"])
@@ -58,7 +58,7 @@ FILE_ANSWER: dict[int | str, dict[str, object]] = {
 async def get_attachment(sha256: str, request: Request, session: SessionDep) -> Response:
     """An attachment: public once an item carrying it is published, staff-only before; 410
     Gone to the public once the item is retracted."""
-    blob, filename = await attachments.readable(session, sha256, lambda: optional_actor(request))
+    blob, filename = await attachments.readable(session, sha256, lambda: vouched(request).actor)
     headers = {
         **file_headers(blob.media_type, filename),
         "ETag": f'"{sha256}"',

@@ -23,7 +23,7 @@ LIBRARY_ROLES = (
 )  # fmt: skip
 
 
-def service_deps(request: Request) -> Deps:
+async def service_deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 
@@ -31,7 +31,7 @@ def service_deps(request: Request) -> Deps:
 DepsDep = Annotated[Deps, Depends(service_deps)]
 
 
-def library_reader(actor: ActorDep) -> Actor:
+async def library_reader(actor: ActorDep) -> Actor:
     actor.require_role(*LIBRARY_ROLES)
     return actor
 
@@ -39,7 +39,7 @@ def library_reader(actor: ActorDep) -> Actor:
 ReaderDep = Annotated[Actor, Depends(library_reader)]
 
 
-def editor(actor: ActorDep) -> Actor:
+async def editor(actor: ActorDep) -> Actor:
     """As a dependency, so a caller without the role gets 403 before its body is validated."""
     actor.require_role("editor")
     return actor
@@ -48,7 +48,7 @@ def editor(actor: ActorDep) -> Actor:
 EditorDep = Annotated[Actor, Depends(editor)]
 
 
-def admin(actor: ActorDep) -> Actor:
+async def admin(actor: ActorDep) -> Actor:
     actor.require_role("admin")
     return actor
 
@@ -59,7 +59,7 @@ AdminDep = Annotated[Actor, Depends(admin)]
 CRAWL_STAFF = ("admin", "editor")
 
 
-def crawl_staff(actor: ActorDep) -> Actor:
+async def crawl_staff(actor: ActorDep) -> Actor:
     actor.require_role(*CRAWL_STAFF)
     return actor
 
@@ -91,7 +91,7 @@ class SearchParameters:
         )  # fmt: skip
 
 
-def search_parameters(
+async def search_parameters(
     column: str | None = None,
     kind: ContentKind | None = None,
     publisher: str | None = None,

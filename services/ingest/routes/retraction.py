@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["contents"])
 RETRACTION_STAFF = ("editor", "admin")
 
 
-def retraction_staff(actor: ActorDep) -> Actor:
+async def retraction_staff(actor: ActorDep) -> Actor:
     """As a dependency, so a caller without the role gets 403 before its body is validated."""
     actor.require_role(*RETRACTION_STAFF)
     return actor

@@ -12,7 +12,7 @@ from services.interaction.context import Ctx
 from services.interaction.deps import Deps
 
 
-def service_deps(request: Request) -> Deps:
+async def service_deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 
@@ -21,7 +21,7 @@ DepsDep = Annotated[Deps, Depends(service_deps)]
 
 
 async def domain_context(request: Request, session: SessionDep) -> Ctx:
-    deps = service_deps(request)
+    deps = await service_deps(request)
     calendar = await deps.calendar.get(session)
     return Ctx(session, calendar, deps.clock, deps.settings)
 

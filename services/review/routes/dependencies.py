@@ -19,12 +19,12 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 IdempotencyKey = Annotated[str | None, Header(alias=HEADER)]
 
 
-def get_deps(request: Request) -> Deps:
+async def get_deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
 
@@ -33,11 +33,11 @@ DepsDep = Annotated[Deps, Depends(get_deps)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def _role_check(*roles: str) -> Callable[[Actor], Actor]:
+def _role_check(*roles: str) -> Callable[[Actor], Awaitable[Actor]]:
     """An actor dependency holding one of `roles`: FastAPI runs dependencies before it reports
     body or query errors, so a caller without the role gets 403 whatever it sent."""
 
-    def check(actor: Annotated[Actor, Depends(required_actor)]) -> Actor:
+    async def check(actor: Annotated[Actor, Depends(required_actor)]) -> Actor:
         actor.require_role(*roles)
         return actor
 
@@ -49,7 +49,7 @@ ConfidentialityDep = Annotated[Actor, Depends(_role_check("confidentiality"))]
 CheckerDep = Annotated[Actor, Depends(_role_check("editor", "reviewer", "admin", "integrator"))]
 
 
-def global_admin(actor: AdminDep) -> Actor:
+async def global_admin(actor: AdminDep) -> Actor:
     """Lexicons and the chain serve every site: a site-scoped admin may not change them."""
     if actor.sites is not None:
         raise Forbidden("only an admin of every site may do this", field="sites")
@@ -71,5 +71,5 @@ async def once(
     the first answer; the key with another request is a 422, a duplicate still running a 409."""
     digest = request_hash(request.method, request.url.path, await request.body())
     return await deps.idempotency.respond(
-        get_database(request), session, actor_id, key, digest, act
+        await get_database(request), session, actor_id, key, digest, act
     )

@@ -20,7 +20,7 @@ PolicySite = Annotated[str, Path(pattern=r"^(\*|[a-z0-9][a-z0-9-]{0,59})$")]
 PolicyKind = Annotated[str, Path(pattern=r"^(\*|[a-z][a-z_-]{0,29})$")]
 
 
-def policy_admin(site: PolicySite, actor: AdminDep) -> Actor:
+async def policy_admin(site: PolicySite, actor: AdminDep) -> Actor:
     """An admin of `site` (of every site for `*`), checked before the body is looked at."""
     if site == "*" and actor.sites is not None:
         raise Forbidden("only an admin of every site may set the policy of site *", field="site")
