@@ -37,10 +37,16 @@ def cached_json_response(
     return cached_bytes_response(request, body, media_type, max_age)
 
 
+def entity_tag(body: bytes) -> str:
+    """A strong `ETag` of the bytes."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 def cached_bytes_response(
-    request: Request, body: bytes, media_type: str, max_age: int = 30
+    request: Request, body: bytes, media_type: str, max_age: int = 30, etag: str | None = None
 ) -> Response:
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    """`etag`, when the caller kept it with the bytes, saves hashing them again."""
+    etag = etag or entity_tag(body)
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)

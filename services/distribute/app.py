@@ -18,6 +18,7 @@ from services.distribute.consumers import handlers
 from services.distribute.deps import Deps
 from services.distribute.jobs import jobs
 from services.distribute.models import metadata, tables
+from services.distribute.page_cache import PageCache
 from services.distribute.pagetags import warm_up_keywords
 from services.distribute.routes import routers
 from services.distribute.seed import seed_demo_accounts, seed_demo_sites
@@ -42,6 +43,10 @@ def create_app(
 
     async def prepare(app: FastAPI) -> None:
         app.state.deps = deps
+        app.state.pages = PageCache(
+            app.state.db, settings.page_recheck_seconds, settings.page_cache_mb * 2**20
+        )
+        app.state.pages.watch_commits()  # this process's own publications show at once
 
         async def start(run: JobRun) -> None:
             if settings.seed_demo:
@@ -55,6 +60,7 @@ def create_app(
             await asyncio.to_thread(warm_up_keywords)  # keeps jieba's load off the first item
 
     async def stop(app: FastAPI) -> None:
+        app.state.pages.stop_watching()
         await deps.channels.aclose()  # the adapters' HTTP clients (made on first use)
         await fetcher.close()
 

@@ -12,21 +12,19 @@ from services.distribute.channels.adapters import AdapterFactory, ChannelAdapter
 from services.distribute.doorbell import Doorbell
 from services.distribute.library import VersionSource
 from services.distribute.models import idempotency_records
-from services.distribute.reads import FeedCache
 from services.distribute.settings import DistributeSettings
 
 
 @dataclass
 class Deps:
     """`fetcher` reads versions from ingest when an approval overtakes them; `doorbell` is rung
-    once a transaction that queued webhook deliveries commits; `feed_cache` keeps rendered
-    feeds; `box` seals webhook secrets and account credentials; `outbound` checks receiver URLs
-    at registration; `channels` holds the platform adapters, made from `channel_factories`."""
+    once a transaction that queued webhook deliveries commits; `box` seals webhook secrets and
+    account credentials; `outbound` checks receiver URLs at registration; `channels` holds the
+    platform adapters, made from `channel_factories`."""
 
     settings: DistributeSettings
     fetcher: VersionSource
     doorbell: Doorbell = field(default_factory=Doorbell)
-    feed_cache: FeedCache = field(default_factory=FeedCache.empty)
     channel_factories: Mapping[str, AdapterFactory] = field(default_factory=dict)
     box: SecretBox = field(init=False)
     channels: ChannelAdapters = field(init=False)

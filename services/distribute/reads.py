@@ -6,7 +6,6 @@ Everything a portal reads was rendered at publish time (docs/ceilings.md: the OR
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -126,45 +125,20 @@ async def article(conn: AsyncConnection, site: str, content_id: str) -> bytes:
     return bytes(row[0])
 
 
-@dataclass
-class FeedCache:
-    """Rendered feeds by (site, column, format), valid while the newest entries are unchanged."""
-
-    rendered: dict[tuple[str, str, str], tuple[str, bytes]]
-
-    @classmethod
-    def empty(cls) -> FeedCache:
-        return cls({})
-
-
 async def feed(
-    conn: AsyncConnection,
-    cache: FeedCache,
-    site: str,
-    column: str,
-    fmt: FeedFormat,
-    size: int,
-    self_url: str,
+    conn: AsyncConnection, site: str, column: str, fmt: FeedFormat, size: int, self_url: str
 ) -> bytes:
-    """A column feed; re-rendered only when its newest entries or the site's names change."""
+    """A column feed of its `size` newest items (kept by `PageCache` until the portal changes)."""
     site_info, column_info = await require_column(conn, site, column)
     newest = (
-        select(col(ColumnEntry.content_id), col(ColumnEntry.version))
+        select(col(ColumnEntry.content_id))
         .where(col(ColumnEntry.site) == site, col(ColumnEntry.column) == column)
         .order_by(col(ColumnEntry.position).desc(), col(ColumnEntry.content_id).desc())
         .limit(size)
     )
-    listed = (await conn.execute(newest)).all()
-    fingerprint = hashlib.sha256(
-        repr((site_info, column_info, self_url, [tuple(r) for r in listed])).encode()
-    ).hexdigest()
-    cached = cache.rendered.get((site, column, fmt))
-    if cached is not None and cached[0] == fingerprint:
-        return cached[1]
-    articles = await _articles(conn, site, [r[0] for r in listed])
-    body = render_feed(fmt, site_info, column_info, articles, self_url)
-    cache.rendered[(site, column, fmt)] = (fingerprint, body)
-    return body
+    listed = [row[0] for row in await conn.execute(newest)]
+    articles = await _articles(conn, site, listed)
+    return render_feed(fmt, site_info, column_info, articles, self_url)
 
 
 async def _articles(conn: AsyncConnection, site: str, ids: list[str]) -> list[dict[str, Any]]:

@@ -23,6 +23,10 @@ class DistributeSettings(ServiceSettings):
     # longest an item can go out after its second.
     schedule_poll_seconds: float = Field(default=0.5, gt=0)
     public_max_age: int = 30
+    # Public answers are kept rendered in memory (`page_cache`); a change committed by another
+    # process shows within this many seconds, memory holds at most `page_cache_mb` of them.
+    page_recheck_seconds: float = Field(default=0.5, ge=0)
+    page_cache_mb: int = Field(default=64, ge=1)
     feed_size: int = Field(default=20, ge=1, le=200)
     # Seconds to wait before each retry of a webhook delivery; its length is the retry budget.
     webhook_retry_schedule: list[float] = Field(

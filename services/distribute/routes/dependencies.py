@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from common.pagination import MAX_LIMIT
 from services.distribute import reads
 from services.distribute.deps import Deps
+from services.distribute.page_cache import PageCache
 
 JSON = "application/json"
 
@@ -29,6 +30,12 @@ async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
+async def get_pages(request: Request) -> PageCache:
+    pages: PageCache = request.app.state.pages
+    return pages
+
+
+PagesDep = Annotated[PageCache, Depends(get_pages)]
 ConnDep = Annotated[AsyncConnection, Depends(read_connection, scope="function")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 

@@ -10,7 +10,7 @@ from common.errors import NotFound
 from common.responses import cached_bytes_response
 from services.distribute import reads
 from services.distribute.feeds import FEED_FORMATS, MEDIA_TYPES
-from services.distribute.routes.dependencies import ConnDep, DepsDep, max_age
+from services.distribute.routes.dependencies import DepsDep, PagesDep, max_age
 
 router = APIRouter(tags=["public"])
 FEED_CONTENT: dict[int | str, dict[str, Any]] = {
@@ -25,18 +25,14 @@ FEED_CONTENT: dict[int | str, dict[str, Any]] = {
     responses=FEED_CONTENT,
 )
 async def column_feed(
-    site: str, column: str, fmt: str, request: Request, conn: ConnDep, deps: DepsDep
+    site: str, column: str, fmt: str, request: Request, pages: PagesDep, deps: DepsDep
 ) -> Response:
     """The column as RSS 2.0 (`.rss`), Atom (`.atom`) or JSON Feed 1.1 (`.json`)."""
     if fmt not in FEED_FORMATS:
         raise NotFound(f"no feed format {fmt!r}; use rss, atom or json", field="format")
-    body = await reads.feed(
-        conn,
-        deps.feed_cache,
-        site,
-        column,
-        FEED_FORMATS[fmt],
-        deps.settings.feed_size,
-        str(request.url.replace(query="")),
+    self_url, size = str(request.url.replace(query="")), deps.settings.feed_size
+    page = await pages.page(
+        ("feed", site, column, fmt, self_url),
+        lambda conn: reads.feed(conn, site, column, FEED_FORMATS[fmt], size, self_url),
     )
-    return cached_bytes_response(request, body, MEDIA_TYPES[fmt], max_age(deps))
+    return cached_bytes_response(request, page.body, MEDIA_TYPES[fmt], max_age(deps), page.etag)

@@ -1,4 +1,5 @@
-"""Public hot reads (no actor): column lists, articles, the change feed — stored bytes out.
+"""Public hot reads (no actor): column lists, articles, the change feed — stored bytes out,
+column pages and articles from memory while the portal is unchanged (`PageCache`).
 
 Every answer carries `ETag` and `Cache-Control` and honours `If-None-Match`; the response
 models document the bytes (FastAPI does not re-validate a returned `Response`).
@@ -13,7 +14,14 @@ from fastapi import APIRouter, Query, Request, Response
 from common.pagination import Page
 from common.responses import cached_bytes_response
 from services.distribute import reads
-from services.distribute.routes.dependencies import JSON, ConnDep, DepsDep, Limit, max_age
+from services.distribute.routes.dependencies import (
+    JSON,
+    ConnDep,
+    DepsDep,
+    Limit,
+    PagesDep,
+    max_age,
+)
 from services.distribute.schemas import (
     SLUG_PATTERN,
     ArticlePublic,
@@ -31,23 +39,28 @@ async def column_items(
     site: str,
     column: str,
     request: Request,
-    conn: ConnDep,
+    pages: PagesDep,
     deps: DepsDep,
     cursor: str | None = None,
     limit: Limit = 20,
 ) -> Response:
     """Published items of a column, newest first."""
-    body = await reads.column_items(conn, site, column, cursor, limit)
-    return cached_bytes_response(request, body, JSON, max_age(deps))
+    page = await pages.page(
+        ("list", site, column, cursor, limit),
+        lambda conn: reads.column_items(conn, site, column, cursor, limit),
+    )
+    return cached_bytes_response(request, page.body, JSON, max_age(deps), page.etag)
 
 
 @router.get("/api/v1/sites/{site}/items/{content_id}", response_model=ArticlePublic)
 async def get_item(
-    site: str, content_id: str, request: Request, conn: ConnDep, deps: DepsDep
+    site: str, content_id: str, request: Request, pages: PagesDep, deps: DepsDep
 ) -> Response:
     """A published article with its page tags; 410 once retracted."""
-    body = await reads.article(conn, site, content_id)
-    return cached_bytes_response(request, body, JSON, max_age(deps))
+    page = await pages.page(
+        ("article", site, content_id), lambda conn: reads.article(conn, site, content_id)
+    )
+    return cached_bytes_response(request, page.body, JSON, max_age(deps), page.etag)
 
 
 @router.get("/api/v1/changes", response_model=ChangesPublic)
