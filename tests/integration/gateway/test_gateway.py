@@ -8,10 +8,13 @@ import httpx
 import orjson
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import event
+from sqlmodel import select
 
 from common.identity import actor_from_headers
 from common.settings import DEV_INTERNAL_SECRET
 from gateway.app import create_app
+from gateway.models import ApiKey
 from gateway.settings import GatewaySettings
 
 PASSWORD = "test-demo-password"
@@ -226,3 +229,28 @@ async def test_dot_segments_are_refused(gateway: httpx.AsyncClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["errors"][0]["field"] == "path"
+
+
+async def test_only_callers_with_credentials_use_the_database(database_url: str) -> None:
+    """An anonymous portal read waits for no database connection; a key's use is recorded."""
+    settings = GatewaySettings(database_url=database_url, demo=True, demo_password=PASSWORD)
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
+        for name, replicas in app.state.upstreams.services.items():
+            replicas.route_through(echo_service(name))
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            admin = await login(client, "admin")
+            body = {"name": "门户前端", "scopes": ["content:submit"], "site": "city"}
+            key = (await client.post("/api/v1/api-keys", json=body, headers=admin)).json()["key"]
+            checkouts: list[object] = []
+            pool = app.state.db.engine.sync_engine.pool
+            event.listen(pool, "checkout", lambda *args: checkouts.append(args))
+            read = await client.get("/api/v1/sites/province/columns/news/items")
+            assert read.status_code == 200 and read.json()["actor"] is None
+            assert checkouts == []
+            used = await client.post("/api/v1/contents", json={}, headers={"x-api-key": key})
+            assert used.json()["actor"]["kind"] == "api_key" and len(checkouts) == 1
+            async with app.state.db.sessions() as session:
+                stored = (await session.exec(select(ApiKey))).one()
+            assert stored.last_used_at is not None
