@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from gateway.clients.upstreams import Upstreams
 from gateway.login import LoginRules
+from gateway.microcache import MicroCache
 from gateway.ratelimit import WindowLimiter
 from gateway.service import PasswordPolicy
 from gateway.settings import GatewaySettings
@@ -14,11 +15,13 @@ from gateway.settings import GatewaySettings
 @dataclass
 class Deps:
     """Settings, the four services' pooled clients (closed at shutdown), the per-process limit
-    of anonymous requests, and the login and password rules read from the settings."""
+    of anonymous requests, the microcache of their public reads, and the login and password
+    rules read from the settings."""
 
     settings: GatewaySettings
     upstreams: Upstreams
     limiter: WindowLimiter
+    microcache: MicroCache
     login_rules: LoginRules
 
     @classmethod
@@ -31,6 +34,7 @@ class Deps:
                 settings.internal_secret,
             ),
             limiter=WindowLimiter(settings.public_rate_per_minute),
+            microcache=MicroCache(settings.microcache_seconds, settings.microcache_mb * 2**20),
             login_rules=LoginRules.of(settings),
         )
 

@@ -24,6 +24,10 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = 30 * 1024 * 1024
     upstream_timeout_seconds: float = 30.0
     public_rate_per_minute: int = 600
+    # Anonymous public reads are answered from memory for at most this long (and never longer
+    # than the service's `max-age`); 0 turns the microcache off. `microcache_mb` bounds it.
+    microcache_seconds: float = Field(default=1.0, ge=0)
+    microcache_mb: int = Field(default=64, ge=1)
     # Logins (gateway.login): a login name is locked for `login_lockout_minutes` after
     # `login_max_failures` consecutive failures; an address is refused for the rest of its window
     # after `login_address_max_failures` failures within `login_address_window_minutes`.

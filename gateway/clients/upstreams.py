@@ -23,6 +23,7 @@ from common.identity import (
 from common.logs import request_id_var
 from common.replicas import Replicas, replica_urls
 from common.responses import json_response
+from gateway.microcache import MicroCache, StoredAnswer
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +124,25 @@ class Upstreams:
             ) from error
 
     async def forward(
-        self, request: Request, service: str, actor: Actor | None, client_ip: str
+        self,
+        request: Request,
+        service: str,
+        actor: Actor | None,
+        client_ip: str,
+        cache: MicroCache | None = None,
     ) -> Response:
+        """The service's answer to the request; an anonymous GET is answered from `cache`
+        while a shared cache may reuse the answer (`gateway.microcache`)."""
+        refuse_dot_segments(request.url.path)
+        raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+        raw_path = raw_path.split(b"?", 1)[0]  # some ASGI clients leave the query on it
+        query: bytes = request.scope.get("query_string", b"")
+        key = None
+        if cache is not None and actor is None and request.method == "GET":
+            key = cache.key(raw_path, query, request.headers)
+            stored = cache.get(key)
+            if stored is not None:
+                return stored_response(request, stored)
         # The raw bytes: a header value is not always ASCII, and the path and query are forwarded
         # as the client encoded them (re-encoded only where a byte may not stand in a URL).
         incoming = [
@@ -132,19 +150,19 @@ class Upstreams:
             for k, v in request.headers.raw
             if k.decode("latin-1").lower() not in DROPPED_REQUEST_HEADERS
         ]
-        refuse_dot_segments(request.url.path)
-        raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-        raw_path = raw_path.split(b"?", 1)[0]  # some ASGI clients leave the query on it
         upstream = await self.call(
             service,
             request.method,
             raw_path,
             actor=actor,
             client_ip=client_ip,
-            query=request.scope.get("query_string", b""),
+            query=query,
             body=await request.body(),
             headers=incoming,
         )
+        if cache is not None and key is not None:
+            headers = list(passed_headers(upstream).items())
+            cache.put(key, upstream.status_code, headers, upstream.content)
         return to_response(upstream)
 
     async def content_with_history(
@@ -202,8 +220,21 @@ def _items_or_none(result: httpx.Response | BaseException) -> list[Any] | None:
     return items
 
 
+def stored_response(request: Request, stored: StoredAnswer) -> Response:
+    """A kept answer, or 304 when the caller holds its `ETag` already."""
+    headers = dict(stored.headers) | {"age": str(stored.age())}
+    etag = stored.etag
+    if etag is not None and etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(stored.body, headers=headers)
+
+
+def passed_headers(upstream: httpx.Response) -> dict[str, str]:
+    """The service's response headers the caller receives."""
+    return {k: v for k, v in upstream.headers.items() if k.lower() not in DROPPED_RESPONSE_HEADERS}
+
+
 def to_response(upstream: httpx.Response) -> Response:
-    headers = {
-        k: v for k, v in upstream.headers.items() if k.lower() not in DROPPED_RESPONSE_HEADERS
-    }
-    return Response(upstream.content, status_code=upstream.status_code, headers=headers)
+    return Response(
+        upstream.content, status_code=upstream.status_code, headers=passed_headers(upstream)
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from common import client_address
-from common.db import Database
+from common.db import SessionDep
 from common.errors import Unauthorized
 from common.identity import Actor
 from gateway import auth
@@ -34,23 +34,14 @@ async def open311_api_key(request: Request) -> str | None:
     return auth.open311_form_key(content_type, await request.body())
 
 
-async def current_actor(request: Request, deps: DepsDep) -> Actor | None:
-    """The caller's identity; None without credentials; 401 for credentials that are wrong.
-
-    A session is opened only for credentials (a key's use is recorded, so it commits here):
-    the portal's reads are anonymous and are not to wait for a database connection."""
+async def current_actor(request: Request, session: SessionDep, deps: DepsDep) -> Actor | None:
+    """The caller's identity; None without credentials; 401 for credentials that are wrong."""
     found = auth.credentials_of(
         request.headers.get("authorization", ""), request.headers.get(auth.API_KEY_HEADER)
     )
     if found.empty:
         found = auth.Credentials(api_key=await open311_api_key(request))
-    if found.empty:
-        return None
-    database: Database = request.app.state.db
-    async with database.sessions() as session:
-        actor = await auth.actor_of(session, found, deps.settings.token_secret)
-        await session.commit()
-    return actor
+    return await auth.actor_of(session, found, deps.settings.token_secret)
 
 
 async def required_actor(actor: Annotated[Actor | None, Depends(current_actor)]) -> Actor:

@@ -20,5 +20,5 @@ async def forward(
     if target is None:
         raise NotFound(f"no such endpoint: {request.url.path}")
     if actor is None:
-        deps.limiter.check(ip)
-    return await deps.upstreams.forward(request, target, actor, ip)
+        deps.limiter.check(ip)  # a kept answer counts against the caller's limit too
+    return await deps.upstreams.forward(request, target, actor, ip, deps.microcache)

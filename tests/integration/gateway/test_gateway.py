@@ -232,7 +232,7 @@ async def test_dot_segments_are_refused(gateway: httpx.AsyncClient) -> None:
 
 
 async def test_only_callers_with_credentials_use_the_database(database_url: str) -> None:
-    """An anonymous portal read waits for no database connection; a key's use is recorded."""
+    """An anonymous portal read checks out no database connection; a key's use is recorded."""
     settings = GatewaySettings(database_url=database_url, demo=True, demo_password=PASSWORD)
     app = create_app(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:

@@ -1,0 +1,150 @@
+"""The gateway's microcache: anonymous public reads answered from memory, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from gateway.app import create_app
+from gateway.microcache import shared_lifetime
+from gateway.settings import GatewaySettings
+
+PASSWORD = "test-demo-password"
+PUBLIC = {"cache-control": "public, max-age=30", "etag": '"v1"'}
+LIST = "/api/v1/sites/province/columns/news/items"
+
+
+@dataclass
+class Upstream:
+    """Distribute as the gateway sees it: answers with `headers`, counts what reaches it."""
+
+    headers: dict[str, str] = field(default_factory=lambda: dict(PUBLIC))
+    status: int = 200
+    seen: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        body = f'{{"n":{len(self.seen)},"accept":"{request.headers.get("accept", "")}"}}'
+        return httpx.Response(self.status, headers=self.headers, content=body.encode())
+
+
+@dataclass
+class Gateway:
+    client: httpx.AsyncClient
+    upstream: Upstream
+
+
+async def gateway_with(database_url: str, **settings: object) -> AsyncIterator[Gateway]:
+    upstream = Upstream()
+    app = create_app(
+        GatewaySettings(
+            database_url=database_url,
+            demo=True,
+            demo_password=PASSWORD,
+            **settings,  # type: ignore[arg-type]
+        )
+    )
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
+        for replicas in app.state.upstreams.services.values():
+            replicas.route_through(httpx.MockTransport(upstream))
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            yield Gateway(client, upstream)
+
+
+@pytest.fixture
+async def gateway(database_url: str) -> AsyncIterator[Gateway]:
+    async for made in gateway_with(database_url, microcache_seconds=0.3):
+        yield made
+
+
+async def test_a_public_read_is_answered_from_memory_until_it_expires(gateway: Gateway) -> None:
+    first = await gateway.client.get(LIST)
+    again = await gateway.client.get(LIST)
+    assert len(gateway.upstream.seen) == 1
+    assert again.content == first.content and again.headers["etag"] == '"v1"'
+    assert again.headers["cache-control"] == "public, max-age=30" and again.headers["age"] == "0"
+    assert again.headers["x-request-id"] != first.headers["x-request-id"]
+    await asyncio.sleep(0.35)
+    assert (await gateway.client.get(LIST)).json()["n"] == 2
+
+
+async def test_a_kept_answer_honours_if_none_match(gateway: Gateway) -> None:
+    await gateway.client.get(LIST)
+    cached = await gateway.client.get(LIST, headers={"if-none-match": '"v1"'})
+    assert cached.status_code == 304 and cached.content == b""
+    assert cached.headers["etag"] == '"v1"' and len(gateway.upstream.seen) == 1
+
+
+async def test_each_accept_header_is_kept_apart(gateway: Gateway) -> None:
+    json = await gateway.client.get(LIST, headers={"accept": "application/json"})
+    other = await gateway.client.get(LIST, headers={"accept": "text/html"})
+    assert json.json()["accept"] == "application/json" and other.json()["accept"] == "text/html"
+    assert len(gateway.upstream.seen) == 2
+
+
+async def test_callers_with_credentials_always_reach_the_service(gateway: Gateway) -> None:
+    response = await gateway.client.post(
+        "/api/v1/auth/token", data={"username": "editor", "password": PASSWORD}
+    )
+    staff = {"authorization": f"Bearer {response.json()['access_token']}"}
+    await gateway.client.get(LIST, headers=staff)
+    await gateway.client.get(LIST, headers=staff)
+    assert len(gateway.upstream.seen) == 2
+    await gateway.client.get(LIST)  # what staff read is not what the public is given
+    assert len(gateway.upstream.seen) == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [
+        (200, {"cache-control": "private, max-age=30"}),
+        (200, {"cache-control": "public, no-store, max-age=30"}),
+        (200, {"cache-control": "public, max-age=0"}),
+        (200, {"cache-control": "max-age=30"}),
+        (200, {**PUBLIC, "set-cookie": "session=1"}),
+        (200, {**PUBLIC, "vary": "accept-encoding"}),
+        (404, PUBLIC),
+        (410, PUBLIC),
+    ],
+)
+async def test_answers_a_shared_cache_may_not_reuse_are_not_kept(
+    gateway: Gateway, status: int, headers: dict[str, str]
+) -> None:
+    gateway.upstream.status, gateway.upstream.headers = status, headers
+    for _ in range(2):
+        assert (await gateway.client.get(LIST)).status_code == status
+    assert len(gateway.upstream.seen) == 2
+
+
+async def test_only_gets_are_kept(gateway: Gateway) -> None:
+    for _ in range(2):
+        await gateway.client.post("/api/v1/contents", json={})
+    assert len(gateway.upstream.seen) == 2
+
+
+async def test_kept_answers_count_against_the_rate_limit(database_url: str) -> None:
+    async for made in gateway_with(database_url, public_rate_per_minute=3):
+        codes = [(await made.client.get(LIST)).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429] and len(made.upstream.seen) == 1
+
+
+async def test_zero_seconds_keeps_nothing(database_url: str) -> None:
+    async for made in gateway_with(database_url, microcache_seconds=0):
+        await made.client.get(LIST)
+        await made.client.get(LIST)
+        assert len(made.upstream.seen) == 2
+
+
+def test_shared_lifetime_reads_cache_control() -> None:
+    assert shared_lifetime(200, {"cache-control": "public, max-age=30, s-maxage=5"}) == 5
+    assert shared_lifetime(200, {"cache-control": 'public, max-age="12"'}) == 12
+    assert shared_lifetime(200, {"cache-control": "PUBLIC, MAX-AGE=7"}) == 7
+    assert shared_lifetime(200, {"cache-control": "public, max-age=soon"}) == 0
+    assert shared_lifetime(200, {"cache-control": "public, no-cache, max-age=9"}) == 0
+    assert shared_lifetime(200, {}) == 0
