@@ -37,6 +37,13 @@ def cached_json_response(
     return cached_bytes_response(request, body, media_type, max_age)
 
 
+def wants_fresh(cache_control: str) -> bool:
+    """A request's `Cache-Control: no-cache` or `max-age=0`: no stored answer for this caller
+    (RFC 9111 §5.2.1) — what a checker reading its own write sends."""
+    directives = {part.strip().lower().replace(" ", "") for part in cache_control.split(",")}
+    return bool(directives & {"no-cache", "max-age=0", "no-store"})
+
+
 def entity_tag(body: bytes) -> str:
     """A strong `ETag` of the bytes."""
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

@@ -54,6 +54,9 @@ class ServiceSpec:
     # Added around RequestContextMiddleware, the first of the list outermost: they see (and may
     # edit) every answer, the 500 of a crash included.
     outer_middleware: list[Middleware] = field(default_factory=list)
+    # Added inside RequestContextMiddleware and the body limit, before FastAPI's own: they may
+    # answer a request without routing it (the gateway's microcache lane).
+    inner_middleware: list[Middleware] = field(default_factory=list)
     # Registered before every router, so a catch-all route cannot shadow them (with the API:
     # not in a worker-only process).
     mounts: list[Mount] = field(default_factory=list)
@@ -104,6 +107,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)  # sees every answer, crashes too
+    app.user_middleware.extend(spec.inner_middleware)  # the list runs outermost first
     for middleware in reversed(spec.outer_middleware):  # add_middleware wraps: last is outermost
         app.user_middleware.insert(0, middleware)
     app.include_router(health_router)

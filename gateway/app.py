@@ -19,6 +19,7 @@ from starlette.routing import Mount
 from common.jobs import JobRun, run_once
 from common.service_app import ServiceSpec, create_service_app
 from gateway import models
+from gateway.adapters.microcache_lane import MicrocacheLane
 from gateway.adapters.security_headers import SecurityHeadersMiddleware
 from gateway.consumers import handlers
 from gateway.deps import Deps
@@ -68,6 +69,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         outer_middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.environment == "production")
         ],
+        inner_middleware=[Middleware(MicrocacheLane, cache=deps.microcache, limiter=deps.limiter)],
         mounts=[Mount("/console", StaticFiles(directory=CONSOLE, html=True), name="console")],
     )
     app = create_service_app(spec)

@@ -9,7 +9,8 @@ path per second, and a change reaches readers at most that much later than a CDN
 Only what cannot differ between callers is kept: GETs without credentials, answered 200
 `public` with a positive `max-age`, without `Set-Cookie`, `Vary` or `private`/`no-store`.
 The key holds the path and query as the client sent them, and the request headers a service
-may answer by (`Accept`, `Accept-Language`).
+may answer by (`Accept`, `Accept-Language`). A request asking for a fresh answer
+(`Cache-Control: no-cache`) is forwarded, and its answer kept for the next callers.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cachetools import LRUCache
 
@@ -59,6 +61,12 @@ def shared_lifetime(status: int, headers: dict[str, str]) -> float:
         return 0.0
 
 
+def request_target(scope: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """The path and query of an ASGI request as the client sent them."""
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+    return raw_path.split(b"?", 1)[0], scope.get("query_string", b"")  # some clients leave it
+
+
 class MicroCache:
     """Fresh answers by request key, at most `max_bytes` of bodies, least recently used out;
     `seconds` 0 keeps nothing."""
@@ -71,6 +79,7 @@ class MicroCache:
 
     @staticmethod
     def key(raw_path: bytes, query: bytes, headers: Mapping[str, str]) -> Key:
+        """`headers` with lowercase names (Starlette's `Headers` or `scope_headers`)."""
         return raw_path, query, tuple(headers.get(h, "") for h in VARYING_REQUEST_HEADERS)
 
     def get(self, key: Key) -> StoredAnswer | None:

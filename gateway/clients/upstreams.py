@@ -22,8 +22,8 @@ from common.identity import (
 )
 from common.logs import request_id_var
 from common.replicas import Replicas, replica_urls
-from common.responses import json_response
-from gateway.microcache import MicroCache, StoredAnswer
+from common.responses import json_response, wants_fresh
+from gateway.microcache import MicroCache, StoredAnswer, request_target
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +134,13 @@ class Upstreams:
         """The service's answer to the request; an anonymous GET is answered from `cache`
         while a shared cache may reuse the answer (`gateway.microcache`)."""
         refuse_dot_segments(request.url.path)
-        raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-        raw_path = raw_path.split(b"?", 1)[0]  # some ASGI clients leave the query on it
-        query: bytes = request.scope.get("query_string", b"")
+        raw_path, query = request_target(request.scope)
         key = None
         if cache is not None and actor is None and request.method == "GET":
             key = cache.key(raw_path, query, request.headers)
-            stored = cache.get(key)
+            stored = (
+                None if wants_fresh(request.headers.get("cache-control", "")) else cache.get(key)
+            )
             if stored is not None:
                 return stored_response(request, stored)
         # The raw bytes: a header value is not always ASCII, and the path and query are forwarded

@@ -71,7 +71,11 @@ class PageCache:
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
 
-    async def page(self, key: Hashable, render: Render) -> CachedPage:
+    async def page(self, key: Hashable, render: Render, fresh: bool = False) -> CachedPage:
+        """`fresh`: the caller asked for no stored answer (`Cache-Control: no-cache`), so the
+        stamp is read now, and the answer is from memory only if nothing changed."""
+        if fresh:
+            self.invalidate()
         await self._revalidate()
         cached = self._pages.get(key)
         if cached is not None:

@@ -69,10 +69,14 @@ async def running_hub(
 
 
 class HubClient:
-    """Thin helpers over the gateway's public API."""
+    """Thin helpers over the gateway's public API. It checks what the hub did, so its reads
+    ask for answers from no cache (`Cache-Control: no-cache`): a reader without it may be
+    answered up to a second or two late (the microcache, the page cache)."""
 
     def __init__(self, base_url: str, password: str = DEMO_PASSWORD) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.http = httpx.AsyncClient(
+            base_url=base_url, timeout=30, headers={"cache-control": "no-cache"}
+        )
         self.password = password
         self.tokens: dict[str, dict[str, str]] = {}
 

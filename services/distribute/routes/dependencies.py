@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from common.pagination import MAX_LIMIT
+from common.responses import wants_fresh
 from services.distribute import reads
 from services.distribute.deps import Deps
 from services.distribute.page_cache import PageCache
@@ -38,6 +39,11 @@ async def get_pages(request: Request) -> PageCache:
 PagesDep = Annotated[PageCache, Depends(get_pages)]
 ConnDep = Annotated[AsyncConnection, Depends(read_connection, scope="function")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+def fresh(request: Request) -> bool:
+    """The caller asked for an answer from no cache (`Cache-Control: no-cache`)."""
+    return wants_fresh(request.headers.get("cache-control", ""))
 
 
 def max_age(deps: Deps) -> int:

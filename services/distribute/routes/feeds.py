@@ -10,7 +10,7 @@ from common.errors import NotFound
 from common.responses import cached_bytes_response
 from services.distribute import reads
 from services.distribute.feeds import FEED_FORMATS, MEDIA_TYPES
-from services.distribute.routes.dependencies import DepsDep, PagesDep, max_age
+from services.distribute.routes.dependencies import DepsDep, PagesDep, fresh, max_age
 
 router = APIRouter(tags=["public"])
 FEED_CONTENT: dict[int | str, dict[str, Any]] = {
@@ -34,5 +34,6 @@ async def column_feed(
     page = await pages.page(
         ("feed", site, column, fmt, self_url),
         lambda conn: reads.feed(conn, site, column, FEED_FORMATS[fmt], size, self_url),
+        fresh(request),
     )
     return cached_bytes_response(request, page.body, MEDIA_TYPES[fmt], max_age(deps), page.etag)

@@ -20,6 +20,7 @@ from services.distribute.routes.dependencies import (
     DepsDep,
     Limit,
     PagesDep,
+    fresh,
     max_age,
 )
 from services.distribute.schemas import (
@@ -48,6 +49,7 @@ async def column_items(
     page = await pages.page(
         ("list", site, column, cursor, limit),
         lambda conn: reads.column_items(conn, site, column, cursor, limit),
+        fresh(request),
     )
     return cached_bytes_response(request, page.body, JSON, max_age(deps), page.etag)
 
@@ -58,7 +60,9 @@ async def get_item(
 ) -> Response:
     """A published article with its page tags; 410 once retracted."""
     page = await pages.page(
-        ("article", site, content_id), lambda conn: reads.article(conn, site, content_id)
+        ("article", site, content_id),
+        lambda conn: reads.article(conn, site, content_id),
+        fresh(request),
     )
     return cached_bytes_response(request, page.body, JSON, max_age(deps), page.etag)
 

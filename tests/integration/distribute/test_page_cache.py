@@ -160,3 +160,13 @@ async def test_memory_is_bounded_and_errors_are_not_kept(distribute: Distribute)
         with pytest.raises(LookupError):
             await pages.page("missing", failing)
     assert len(calls) == 2 and len(pages) == 2
+
+
+async def test_a_request_for_a_fresh_answer_sees_every_commit(
+    distribute: Distribute, reader: Distribute
+) -> None:
+    await distribute.publish(ingested("c1"))
+    assert await listed(reader) == ["c1"]
+    await distribute.publish(ingested("c2"))
+    fresh = await reader.client.get(LIST, headers={"cache-control": "no-cache"})
+    assert [item["id"] for item in fresh.json()["items"]] == ["c2", "c1"]

@@ -12,6 +12,7 @@ from asgi_lifespan import LifespanManager
 
 from gateway.app import create_app
 from gateway.microcache import shared_lifetime
+from gateway.routes.dependencies import get_deps
 from gateway.settings import GatewaySettings
 
 PASSWORD = "test-demo-password"
@@ -148,3 +149,37 @@ def test_shared_lifetime_reads_cache_control() -> None:
     assert shared_lifetime(200, {"cache-control": "public, max-age=soon"}) == 0
     assert shared_lifetime(200, {"cache-control": "public, no-cache, max-age=9"}) == 0
     assert shared_lifetime(200, {}) == 0
+
+
+async def test_a_hit_is_sent_before_routing_inside_the_request_context(
+    database_url: str,
+) -> None:
+    """The lane answers a kept read without FastAPI's routing and dependencies, and the answer
+    still carries the request id and the security headers."""
+    upstream = Upstream()
+    app = create_app(GatewaySettings(database_url=database_url, demo=True))
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
+        for replicas in app.state.upstreams.services.values():
+            replicas.route_through(httpx.MockTransport(upstream))
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            first = await client.get(LIST)
+
+            def broken() -> None:
+                raise RuntimeError("routed")
+
+            app.dependency_overrides[get_deps] = broken
+            hit = await client.get(LIST)
+            assert hit.status_code == 200 and hit.content == first.content
+            assert hit.headers["x-request-id"] and "content-security-policy" in hit.headers
+            with pytest.raises(RuntimeError, match="routed"):  # credentials are routed
+                await client.get(LIST, headers={"authorization": "Bearer x"})
+
+
+async def test_a_request_for_a_fresh_answer_reaches_the_service(gateway: Gateway) -> None:
+    await gateway.client.get(LIST)
+    fresh = await gateway.client.get(LIST, headers={"cache-control": "no-cache"})
+    assert fresh.json()["n"] == 2 and gateway.upstream.seen[-1].headers["cache-control"]
+    assert (await gateway.client.get(LIST)).json()["n"] == 2  # and is kept for the others
+    await gateway.client.get(LIST, headers={"cache-control": "max-age=0"})
+    assert len(gateway.upstream.seen) == 3
