@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from common.identity import verify_internal_headers
 from common.settings import DEV_INTERNAL_SECRET
-from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from tests.integration.gateway.serving import answered_by, served_gateway
 
 
 def vouching_service(request: httpx.Request) -> httpx.Response:
@@ -22,13 +21,9 @@ def vouching_service(request: httpx.Request) -> httpx.Response:
 async def gateway_seen_from(
     database_url: str, peer: str, **settings: object
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(GatewaySettings(database_url=database_url, **settings))  # type: ignore[arg-type]
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for replicas in app.state.upstreams.services.values():
-            replicas.route_through(httpx.MockTransport(vouching_service))
-        transport = httpx.ASGITransport(app=manager.app, client=(peer, 4711))
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            yield client
+    config = GatewaySettings(database_url=database_url, **settings)  # type: ignore[arg-type]
+    async with served_gateway(config, answered_by(vouching_service), (peer, 4711)) as (_, client):
+        yield client
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from common.settings import DEV_INTERNAL_SECRET
 from gateway.app import create_app
 from gateway.models import ApiKey
 from gateway.settings import GatewaySettings
+from tests.integration.gateway.serving import served_gateway
 
 PASSWORD = "test-demo-password"
 
@@ -45,13 +46,8 @@ async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = GatewaySettings(
         database_url=database_url, demo=True, demo_password=PASSWORD, public_rate_per_minute=5
     )
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for name, replicas in app.state.upstreams.services.items():
-            replicas.route_through(echo_service(name))
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            yield client
+    async with served_gateway(settings, echo_service) as (_, client):
+        yield client
 
 
 async def login(client: httpx.AsyncClient, user: str) -> dict[str, str]:
@@ -201,16 +197,12 @@ async def test_openapi_merges_services_and_is_cached(database_url: str) -> None:
 
         return httpx.MockTransport(handle)
 
-    app = create_app(GatewaySettings(database_url=database_url))
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for name, replicas in app.state.upstreams.services.items():
-            replicas.route_through(service_doc(name))
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            first = (await client.get("/openapi.json")).json()["paths"]
-            assert "/api/v1/auth/token" in first and "/api/v1/review-things" in first
-            assert "/internal" not in first  # only the public prefixes are merged
-            assert (await client.get("/openapi.json")).json()["paths"] == first
+    settings = GatewaySettings(database_url=database_url)
+    async with served_gateway(settings, service_doc) as (_, client):
+        first = (await client.get("/openapi.json")).json()["paths"]
+        assert "/api/v1/auth/token" in first and "/api/v1/review-things" in first
+        assert "/internal" not in first  # only the public prefixes are merged
+        assert (await client.get("/openapi.json")).json()["paths"] == first
     assert len(calls) == 4  # the second request was served from the cache
 
 
@@ -234,23 +226,18 @@ async def test_dot_segments_are_refused(gateway: httpx.AsyncClient) -> None:
 async def test_only_callers_with_credentials_use_the_database(database_url: str) -> None:
     """An anonymous portal read checks out no database connection; a key's use is recorded."""
     settings = GatewaySettings(database_url=database_url, demo=True, demo_password=PASSWORD)
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for name, replicas in app.state.upstreams.services.items():
-            replicas.route_through(echo_service(name))
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            admin = await login(client, "admin")
-            body = {"name": "门户前端", "scopes": ["content:submit"], "site": "city"}
-            key = (await client.post("/api/v1/api-keys", json=body, headers=admin)).json()["key"]
-            checkouts: list[object] = []
-            pool = app.state.db.engine.sync_engine.pool
-            event.listen(pool, "checkout", lambda *args: checkouts.append(args))
-            read = await client.get("/api/v1/sites/province/columns/news/items")
-            assert read.status_code == 200 and read.json()["actor"] is None
-            assert checkouts == []
-            used = await client.post("/api/v1/contents", json={}, headers={"x-api-key": key})
-            assert used.json()["actor"]["kind"] == "api_key" and len(checkouts) == 1
-            async with app.state.db.sessions() as session:
-                stored = (await session.exec(select(ApiKey))).one()
-            assert stored.last_used_at is not None
+    async with served_gateway(settings, echo_service) as (app, client):
+        admin = await login(client, "admin")
+        body = {"name": "门户前端", "scopes": ["content:submit"], "site": "city"}
+        key = (await client.post("/api/v1/api-keys", json=body, headers=admin)).json()["key"]
+        checkouts: list[object] = []
+        pool = app.state.db.engine.sync_engine.pool
+        event.listen(pool, "checkout", lambda *args: checkouts.append(args))
+        read = await client.get("/api/v1/sites/province/columns/news/items")
+        assert read.status_code == 200 and read.json()["actor"] is None
+        assert checkouts == []
+        used = await client.post("/api/v1/contents", json={}, headers={"x-api-key": key})
+        assert used.json()["actor"]["kind"] == "api_key" and len(checkouts) == 1
+        async with app.state.db.sessions() as session:
+            stored = (await session.exec(select(ApiKey))).one()
+        assert stored.last_used_at is not None

@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from gateway.app import create_app
 from gateway.microcache import shared_lifetime
 from gateway.routes.dependencies import get_deps
 from gateway.settings import GatewaySettings
+from tests.integration.gateway.serving import answered_by, served_gateway
 
 PASSWORD = "test-demo-password"
 PUBLIC = {"cache-control": "public, max-age=30", "etag": '"v1"'}
@@ -42,20 +41,14 @@ class Gateway:
 
 async def gateway_with(database_url: str, **settings: object) -> AsyncIterator[Gateway]:
     upstream = Upstream()
-    app = create_app(
-        GatewaySettings(
-            database_url=database_url,
-            demo=True,
-            demo_password=PASSWORD,
-            **settings,  # type: ignore[arg-type]
-        )
+    config = GatewaySettings(
+        database_url=database_url,
+        demo=True,
+        demo_password=PASSWORD,
+        **settings,  # type: ignore[arg-type]
     )
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for replicas in app.state.upstreams.services.values():
-            replicas.route_through(httpx.MockTransport(upstream))
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            yield Gateway(client, upstream)
+    async with served_gateway(config, answered_by(upstream)) as (_, client):
+        yield Gateway(client, upstream)
 
 
 @pytest.fixture
@@ -157,23 +150,19 @@ async def test_a_hit_is_sent_before_routing_inside_the_request_context(
     """The lane answers a kept read without FastAPI's routing and dependencies, and the answer
     still carries the request id and the security headers."""
     upstream = Upstream()
-    app = create_app(GatewaySettings(database_url=database_url, demo=True))
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for replicas in app.state.upstreams.services.values():
-            replicas.route_through(httpx.MockTransport(upstream))
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            first = await client.get(LIST)
+    settings = GatewaySettings(database_url=database_url, demo=True)
+    async with served_gateway(settings, answered_by(upstream)) as (app, client):
+        first = await client.get(LIST)
 
-            def broken() -> None:
-                raise RuntimeError("routed")
+        def broken() -> None:
+            raise RuntimeError("routed")
 
-            app.dependency_overrides[get_deps] = broken
-            hit = await client.get(LIST)
-            assert hit.status_code == 200 and hit.content == first.content
-            assert hit.headers["x-request-id"] and "content-security-policy" in hit.headers
-            with pytest.raises(RuntimeError, match="routed"):  # credentials are routed
-                await client.get(LIST, headers={"authorization": "Bearer x"})
+        app.dependency_overrides[get_deps] = broken
+        hit = await client.get(LIST)
+        assert hit.status_code == 200 and hit.content == first.content
+        assert hit.headers["x-request-id"] and "content-security-policy" in hit.headers
+        with pytest.raises(RuntimeError, match="routed"):  # credentials are routed
+            await client.get(LIST, headers={"authorization": "Bearer x"})
 
 
 async def test_a_request_for_a_fresh_answer_reaches_the_service(gateway: Gateway) -> None:

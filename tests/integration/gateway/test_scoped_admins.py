@@ -7,10 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from tests.integration.gateway.serving import served_gateway
 from tests.integration.gateway.test_gateway import PASSWORD, echo_service, login
 
 USER_PASSWORD = "scoped-admin-pass-1"
@@ -19,13 +18,8 @@ USER_PASSWORD = "scoped-admin-pass-1"
 @pytest.fixture
 async def gateway(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = GatewaySettings(database_url=database_url, demo=True, demo_password=PASSWORD)
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for name, replicas in app.state.upstreams.services.items():
-            replicas.route_through(echo_service(name))
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            yield client
+    async with served_gateway(settings, echo_service) as (_, client):
+        yield client
 
 
 def account(user_id: str, roles: list[str], sites: list[str] | None) -> dict[str, Any]:

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from asgi_lifespan import LifespanManager
 
-from gateway.app import CONSOLE, create_app
+from gateway.app import CONSOLE
 from gateway.security_headers import API_CSP, CONSOLE_CSP, HSTS
 from gateway.settings import GatewaySettings
+from tests.integration.gateway.serving import answered_by, served_gateway
 
 FILE_CSP = "default-src 'none'; sandbox"
 
@@ -31,13 +31,8 @@ def services(request: httpx.Request) -> httpx.Response:
 @asynccontextmanager
 async def gateway(database_url: str, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     settings = GatewaySettings(database_url=database_url, **overrides)
-    app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
-        for replicas in app.state.upstreams.services.values():
-            replicas.route_through(httpx.MockTransport(services))
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
-            yield client
+    async with served_gateway(settings, answered_by(services)) as (_, client):
+        yield client
 
 
 def assert_common(response: httpx.Response) -> None:
