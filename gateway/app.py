@@ -69,7 +69,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         outer_middleware=[
             Middleware(SecurityHeadersMiddleware, production=settings.environment == "production")
         ],
-        inner_middleware=[Middleware(MicrocacheLane, cache=deps.microcache, limiter=deps.limiter)],
+        inner_middleware=[
+            Middleware(
+                MicrocacheLane,
+                cache=deps.microcache,
+                limiter=deps.limiter,
+                upstreams=deps.upstreams,
+            )
+        ],
         mounts=[Mount("/console", StaticFiles(directory=CONSOLE, html=True), name="console")],
     )
     app = create_service_app(spec)

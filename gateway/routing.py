@@ -33,3 +33,12 @@ def service_for(path: str) -> str | None:
         if pattern.search(path):
             return service
     return None
+
+
+# Paths no route of the gateway's own serves, only the catch-all (a test holds them apart): the
+# portal's reads, which an anonymous GET may have forwarded without routing.
+PUBLIC_READS = re.compile(r"^/(api/v1/sites/|api/v1/changes$|feeds/)")
+
+
+def is_public_read(path: str) -> bool:
+    return PUBLIC_READS.search(path) is not None

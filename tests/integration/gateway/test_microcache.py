@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from gateway.app import create_app
 from gateway.microcache import shared_lifetime
 from gateway.routes.dependencies import get_deps
+from gateway.routing import is_public_read, service_for
 from gateway.settings import GatewaySettings
 from tests.integration.gateway.serving import answered_by, served_gateway
 
@@ -144,25 +146,63 @@ def test_shared_lifetime_reads_cache_control() -> None:
     assert shared_lifetime(200, {}) == 0
 
 
-async def test_a_hit_is_sent_before_routing_inside_the_request_context(
+async def test_public_reads_are_answered_before_routing_inside_the_request_context(
     database_url: str,
 ) -> None:
-    """The lane answers a kept read without FastAPI's routing and dependencies, and the answer
-    still carries the request id and the security headers."""
+    """The lane forwards and answers anonymous public reads without FastAPI's routing and
+    dependencies; the answer still carries the request id and the security headers. Every
+    other request is routed."""
     upstream = Upstream()
     settings = GatewaySettings(database_url=database_url, demo=True)
     async with served_gateway(settings, answered_by(upstream)) as (app, client):
-        first = await client.get(LIST)
 
         def broken() -> None:
             raise RuntimeError("routed")
 
         app.dependency_overrides[get_deps] = broken
-        hit = await client.get(LIST)
-        assert hit.status_code == 200 and hit.content == first.content
+        first = await client.get(LIST)  # forwarded by the lane
+        hit = await client.get(LIST)  # answered by the lane
+        assert first.status_code == hit.status_code == 200 and hit.content == first.content
+        assert len(upstream.seen) == 1
         assert hit.headers["x-request-id"] and "content-security-policy" in hit.headers
-        with pytest.raises(RuntimeError, match="routed"):  # credentials are routed
-            await client.get(LIST, headers={"authorization": "Bearer x"})
+        for routed in (
+            client.get(LIST, headers={"authorization": "Bearer x"}),
+            client.get("/api/v1/cases/C1"),
+            client.get("/api/v1/contents/c1"),  # the gateway's own route (with history)
+        ):
+            with pytest.raises(RuntimeError, match="routed"):
+                await routed
+
+
+async def test_the_lane_refuses_as_problem_json(database_url: str) -> None:
+    async for made in gateway_with(database_url, public_rate_per_minute=2):
+        dots = await made.client.get("/api/v1/sites/%2E%2E/%2E%2E/metrics")
+        assert dots.status_code == 404 and dots.json()["errors"][0]["field"] == "path"
+        await made.client.get(LIST)
+        limited = await made.client.get(LIST)
+        assert limited.status_code == 429 and limited.headers["retry-after"]
+        assert limited.headers["content-type"].startswith("application/problem+json")
+        assert len(made.upstream.seen) == 1  # the refused ones never reached it
+
+
+async def test_a_service_that_does_not_answer_is_a_503(database_url: str) -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    settings = GatewaySettings(database_url=database_url)
+    async with served_gateway(settings, answered_by(down)) as (_, client):
+        response = await client.get(LIST)
+    assert response.status_code == 503 and response.json()["code"] == "unavailable"
+
+
+def test_no_route_of_the_gateway_serves_a_public_read() -> None:
+    """The lane forwards public reads unrouted, so the gateway's own routes never claim one."""
+    app = create_app(GatewaySettings())
+    own = [*app.openapi()["paths"], "/console/", "/healthz", "/openapi-gateway.json"]
+    assert own and not [path for path in own if is_public_read(path)]
+    for path in (LIST, "/api/v1/sites/province/items/c1", "/feeds/province/news.rss"):
+        assert is_public_read(path) and service_for(path) == "distribute"
+    assert is_public_read("/api/v1/changes") and not is_public_read("/api/v1/changes-x")
 
 
 async def test_a_request_for_a_fresh_answer_reaches_the_service(gateway: Gateway) -> None:
