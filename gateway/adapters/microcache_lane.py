@@ -11,6 +11,8 @@ cache; its answer is kept for the next ones.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -24,6 +26,16 @@ from gateway.routes.dependencies import client_ip
 from gateway.routing import is_public_read, service_for
 
 CREDENTIAL_HEADERS = {b"authorization", API_KEY_HEADER.lower().encode()}
+
+
+@dataclass(frozen=True)
+class LaneRoute:
+    """What the metrics label the lane's answers by (`scope["route"].path`)."""
+
+    path: str
+
+
+PUBLIC_READ = LaneRoute("{public read}")
 VARYING = {name.encode() for name in VARYING_REQUEST_HEADERS}
 
 
@@ -61,6 +73,7 @@ class MicrocacheLane:
         if stored is None and service is None:
             await self.app(scope, receive, send)
             return
+        scope["route"] = PUBLIC_READ
         request = Request(scope, receive)
         try:
             ip = await client_ip(request)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from gateway.app import create_app
 from gateway.microcache import shared_lifetime
@@ -19,6 +20,7 @@ from tests.integration.gateway.serving import answered_by, served_gateway
 PASSWORD = "test-demo-password"
 PUBLIC = {"cache-control": "public, max-age=30", "etag": '"v1"'}
 LIST = "/api/v1/sites/province/columns/news/items"
+PUBLIC_READ_LABELS = {"method": "GET", "route": "{public read}", "status": "200"}
 
 
 @dataclass
@@ -160,11 +162,16 @@ async def test_public_reads_are_answered_before_routing_inside_the_request_conte
             raise RuntimeError("routed")
 
         app.dependency_overrides[get_deps] = broken
+        counted_before = (
+            REGISTRY.get_sample_value("kitchen_http_requests_total", PUBLIC_READ_LABELS) or 0
+        )
         first = await client.get(LIST)  # forwarded by the lane
         hit = await client.get(LIST)  # answered by the lane
         assert first.status_code == hit.status_code == 200 and hit.content == first.content
         assert len(upstream.seen) == 1
         assert hit.headers["x-request-id"] and "content-security-policy" in hit.headers
+        counted = REGISTRY.get_sample_value("kitchen_http_requests_total", PUBLIC_READ_LABELS)
+        assert counted is not None and counted - counted_before == 2
         for routed in (
             client.get(LIST, headers={"authorization": "Bearer x"}),
             client.get("/api/v1/cases/C1"),
