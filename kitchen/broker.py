@@ -168,14 +168,22 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
 
 def stop_process(process: subprocess.Popen[bytes], grace_seconds: float = 10.0) -> None:
     """SIGTERM the child (and its process group), SIGKILL after the grace period; reap it."""
-    if process.poll() is not None:
-        return
-    _signal_group(process, signal.SIGTERM)
-    try:
-        process.wait(grace_seconds)
-    except subprocess.TimeoutExpired:
-        _signal_group(process, signal.SIGKILL)
-        process.wait()
+    stop_processes([process], grace_seconds)
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], grace_seconds: float = 10.0) -> None:
+    """`stop_process` for several children at once: all are signalled first, so their graceful
+    shutdowns (a server drains its idle connections, `common.draining_http`) overlap."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    for process in running:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
 
 
 def run_prepare(bootstrap: str) -> None:

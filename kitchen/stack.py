@@ -18,8 +18,16 @@ from pathlib import Path
 import httpx
 import orjson
 
+from common.draining_http import HTTP_PROTOCOL
 from common.replicas import SERVER_KEEP_ALIVE_SECONDS
-from kitchen.broker import run_prepare, start_broker, start_child, stop_process, wait_listening
+from kitchen.broker import (
+    run_prepare,
+    start_broker,
+    start_child,
+    stop_process,
+    stop_processes,
+    wait_listening,
+)
 from kitchen.registry import SERVICES
 from kitchen.sandboxes.demo import DEMO_ACCOUNTS
 
@@ -46,7 +54,8 @@ APPS = {
 
 def server_command(app_factory: str, port: int) -> list[str]:
     """How `kitchen run` starts one process: uvicorn on loopback, a single process (see
-    `start_child`), idle connections kept well past the hub's clients' (`common.replicas`)."""
+    `start_child`), idle connections kept well past the hub's clients' (`common.replicas`) and
+    drained at SIGTERM rather than cut (`common.draining_http`)."""
     return [
         sys.executable,
         "-m",
@@ -62,6 +71,8 @@ def server_command(app_factory: str, port: int) -> list[str]:
         "10",
         "--timeout-keep-alive",
         str(SERVER_KEEP_ALIVE_SECONDS),
+        "--http",
+        HTTP_PROTOCOL,
     ]
 
 
@@ -288,6 +299,5 @@ class Stack:
         self.stop("gateway")
         if any(process in self.processes for process in SERVICES):
             self.drain()
-        for process in list(self.processes):
-            self.stop(process)
+        stop_processes([self.processes.pop(process) for process in list(self.processes)], 15)
         self.stop_broker()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.draining_http import HTTP_PROTOCOL
 from common.replicas import CLIENT_KEEP_ALIVE_SECONDS, SERVER_KEEP_ALIVE_SECONDS
 from gateway.settings import GatewaySettings
 
@@ -105,6 +106,7 @@ def test_servers_keep_idle_connections_well_past_their_clients() -> None:
         command = server["command"]
         keep_alive = command[command.index("--timeout-keep-alive") + 1]
         assert int(keep_alive) == SERVER_KEEP_ALIVE_SECONDS
+        assert command[command.index("--http") + 1] == HTTP_PROTOCOL  # drained at SIGTERM
     config = (ROOT / "deploy" / "nginx.conf").read_text()
     upstream = config[config.index("upstream gateway") :]
     nginx_seconds = int(upstream.split("keepalive_timeout ", 1)[1].split("s;", 1)[0])
