@@ -1,7 +1,9 @@
-"""Resident memory for the benchmarks' reports: every bench prints it next to its figures."""
+"""Resident memory (and CPU time) of processes for the benchmarks' reports: every bench prints
+memory next to its figures."""
 
 from __future__ import annotations
 
+import os
 import resource
 from pathlib import Path
 from typing import Protocol
@@ -11,19 +13,46 @@ class Child(Protocol):
     pid: int
 
 
+def status_fields(status: Path) -> dict[str, str]:
+    """One /proc/<pid>/status as a dict; empty when the process is gone."""
+    try:
+        text = status.read_text()
+    except OSError:
+        return {}
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
+def group_pids(pid: int) -> list[int]:
+    """The process and its children (a uvicorn supervisor's workers), from /proc."""
+    return [
+        int(status.parent.name)
+        for status in Path("/proc").glob("[0-9]*/status")
+        if status.parent.name == str(pid)
+        or status_fields(status).get("PPid", "").strip() == str(pid)
+    ]
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children (the uvicorn group), from /proc."""
     total = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-        same_group = status.parent.name == str(pid) or fields.get("PPid", "").strip() == str(pid)
-        if same_group and "VmRSS" in fields:
+    for member in group_pids(pid):
+        fields = status_fields(Path(f"/proc/{member}/status"))
+        if "VmRSS" in fields:
             total += int(fields["VmRSS"].split()[0])
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its children have used so far, from /proc."""
+    total = 0
+    for member in group_pids(pid):
+        try:
+            stat = Path(f"/proc/{member}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def processes_mb(children: dict[str, Child]) -> dict[str, float]:

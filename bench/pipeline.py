@@ -43,13 +43,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def kafka_round_trip(bootstrap: str, count: int = 300) -> list[float]:
+async def kafka_round_trip(
+    bootstrap: str, count: int = 300, fetch_max_wait_ms: int = 20
+) -> list[float]:
     """Produce→consume latency of single messages at a steady pace (ms)."""
     topic = "bench.roundtrip"
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
-        fetch_max_wait_ms=20,
+        fetch_max_wait_ms=fetch_max_wait_ms,
         auto_offset_reset="latest",
         group_id=f"bench-{time.time()}",
     )

@@ -60,14 +60,40 @@ async def ensure_topics(
         await admin.close()
 
 
+class ClusterIdReader:
+    """Reads the cluster id the broker reports — it changes when a broker starts over empty —
+    over one kept admin connection, made again after any trouble. A worker asks every few
+    seconds; a fresh client each time cost a connection and a full metadata round, which was
+    most of an idle worker's CPU."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.admin: AIOKafkaAdminClient | None = None
+
+    async def read(self) -> str:
+        if self.admin is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+            await admin.start()
+            self.admin = admin
+        try:
+            return str((await self.admin.describe_cluster())["cluster_id"])
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        admin, self.admin = self.admin, None
+        if admin is not None:
+            await admin.close()
+
+
 async def broker_cluster_id(bootstrap: str) -> str:
-    """The cluster id the broker reports: it changes when a broker starts over empty."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
-    await admin.start()
+    """The cluster id the broker reports, asked once."""
+    reader = ClusterIdReader(bootstrap)
     try:
-        return str((await admin.describe_cluster())["cluster_id"])
+        return await reader.read()
     finally:
-        await admin.close()
+        await reader.close()
 
 
 async def wait_for_broker(bootstrap: str, within_seconds: float = 30.0) -> None:

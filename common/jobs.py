@@ -3,7 +3,8 @@
 A service's `jobs.py` returns `Job`s; the worker runs each with `run_forever`, which owns the
 loop, the session, the commit and the backoff. A job's `step` does one pass of domain work in
 the session it is given and returns how much it did; it never commits. A pass that filled its
-batch runs again at once (more is waiting), otherwise the next pass is `interval_seconds` away.
+batch runs again at once (more is waiting), otherwise the next pass is `interval_seconds` away,
+or sooner when the job's `wake` doorbell rings (a transaction in this process made it work).
 A pass that fails is rolled back, logged, and tried again after a doubling wait.
 
 Some passes must make a decision durable *before* they act outside the hub — lease a delivery,
@@ -24,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.backoff import Backoff
 from common.db import Database
+from common.doorbell import Doorbell
 
 __all__ = ["Job", "JobRun", "Step", "run_forever", "run_once", "run_pass"]
 
@@ -56,6 +58,7 @@ class Job:
     step: Step
     interval_seconds: float
     batch: int | None = None  # a pass that handled this many runs again at once
+    wake: Doorbell | None = None  # rung, the next pass starts without waiting out the interval
 
     def wants_more(self, handled: int) -> bool:
         return self.batch is not None and handled >= self.batch
@@ -93,4 +96,9 @@ async def run_forever(database: Database, job: Job) -> None:
         backoff.reset()
         if handled:
             log.debug("job %s handled %d", job.name, handled)
-        await asyncio.sleep(0 if job.wants_more(handled) else job.interval_seconds)
+        if job.wants_more(handled):
+            await asyncio.sleep(0)
+        elif job.wake is not None:
+            await job.wake.wait(job.interval_seconds)
+        else:
+            await asyncio.sleep(job.interval_seconds)

@@ -3,12 +3,17 @@
 A state change and the event announcing it are written in one transaction (outbox). A consumer
 records the event id it handled in the same transaction as its effects (inbox), so a redelivered
 event is skipped.
+
+A transaction that writes outbox rows announces them on commit, so the relay sends them at once
+rather than at its next poll: in this process by the tables' `written` doorbell, across
+processes on PostgreSQL by `NOTIFY` on `OUTBOX_CHANNEL` (an API process writes, the worker
+process of the same service relays; `common.relay` listens).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import (
@@ -22,21 +27,29 @@ from sqlalchemy import (
     Table,
     insert,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.db import insert_rows
+from common.doorbell import Doorbell
 from common.events import CloudEvent, EventData, utcnow
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# NOTIFY is per database, and each service has its own.
+OUTBOX_CHANNEL = "kitchen_outbox"
+_ANNOUNCED = "outbox_announced"  # session.info: the transaction that has announced its rows
+
+
 @dataclass(frozen=True)
 class MessagingTables:
     outbox: Table
     inbox: Table
+    written: Doorbell = field(default_factory=Doorbell, compare=False)
 
 
 def messaging_tables(metadata: MetaData) -> MessagingTables:
@@ -68,8 +81,9 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
 class Outbox:
     """Writes events into the outbox inside the caller's transaction; the relay publishes them."""
 
-    def __init__(self, table: Table, source: str) -> None:
-        self.table = table
+    def __init__(self, tables: MessagingTables, source: str) -> None:
+        self.table = tables.outbox
+        self.written = tables.written
         self.source = source
 
     async def add(self, session: AsyncSession, data: EventData) -> CloudEvent:
@@ -79,6 +93,7 @@ class Outbox:
 
     async def add_event(self, session: AsyncSession, topic: str, event: CloudEvent) -> None:
         await session.execute(insert(self.table).values(**self._row(topic, event, utcnow())))
+        await self._announce(session)
 
     async def add_many(self, session: AsyncSession, items: Sequence[EventData]) -> None:
         """`add` for many events at once (one executemany per chunk): e.g. the thousands of
@@ -86,6 +101,19 @@ class Outbox:
         now = utcnow()
         rows = [self._row(d.TOPIC, d.to_event(self.source), now) for d in items]
         await insert_rows(session, self.table, rows)
+        await self._announce(session)
+
+    async def _announce(self, session: AsyncSession) -> None:
+        """Once per transaction: ring `written` when it commits, and on PostgreSQL queue the
+        NOTIFY that the database delivers on commit (and drops on rollback)."""
+        sync = session.sync_session
+        transaction = sync.get_transaction()
+        if transaction is None or sync.info.get(_ANNOUNCED) is transaction:
+            return
+        sync.info[_ANNOUNCED] = transaction
+        self.written.ring_after_commit(session)
+        if sync.get_bind().dialect.name == "postgresql":
+            await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
 
     @staticmethod
     def _row(topic: str, event: CloudEvent, now: datetime) -> dict[str, object]:

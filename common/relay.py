@@ -10,20 +10,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Table, delete, func, or_, select, update
 
 from common.backoff import Backoff
 from common.db import Database
+from common.doorbell import Doorbell
 from common.events import utcnow
+from common.messaging import OUTBOX_CHANNEL
 from common.observability import OUTBOX_PUBLISHED, OUTBOX_REQUEUED
 
 log = logging.getLogger(__name__)
 
 
 class OutboxRelay:
-    """Polls the outbox in id order; a row is marked published only after its ack.
+    """Sends the outbox in id order; a row is marked published only after its ack.
+
+    It looks when rows are announced (`written`: rung on commit in this process, and on
+    PostgreSQL by the NOTIFY of any process, `hear_writes`) and otherwise every `poll_seconds`,
+    for rows nobody could announce to it (another process on SQLite, a notification lost while
+    it reconnected). While it finds full batches it goes on at once.
 
     A crash between ack and mark re-sends the row on restart: consumers dedupe by event id.
     On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several relays of one service share the work.
@@ -35,17 +43,19 @@ class OutboxRelay:
         table: Table,
         producer: AIOKafkaProducer,
         batch_size: int = 500,
-        idle_seconds: float = 0.02,
+        poll_seconds: float = 1.0,
         topic_prefix: str = "",
         retention: timedelta = timedelta(days=7),
+        written: Doorbell | None = None,
     ) -> None:
         self.database = database
         self.table = table
         self.producer = producer
         self.batch_size = batch_size
-        self.idle_seconds = idle_seconds
+        self.poll_seconds = poll_seconds
         self.topic_prefix = topic_prefix
         self.retention = retention
+        self.written = written or Doorbell()
         self.broker_id: str | None = None
 
     async def follow_broker(self, broker_id: str) -> int:
@@ -132,4 +142,44 @@ class OutboxRelay:
                 await backoff.wait()
                 continue
             if published < self.batch_size:
-                await asyncio.sleep(self.idle_seconds)
+                await self.written.wait(self.poll_seconds)
+
+    async def hear_writes(self) -> None:
+        """On PostgreSQL, until cancelled: ring `written` at every NOTIFY of a commit that wrote
+        outbox rows, on one connection of the pool held for it. Once (re)connected it rings too:
+        rows committed while it was not listening go out without waiting for the poll."""
+        if self.database.is_sqlite:
+            return
+        backoff = Backoff()
+        while True:
+            try:
+                async with self.database.engine.connect() as connection:
+                    await self._listen(await connection.get_raw_connection())
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the database went away: the poll covers the gap
+                log.warning("outbox notifications lost (%r); listening again", error)
+                await backoff.wait()
+            else:
+                backoff.reset()
+
+    async def _listen(self, raw: Any) -> None:
+        driver = raw.driver_connection  # asyncpg's connection
+        closed = asyncio.Event()
+
+        def heard(*_: object) -> None:
+            self.written.ring()
+
+        def lost(_: object) -> None:
+            closed.set()
+
+        driver.add_termination_listener(lost)
+        await driver.add_listener(OUTBOX_CHANNEL, heard)
+        try:
+            self.written.ring()
+            await closed.wait()
+            raise ConnectionError("the listening connection closed")
+        finally:
+            driver.remove_termination_listener(lost)
+            if not driver.is_closed():
+                await driver.remove_listener(OUTBOX_CHANNEL, heard)

@@ -37,6 +37,10 @@ class ServiceSettings(BaseSettings):
     # Prepended to every topic this process produces to or consumes from, so several hubs (or
     # tests) can share one Kafka cluster without reading each other's events.
     kafka_topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
+    # The outbox relay sends rows the moment their transaction commits, when it hears of it: in
+    # its own process, or from any process on PostgreSQL (NOTIFY). It also looks this often,
+    # for rows it could not hear of (written by another process on SQLite): their latency bound.
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
     # Published events are kept this long; a broker that comes back empty gets them again.
     outbox_retention_days: float = Field(default=7.0, gt=0)
     # How often a worker asks the broker for its cluster id (a new id = a broker that starts over).

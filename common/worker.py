@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from common.bus import broker_cluster_id, new_consumer, new_producer, wait_for_broker
+from common.bus import ClusterIdReader, new_consumer, new_producer, wait_for_broker
 from common.consumer import ConsumerRunner, Handler
 from common.db import Database
 from common.jobs import Job, run_forever
@@ -62,12 +62,17 @@ class ServiceWorker:
             self.database,
             self.tables.outbox,
             self.producer,
+            poll_seconds=self.settings.outbox_poll_seconds,
             topic_prefix=prefix,
             retention=timedelta(days=self.settings.outbox_retention_days),
+            written=self.tables.written,
         )
         # Before the first batch: rows an earlier, now vanished broker acknowledged go again.
-        await self.relay.follow_broker(await broker_cluster_id(self.settings.kafka_bootstrap))
+        self.cluster_id = ClusterIdReader(self.settings.kafka_bootstrap)
+        await self.relay.follow_broker(await self.cluster_id.read())
         self.tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
+        hearing = self.relay.hear_writes()
+        self.tasks.append(asyncio.create_task(hearing, name=f"{self.name}-outbox-notifications"))
         if self.handlers:
             consumer = new_consumer(self.settings, f"kitchen-{self.name}", list(self.handlers))
             await consumer.start()
@@ -100,7 +105,7 @@ class ServiceWorker:
         while True:
             await asyncio.sleep(self.settings.broker_check_seconds)
             try:
-                await self._follow(await broker_cluster_id(self.settings.kafka_bootstrap))
+                await self._follow(await self.cluster_id.read())
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the broker may be down for a while: keep watching
@@ -134,6 +139,7 @@ class ServiceWorker:
             await self.consumer.stop()
         if self.started:
             await self.producer.stop()
+            await self.cluster_id.close()
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

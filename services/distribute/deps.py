@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from common.doorbell import Doorbell
 from common.idempotency import IdempotencyStore
 from common.outbound import OutboundPolicy
 from common.secretbox import SecretBox
 from services.distribute.channels.adapters import AdapterFactory, ChannelAdapters
-from services.distribute.doorbell import Doorbell
 from services.distribute.library import VersionSource
 from services.distribute.models import idempotency_records
 from services.distribute.settings import DistributeSettings

@@ -1,11 +1,12 @@
 """Distribute's background jobs; `common.jobs.run_forever` owns the loop and the commits.
 
 - `webhooks`: lease the due webhook deliveries, commit the leases (`run.checkpoint()`), send
-  them and commit each outcome as it lands; runs again at once while it finds work, else every
-  `webhook_poll_seconds`.
+  them and commit each outcome as it lands; runs again at once while it finds work, else when
+  `deps.doorbell` rings (a transaction here queued deliveries) or every `webhook_poll_seconds`.
 - `channels`: lease the due new-media deliveries (one per account), commit the leases, post
   step by step to WeChat and Weibo (`services.distribute.channels.delivery`), each outcome
-  committed as it lands; every `channel_poll_seconds`, again at once while it finds work.
+  committed as it lands; at the doorbell or every `channel_poll_seconds`, again at once while
+  it finds work.
 - `resume-waiting`: fetch from ingest the text of approvals that overtook `content.ingested`
   while ingest was unreachable, and deliver them.
 - `rerender`: render published pages again after their site or columns changed (batches of
@@ -32,7 +33,7 @@ SCHEDULE_BATCH = 50
 
 
 def jobs(deps: Deps) -> list[Job]:
-    settings = deps.settings
+    settings, bell = deps.settings, deps.doorbell
     dispatchers: list[WebhookDispatcher] = []
 
     async def send_webhooks(run: JobRun) -> int:
@@ -57,8 +58,8 @@ def jobs(deps: Deps) -> list[Job]:
         return await run_clock(run.session, clock)
 
     return [
-        Job("webhooks", send_webhooks, settings.webhook_poll_seconds, batch=1),
-        Job("channels", channels.step, settings.channel_poll_seconds, batch=1),
+        Job("webhooks", send_webhooks, settings.webhook_poll_seconds, batch=1, wake=bell),
+        Job("channels", channels.step, settings.channel_poll_seconds, batch=1, wake=bell),
         Job("resume-waiting", resume, settings.upkeep_seconds),
         Job("rerender", rerender, settings.upkeep_seconds, batch=RERENDER_BATCH),
         Job("schedules", start_scheduled, settings.schedule_poll_seconds, batch=SCHEDULE_BATCH),

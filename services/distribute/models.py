@@ -18,7 +18,7 @@ from common.messaging import BigIntId, Outbox, messaging_tables
 
 metadata = new_metadata()
 tables = messaging_tables(metadata)
-OUTBOX = Outbox(tables.outbox, source="/kitchen/distribute")
+OUTBOX = Outbox(tables, source="/kitchen/distribute")
 # `Idempotency-Key` answers of webhook endpoint registrations (common.idempotency)
 idempotency_records = idempotency_table(metadata)
 

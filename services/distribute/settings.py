@@ -33,7 +33,9 @@ class DistributeSettings(ServiceSettings):
         default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE)
     )
     webhook_timeout_seconds: float = 10.0
-    webhook_poll_seconds: float = 0.1
+    # How often the webhook and channel jobs look for deliveries due without being told: retries
+    # coming due, and deliveries queued by another process (this one's ring its doorbell).
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_batch_size: int = 50  # sends in flight at once, all endpoints together
     webhook_endpoint_concurrency: int = Field(default=8, ge=1)
     # A delivery claimed but not settled within this many seconds (process died mid-send) is an
@@ -53,7 +55,7 @@ class DistributeSettings(ServiceSettings):
     wechat_api_url: str = "https://api.weixin.qq.com"
     weibo_api_url: str = "https://api.weibo.com"
     channel_timeout_seconds: float = Field(default=10.0, gt=0)
-    channel_poll_seconds: float = Field(default=0.2, gt=0)
+    channel_poll_seconds: float = Field(default=0.5, gt=0)  # first retries come in 1–2 s
     # a post claimed but not settled within this many seconds (the process died mid-step) is
     # reconciled by reading the account back before anything is sent again
     channel_lease_seconds: float = Field(default=60.0, gt=0)

@@ -20,7 +20,7 @@ from common.messaging import BigIntId, Outbox, messaging_tables
 
 metadata = new_metadata()
 tables = messaging_tables(metadata)
-OUTBOX = Outbox(tables.outbox, source="/kitchen/ingest")
+OUTBOX = Outbox(tables, source="/kitchen/ingest")
 
 
 class IngestTable(SQLModel, registry=registry(metadata=metadata)):

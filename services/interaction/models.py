@@ -16,7 +16,7 @@ from common.messaging import Outbox, messaging_tables
 
 metadata = new_metadata()
 tables = messaging_tables(metadata)
-OUTBOX = Outbox(tables.outbox, source="/kitchen/interaction")
+OUTBOX = Outbox(tables, source="/kitchen/interaction")
 
 
 def _json(nullable: bool = False) -> Any:

@@ -19,7 +19,7 @@ metadata = new_metadata()
 tables = messaging_tables(metadata)
 # Idempotency-Key records of the creating requests (decisions, lexicons, policies).
 idempotency_records = idempotency_table(metadata)
-OUTBOX = Outbox(tables.outbox, source="/kitchen/review")
+OUTBOX = Outbox(tables, source="/kitchen/review")
 
 
 class ReviewTable(SQLModel, registry=registry(metadata=metadata)):

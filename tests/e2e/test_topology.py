@@ -52,6 +52,8 @@ WEBHOOK_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 # What this machine cannot honour of the compose settings, each for a reason:
 OVERRIDES = {
     "KITCHEN_KAFKA_IDEMPOTENCE": "false",  # the local broker has no idempotent producers
+    # the local broker holds every fetch for the whole wait, Apache Kafka answers on arrival
+    "KITCHEN_KAFKA_FETCH_MAX_WAIT_MS": "20",
     "KITCHEN_OUTBOUND_ALLOW": "127.0.0.1",  # the test's webhook receiver is on loopback
     # the proxy is 127.0.0.1 here, which uvicorn would believe by itself (in compose it is not)
     "FORWARDED_ALLOW_IPS": "",

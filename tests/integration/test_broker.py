@@ -25,7 +25,7 @@ async def test_relay_publishes_and_consumer_dedupes(
     async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     settings = ServiceSettings(kafka_bootstrap=kafka_bootstrap, kafka_topic_prefix=kafka_prefix)
-    outbox = Outbox(tables.outbox, "/test")
+    outbox = Outbox(tables, "/test")
     async with database.sessions() as session:
         for n in range(3):
             data = ContentRetractionRequested(content_id=f"c{n}", reason="错误", requested_by="e")

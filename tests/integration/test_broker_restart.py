@@ -70,7 +70,7 @@ class Service:
     handled: list[str] = field(default_factory=list)
 
     async def emit(self, *content_ids: str) -> None:
-        outbox = Outbox(self.tables.outbox, "/test")
+        outbox = Outbox(self.tables, "/test")
         async with self.database.sessions() as session:
             for content_id in content_ids:
                 data = ContentRetractionRequested(
