@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lock run test test-sqlite test-postgres lint format tools bench bench-tools bench-portal fuzz
+.PHONY: install lock run test test-sqlite test-postgres lint format tools bench bench-tools bench-portal bench-idle fuzz
 
 # Installs come from the lock files only (exact pins from PyPI), so an upstream release changes
 # nothing until `make lock` is run and its diff committed. requirements/runtime.txt is what the
@@ -77,6 +77,9 @@ bench-tools:
 
 bench-portal: install bench-tools
 	$(BIN)/python bench/portal.py
+
+bench-idle: install
+	$(BIN)/python bench/idle.py
 
 # Stateful fuzzing of a whole hub (schemathesis, links between create and read operations); not
 # in `make test`. `make fuzz FUZZ_ARGS="--examples 200"`.
