@@ -17,6 +17,7 @@ from services.distribute.channels.wechat_render import render_wechat
 from services.distribute.clients.wechat import WechatAdapter, wechat_adapter
 from services.distribute.models import ContentSnapshot
 from services.distribute.settings import DistributeSettings
+from tests.fixtures.sandbox_timing import ANSWER_TIMEOUT_SECONDS, HELD_ANSWER_SECONDS
 from tests.fixtures.sandbox_wechat import WechatSandbox
 
 APPID = "wxdemo0000000001"
@@ -62,7 +63,7 @@ async def adapter(sandbox_wechat: WechatSandbox) -> AsyncIterator[WechatAdapter]
     settings = DistributeSettings(
         wechat_api_url=sandbox_wechat.base_url,
         outbound_allow=["127.0.0.1"],  # the sandbox runs on this machine
-        channel_timeout_seconds=0.5,
+        channel_timeout_seconds=ANSWER_TIMEOUT_SECONDS,
     )
     made = wechat_adapter(settings)
     try:
@@ -136,6 +137,7 @@ async def test_a_token_that_expires_mid_run_is_refreshed_once_and_the_post_goes_
 ) -> None:
     body, progress = variant(sandbox_wechat), dict[str, Any]()
     first = await adapter.publish(account(), body, "m2", progress)
+    assert first.outcome is Outcome.STEP_DONE, first  # one token so far
     progress.update(first.progress)
     sandbox_wechat.arm("draft/add", "token_expired")  # every token stops working there
     assert (await drive(adapter, body, "m2", progress)).outcome is Outcome.ACCEPTED
@@ -168,7 +170,7 @@ async def test_a_lost_answer_to_submit_is_unknown_and_found_again_by_its_marker(
     adapter: WechatAdapter, sandbox_wechat: WechatSandbox
 ) -> None:
     body, progress = variant(sandbox_wechat, ("a.png",)), dict[str, Any]()
-    sandbox_wechat.arm("freepublish/submit", "timeout_after", delay=1.5)
+    sandbox_wechat.arm("freepublish/submit", "timeout_after", delay=HELD_ANSWER_SECONDS)
     lost = await drive(adapter, body, "m4", progress)
     assert lost.outcome is Outcome.UNKNOWN and "publish_id" not in progress
     # a blind resend would not make a second article: the draft has left the draft box

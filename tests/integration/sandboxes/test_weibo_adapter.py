@@ -16,6 +16,7 @@ from services.distribute.channels.weibo_render import STATUS_LIMIT, render_weibo
 from services.distribute.clients.weibo import WeiboAdapter, next_hour, weibo_adapter
 from services.distribute.models import ContentSnapshot
 from services.distribute.settings import DistributeSettings
+from tests.fixtures.sandbox_timing import ANSWER_TIMEOUT_SECONDS, HELD_ANSWER_SECONDS
 from tests.fixtures.sandbox_weibo import PICTURE, WeiboSandbox
 
 UID = "5000000001"
@@ -58,7 +59,7 @@ async def adapter(sandbox_weibo: WeiboSandbox) -> AsyncIterator[WeiboAdapter]:
     settings = DistributeSettings(
         weibo_api_url=sandbox_weibo.base_url,
         outbound_allow=["127.0.0.1"],  # the sandbox runs on this machine
-        channel_timeout_seconds=0.5,
+        channel_timeout_seconds=ANSWER_TIMEOUT_SECONDS,
     )
     made = weibo_adapter(settings)
     try:
@@ -105,7 +106,7 @@ async def test_a_picture_that_cannot_be_fetched_is_left_out_and_said(
 async def test_an_answer_lost_after_accepting_is_unknown_and_confirm_finds_the_one_post(
     adapter: WeiboAdapter, sandbox_weibo: WeiboSandbox, fault: str
 ) -> None:
-    sandbox_weibo.arm("statuses/share", fault, delay=1.5)
+    sandbox_weibo.arm("statuses/share", fault, delay=HELD_ANSWER_SECONDS)
 
     sent = await adapter.publish(account(), variant(), "m3", {})
 

@@ -9,6 +9,7 @@ import time
 
 from common.events import ContentRetractionRequested
 from services.distribute.models import Delivery
+from tests.fixtures.sandbox_timing import ANSWER_TIMEOUT_SECONDS, HELD_ANSWER_SECONDS
 from tests.fixtures.sandbox_wechat import WechatSandbox
 from tests.fixtures.sandbox_weibo import WeiboSandbox
 from tests.integration.distribute.channels.conftest import Channels, ChannelsFactory
@@ -45,11 +46,11 @@ async def test_an_item_lands_once_on_every_sandbox_account_and_is_retracted(
         real=True,
         wechat_api_url=sandbox_wechat.base_url,
         weibo_api_url=sandbox_weibo.base_url,
-        channel_timeout_seconds=0.5,
+        channel_timeout_seconds=ANSWER_TIMEOUT_SECONDS,
         wechat_confirm_seconds=0.1,
     )
     # the first share's answer is lost after the post was stored
-    sandbox_weibo.arm("statuses/share", "timeout_after", delay=1.5)
+    sandbox_weibo.arm("statuses/share", "timeout_after", delay=HELD_ANSWER_SECONDS)
     await channels.distribute.publish(ingested("c1", columns=["news"]))
     found = await until_settled(channels, "c1")
     assert {a: d.state for a, d in found.items()} == dict.fromkeys(
@@ -95,10 +96,10 @@ async def test_wechat_lost_submit_and_daily_quota_each_end_in_one_article(
         real=True,
         wechat_api_url=sandbox_wechat.base_url,
         weibo_api_url=sandbox_weibo.base_url,
-        channel_timeout_seconds=0.5,
+        channel_timeout_seconds=ANSWER_TIMEOUT_SECONDS,
         wechat_confirm_seconds=0.1,
     )
-    sandbox_wechat.arm("freepublish/submit", "timeout_after", delay=1.5)
+    sandbox_wechat.arm("freepublish/submit", "timeout_after", delay=HELD_ANSWER_SECONDS)
     sandbox_wechat.arm("freepublish/submit", "quota")
     await channels.distribute.publish(ingested("c1", columns=["news"]))
     found = await until_settled(
