@@ -17,6 +17,8 @@
    gateway's own share of the cost shows.
 3. Prints req/s and p99 of each, the ratio to the bare route (req/s %, p99 ×) and the issue's
    target for it, and the resident memory of every process of the hub.
+4. Restarts distribute and the gateway with two server processes each (`KITCHEN_WORKERS=2`, on
+   the same data) and drives the gateway's paths again, printing how req/s scaled from one.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.memory import memory_line, processes_mb  # noqa: E402
 from bench.pipeline import BARE_APP  # noqa: E402
 from common.testing import free_port  # noqa: E402
+from kitchen.stack import Stack  # noqa: E402
 from tests.e2e.hub import HubClient, running_hub  # noqa: E402
 
 SITE = "province"
@@ -69,6 +72,9 @@ BEHIND = {
     "column feed": "distribute",
     "site search": "ingest",
 }
+# What KITCHEN_WORKERS=2 is measured on: the read path's servers restarted with two processes.
+READ_PATH = ("distribute", "gateway")
+SCALING = ("healthz", "column list", "item detail", "column feed")
 # wrk picks a path per request from the list the bench writes (`paths` below).
 WRK_SCRIPT = """
 local paths = {}
@@ -203,12 +209,47 @@ def report(name: str, figure: Figure, bare: Figure) -> str:
     )
 
 
+def bare_line(bare: Figure) -> str:
+    return f"{'bare route':18} {bare.requests_per_second:8.0f} req/s  p99 {bare.p99_ms:7.1f} ms"
+
+
 def median_figure(figures: list[Figure]) -> Figure:
     return Figure(
         statistics.median(f.requests_per_second for f in figures),
         statistics.median(f.p99_ms for f in figures),
         sum(f.errors for f in figures),
     )
+
+
+def measure(
+    workloads: dict[str, tuple[list[str], list[str | None]]],
+    bare_url: str,
+    args: argparse.Namespace,
+    scratch: Path,
+) -> dict[str, Figure]:
+    """Median figure of each workload at each of its bases (`name`, `name direct`), and of the
+    bare route run before each workload, so a noisy neighbour hits both alike."""
+    figures: dict[str, list[Figure]] = {"bare": []}
+    for _ in range(args.rounds):
+        for name, (paths, bases) in workloads.items():
+            figures["bare"].append(
+                run_wrk(bare_url, ["/ping"], args.seconds, args.connections, scratch)
+            )
+            for base, label in zip(bases, (name, f"{name} direct"), strict=False):
+                if base is not None:
+                    figure = run_wrk(base, paths, args.seconds, args.connections, scratch)
+                    figures.setdefault(label, []).append(figure)
+    return {label: median_figure(runs) for label, runs in figures.items()}
+
+
+def rescale(stack: Stack, workers: int) -> None:
+    """Restart the read path's servers with `workers` processes each, on the same data."""
+    stack.config.workers = workers
+    for process in READ_PATH:
+        stack.stop(process)
+        stack.start(process)
+    for process in READ_PATH:
+        stack.wait_ready(process)
 
 
 async def main() -> None:
@@ -230,7 +271,7 @@ async def main() -> None:
             try:
                 ids = await load(hub, args.items, args.load_concurrency)
                 rng = random.Random(11)
-                workloads = {
+                paths = {
                     "healthz": ["/healthz"],
                     "column list": await list_pages(hub),
                     "item detail": [
@@ -242,42 +283,49 @@ async def main() -> None:
                 }
             finally:
                 await hub.close()
+            gateway = stack.config.url("gateway")
             bare_server, bare_url = start_bare(scratch)
             try:
-                figures: dict[str, list[Figure]] = {name: [] for name in ["bare", *workloads]}
-                for _ in range(args.rounds):
-                    for name, paths in workloads.items():
-                        figures["bare"].append(
-                            run_wrk(bare_url, ["/ping"], args.seconds, args.connections, scratch)
+                one = measure(
+                    {
+                        name: (
+                            listing,
+                            [gateway, stack.config.url(BEHIND[name]) if name in BEHIND else None],
                         )
-                        for target, at in [(name, "gateway"), (f"{name} direct", BEHIND.get(name))]:
-                            if at is not None:
-                                figures.setdefault(target, []).append(
-                                    run_wrk(
-                                        stack.config.url(at),
-                                        paths,
-                                        args.seconds,
-                                        args.connections,
-                                        scratch,
-                                    )
-                                )
+                        for name, listing in paths.items()
+                    },
+                    bare_url,
+                    args,
+                    scratch,
+                )
                 memory = processes_mb(
                     {**stack.processes, "broker": stack.broker, "bare route": bare_server}
                 )
+                rescale(stack, 2)
+                two = measure(
+                    {name: (paths[name], [gateway]) for name in SCALING}, bare_url, args, scratch
+                )
+                memory_two = processes_mb({**stack.processes, "broker": stack.broker})
             finally:
                 bare_server.terminate()
                 bare_server.wait()
-    bare = median_figure(figures["bare"])
+    bare = one["bare"]
     print(
         f"portal ({args.database}, {args.items} items, wrk -t2 -c{args.connections} "
         f"-d{args.seconds}s, median of {args.rounds})"
     )
-    print(f"{'bare route':18} {bare.requests_per_second:8.0f} req/s  p99 {bare.p99_ms:7.1f} ms")
-    for name in workloads:
-        print(report(name, median_figure(figures[name]), bare))
+    print(bare_line(bare))
+    for name in paths:
+        print(report(name, one[name], bare))
         if name in BEHIND:
-            print(report(f"{name} direct", median_figure(figures[f"{name} direct"]), bare))
+            print(report(f"{name} direct", one[f"{name} direct"], bare))
     print(memory_line(memory))
+    print(f"KITCHEN_WORKERS=2 ({', '.join(READ_PATH)}: two processes each), same run")
+    print(bare_line(two["bare"]))
+    for name in SCALING:
+        gain = two[name].requests_per_second / one[name].requests_per_second
+        print(f"{report(name, two[name], two['bare'])}  ({gain:.2f}× of one worker)")
+    print(memory_line(memory_two))
 
 
 if __name__ == "__main__":

@@ -56,7 +56,10 @@ def _die_with(parent_pid: int) -> Callable[[], None] | None:
 
 
 def _popen(
-    command: Sequence[str], output: IO[bytes] | int, env: Mapping[str, str] | None
+    command: Sequence[str],
+    output: IO[bytes] | int,
+    env: Mapping[str, str] | None,
+    pass_fds: Sequence[int],
 ) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         list(command),
@@ -64,6 +67,7 @@ def _popen(
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        pass_fds=tuple(pass_fds),
         preexec_fn=_die_with(os.getpid()),  # noqa: PLW1509 - only prctl and getppid run there
     )
 
@@ -72,8 +76,10 @@ def start_child(
     command: Sequence[str],
     output: IO[bytes] | int = subprocess.DEVNULL,
     env: Mapping[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.Popen[bytes]:
-    """Start a child that lives no longer than this process, however this process ends.
+    """Start a child that lives no longer than this process, however this process ends;
+    `pass_fds` stay open in it (a listening socket several children share).
 
     The rules every child of `kitchen run` (and of the tests' stacks) follows:
 
@@ -90,11 +96,13 @@ def start_child(
       (no `--workers`, no `--reload`). A child that forks workers must give each worker the
       same death signal tied to itself (uvicorn's multiprocess supervisor does not), or the
       workers outlive a killed supervisor; `stop_process` signals the child's whole process
-      group, which covers an orderly stop but not a SIGKILLed supervisor.
+      group, which covers an orderly stop but not a SIGKILLed supervisor. Several server
+      processes of one service are therefore several children sharing one listening socket
+      the supervisor opened (`pass_fds`), each with its own death signal.
     """
     if threading.current_thread() is threading.main_thread():
-        return _popen(command, output, env)
-    return _spawner.submit(_popen, command, output, env).result()
+        return _popen(command, output, env, pass_fds)
+    return _spawner.submit(_popen, command, output, env, pass_fds).result()
 
 
 def tansu_binary() -> Path:

@@ -19,9 +19,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from kitchen.stack import DEFAULT_PORTS, PortsInUse, Stack, StackConfig
+from kitchen.stack import DEFAULT_PORTS, SCALED, PortsInUse, Stack, StackConfig
 
 console = Console()
+# more processes than cores only adds switching; 16 leaves room for a large machine
+MAX_WORKERS = 16
 
 
 def local_config() -> StackConfig:
@@ -32,7 +34,17 @@ def local_config() -> StackConfig:
         for name, port in DEFAULT_PORTS.items()
     }
     broker_port = int(os.environ.get("KITCHEN_KAFKA_PORT", 9092))
-    return StackConfig(var_dir=Path("var"), ports=ports, broker_port=broker_port, demo=True)
+    return StackConfig(
+        var_dir=Path("var"), ports=ports, broker_port=broker_port, demo=True, workers=workers()
+    )
+
+
+def workers() -> int:
+    """`KITCHEN_WORKERS`: server processes of each CPU-bound service (1 to MAX_WORKERS)."""
+    raw = os.environ.get("KITCHEN_WORKERS", "1").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_WORKERS:
+        raise SystemExit(f"KITCHEN_WORKERS must be a whole number from 1 to {MAX_WORKERS}: {raw!r}")
+    return int(raw)
 
 
 def print_welcome(config: StackConfig) -> None:
@@ -49,6 +61,9 @@ def print_welcome(config: StackConfig) -> None:
         table.add_row(f"{name} service", config.url(name))
     table.add_row("WeChat sandbox (what landed on each account)", config.url("wechat-sandbox"))
     table.add_row("Weibo sandbox (what landed on each account)", config.url("weibo-sandbox"))
+    table.add_row(
+        "server processes (KITCHEN_WORKERS)", f"{config.workers} each of {', '.join(SCALED)}"
+    )
     table.add_row("Kafka broker (tansu)", config.bootstrap)
     table.add_row("data and logs", str(config.var_dir.resolve()))
     console.print(table)

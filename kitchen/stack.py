@@ -45,6 +45,10 @@ SANDBOXES = {
     "wechat-sandbox": "kitchen.sandboxes.wechat:create_app",
     "weibo-sandbox": "kitchen.sandboxes.weibo:create_app",
 }
+# The servers that spend CPU per request: the gateway (every request), ingest (text preparation
+# in the submission), distribute (the portal's reads). `KITCHEN_WORKERS` runs that many processes
+# of each on one socket; the others wait on their databases and the broker, one process suffices.
+SCALED = ("gateway", "ingest", "distribute")
 APPS = {
     **{name: f"services.{name}.app:create_app" for name in SERVICES},
     "gateway": "gateway.app:create_app",
@@ -52,20 +56,19 @@ APPS = {
 }
 
 
-def server_command(app_factory: str, port: int) -> list[str]:
-    """How `kitchen run` starts one process: uvicorn on loopback, a single process (see
-    `start_child`), idle connections kept well past the hub's clients' (`common.replicas`) and
-    drained at SIGTERM rather than cut (`common.draining_http`)."""
+def server_command(app_factory: str, port: int, fd: int | None = None) -> list[str]:
+    """How `kitchen run` starts one process: uvicorn on loopback — or on the inherited listening
+    socket `fd` — a single process (see `start_child`), idle connections kept well past the
+    hub's clients' (`common.replicas`) and drained at SIGTERM rather than cut
+    (`common.draining_http`)."""
+    listen = ["--host", "127.0.0.1", "--port", str(port)] if fd is None else ["--fd", str(fd)]
     return [
         sys.executable,
         "-m",
         "uvicorn",
         app_factory,
         "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
+        *listen,
         "--no-access-log",
         "--timeout-graceful-shutdown",
         "10",
@@ -86,9 +89,16 @@ class StackConfig:
     database_urls: dict[str, str] = field(default_factory=dict)  # empty → SQLite in var_dir
     demo: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
+    workers: int = 1  # server processes of each of SCALED (KITCHEN_WORKERS)
 
     def url(self, process: str) -> str:
         return f"http://127.0.0.1:{self.ports[process]}"
+
+    def worker_names(self, process: str) -> list[str]:
+        """The names of a process's server processes: itself, then `gateway.2`, `gateway.3`…
+        The first has every role (its consumers and jobs); the others only serve requests."""
+        count = self.workers if process in SCALED else 1
+        return [process, *(f"{process}.{n}" for n in range(2, count + 1))]
 
     def sandbox_url(self, process: str) -> str:
         """A sandbox by host name: the outbound policy lets the services reach `localhost`
@@ -118,6 +128,17 @@ class PortsInUse(RuntimeError):
         super().__init__(f"port{'s' if len(busy) > 1 else ''} {names} {verb} in use")
 
 
+def listening_socket(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1:port that children inherit (`pass_fds`); bound with
+    SO_REUSEADDR as uvicorn binds its own."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(2048)  # uvicorn's own backlog
+    listener.set_inheritable(True)
+    return listener
+
+
 def port_is_free(port: int) -> bool:
     """Whether a server can listen on 127.0.0.1:port now.
 
@@ -142,6 +163,9 @@ class Stack:
         self.config = config
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.broker: subprocess.Popen[bytes] | None = None
+        # the sockets SCALED processes share, open while they run: closed when they stop, so
+        # a stopped service refuses connections as a single process does
+        self.listeners: dict[str, socket.socket] = {}
         config.var_dir.mkdir(parents=True, exist_ok=True)
         (config.var_dir / "logs").mkdir(exist_ok=True)
 
@@ -189,13 +213,13 @@ class Stack:
             stop_process(self.broker)
             self.broker = None
 
-    def environment(self, process: str) -> dict[str, str]:
+    def environment(self, process: str, role: str = "all") -> dict[str, str]:
         config = self.config
         env = {
             **os.environ,
             "KITCHEN_DATABASE_URL": config.database_url(process),
             "KITCHEN_KAFKA_BOOTSTRAP": config.bootstrap,
-            "KITCHEN_PROCESS_ROLE": "all",
+            "KITCHEN_PROCESS_ROLE": role,
             "KITCHEN_DEMO": str(config.demo).lower(),
             "KITCHEN_SEED_DEMO": str(config.demo).lower(),
             "KITCHEN_PUBLIC_BASE_URL": config.url("gateway"),
@@ -215,9 +239,26 @@ class Stack:
         return env
 
     def start(self, process: str) -> None:
-        command = server_command(APPS[process], self.config.ports[process])
-        with open(self.log_path(process), "ab") as log:  # the child keeps its own copy
-            self.processes[process] = start_child(command, log, self.environment(process))
+        """Start the process — and, for one of SCALED with `workers` > 1, its further server
+        processes on the same socket, which the kernel hands connections to in turn."""
+        names, port = self.config.worker_names(process), self.config.ports[process]
+        if len(names) == 1:
+            self._start_child(process, server_command(APPS[process], port), "all")
+            return
+        listener = self.listeners[process] = listening_socket(port)
+        command = server_command(APPS[process], port, fd=listener.fileno())
+        for name in names:
+            role = "all" if name == process else "api"
+            self._start_child(name, command, role, pass_fds=(listener.fileno(),))
+
+    def _start_child(
+        self, name: str, command: list[str], role: str, pass_fds: tuple[int, ...] = ()
+    ) -> None:
+        process = name.split(".")[0]
+        with open(self.log_path(name), "ab") as log:  # the child keeps its own copy
+            self.processes[name] = start_child(
+                command, log, self.environment(process, role), pass_fds
+            )
 
     def check_alive(self, process: str) -> None:
         """Raise if the process has exited, naming its log."""
@@ -264,15 +305,24 @@ class Stack:
             self.check_alive(process)
 
     def kill(self, process: str) -> None:
-        """SIGKILL: no cleanup, no graceful shutdown — as a crash would."""
-        child = self.processes.pop(process)
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+        """SIGKILL every server process of it: no cleanup, no graceful shutdown — as a crash
+        would."""
+        children = self._pop(process)
+        for child in children:
+            os.killpg(child.pid, signal.SIGKILL)
+        for child in children:
+            child.wait()
 
     def stop(self, process: str) -> None:
-        child = self.processes.pop(process, None)
-        if child is not None:
-            stop_process(child, grace_seconds=15)
+        stop_processes(self._pop(process), 15)
+
+    def _pop(self, process: str) -> list[subprocess.Popen[bytes]]:
+        """Its server processes, no longer the stack's; its shared socket closed."""
+        listener = self.listeners.pop(process, None)
+        if listener is not None:
+            listener.close()
+        names = [n for n in self.processes if n == process or n.startswith(f"{process}.")]
+        return [self.processes.pop(name) for name in names]
 
     def drain(self, within_seconds: float = 15.0) -> bool:
         """Wait until no service has unpublished events or unconsumed messages."""
@@ -301,3 +351,6 @@ class Stack:
             self.drain()
         stop_processes([self.processes.pop(process) for process in list(self.processes)], 15)
         self.stop_broker()
+        for listener in self.listeners.values():
+            listener.close()
+        self.listeners.clear()

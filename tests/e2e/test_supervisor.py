@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kitchen.stack import DEFAULT_PORTS, port_is_free
+from kitchen.stack import DEFAULT_PORTS, SCALED, port_is_free
 
 SERVICE_OFFSETS = {name: port - DEFAULT_PORTS["gateway"] for name, port in DEFAULT_PORTS.items()}
 
@@ -49,13 +49,16 @@ def free_broker_port() -> int:
     raise AssertionError("no free port for the broker")
 
 
-def kitchen_run(directory: Path, base: int, broker: int) -> tuple[subprocess.Popen[bytes], Path]:
+def kitchen_run(
+    directory: Path, base: int, broker: int, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], Path]:
     """`kitchen run` in `directory` (so var/ lands there), output to a file."""
     output = directory / "kitchen-run.out"
     env = {
         **os.environ,
         "KITCHEN_PORT": str(base),
         "KITCHEN_KAFKA_PORT": str(broker),
+        "KITCHEN_WORKERS": str(workers),
         "COLUMNS": "200",
     }
     with open(output, "wb") as out:
@@ -111,11 +114,29 @@ def leftovers() -> Iterator[dict[int, int]]:
             os.kill(pid, signal.SIGKILL)
 
 
+def environ(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(pair.decode().partition("=")[::2] for pair in pairs if pair)
+
+
+def gateway_answers_without(pid: int, base: int) -> None:
+    """With the process `pid` frozen (it accepts nothing), the gateway's port still answers."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        for _ in range(10):
+            with httpx.Client() as fresh:  # a new connection each time: a new accept
+                assert fresh.get(f"http://127.0.0.1:{base}/healthz", timeout=5).status_code == 200
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
 def test_children_die_with_a_sigkilled_supervisor(
     tmp_path: Path, leftovers: dict[int, int]
 ) -> None:
+    """With KITCHEN_WORKERS=2 every CPU-bound server is two processes on one socket (each a
+    direct child, with the death signal), and either of them answers."""
     base, broker = free_base_port(), free_broker_port()
-    supervisor, output = kitchen_run(tmp_path, base, broker)
+    supervisor, output = kitchen_run(tmp_path, base, broker, workers=2)
     try:
         deadline = time.monotonic() + 90
         while "is running" not in output.read_text():
@@ -126,8 +147,19 @@ def test_children_die_with_a_sigkilled_supervisor(
 
         children = descendants(supervisor.pid)
         leftovers.update(children)
-        # broker + two platform sandboxes + four services + gateway, each a single process
-        assert len(children) == 1 + len(DEFAULT_PORTS), children
+        # broker + two platform sandboxes + four services + gateway, each a single process,
+        # and a second server process of each of SCALED
+        assert len(children) == 1 + len(DEFAULT_PORTS) + len(SCALED), children
+        parents = {pid: stat[1] for pid in children if (stat := proc_stat(pid)) is not None}
+        assert set(parents.values()) == {supervisor.pid}, parents
+        gateways = {
+            pid: environ(pid)["KITCHEN_PROCESS_ROLE"]
+            for pid in children
+            if "gateway.app:create_app" in Path(f"/proc/{pid}/cmdline").read_text()
+        }
+        assert sorted(gateways.values()) == ["all", "api"], gateways  # one runs the jobs
+        for pid in gateways:
+            gateway_answers_without(pid, base)
     finally:
         supervisor.kill()  # SIGKILL: no cleanup code runs in the supervisor
         supervisor.wait()

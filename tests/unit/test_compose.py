@@ -14,6 +14,7 @@ import yaml
 from common.draining_http import HTTP_PROTOCOL
 from common.replicas import CLIENT_KEEP_ALIVE_SECONDS, SERVER_KEEP_ALIVE_SECONDS
 from gateway.settings import GatewaySettings
+from kitchen.stack import SCALED
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_ENV = {
@@ -111,3 +112,17 @@ def test_servers_keep_idle_connections_well_past_their_clients() -> None:
     upstream = config[config.index("upstream gateway") :]
     nginx_seconds = int(upstream.split("keepalive_timeout ", 1)[1].split("s;", 1)[0])
     assert nginx_seconds == CLIENT_KEEP_ALIVE_SECONDS < SERVER_KEEP_ALIVE_SECONDS / 2
+
+
+def test_the_cpu_bound_api_servers_and_only_they_run_kitchen_workers() -> None:
+    """compose and `kitchen run` scale the same servers by KITCHEN_WORKERS: the API containers
+    of kitchen.stack.SCALED run that many uvicorn processes (one by default), nothing else
+    does — a worker container's processes would only be more consumers of its group."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    scaled = {}
+    for name, service in compose["services"].items():
+        command = service.get("command", [""])
+        if command[0] == "uvicorn" and "--workers" in command:
+            scaled[name] = command[command.index("--workers") + 1]
+    wanted = {"gateway" if s == "gateway" else f"{s}-api" for s in SCALED}
+    assert scaled == dict.fromkeys(wanted, "${KITCHEN_WORKERS:-1}")
