@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lock run test test-sqlite test-postgres lint format tools bench bench-tools bench-portal bench-idle fuzz
+.PHONY: install lock run test test-sqlite test-postgres lint format tools bench bench-tools bench-portal bench-idle bench-submit fuzz
 
 # Installs come from the lock files only (exact pins from PyPI), so an upstream release changes
 # nothing until `make lock` is run and its diff committed. requirements/runtime.txt is what the
@@ -80,6 +80,9 @@ bench-portal: install bench-tools
 
 bench-idle: install
 	$(BIN)/python bench/idle.py
+
+bench-submit: install
+	$(BIN)/python bench/submit.py
 
 # Stateful fuzzing of a whole hub (schemathesis, links between create and read operations); not
 # in `make test`. `make fuzz FUZZ_ARGS="--examples 200"`.

@@ -49,6 +49,7 @@ from tests.e2e.hub import HubClient, running_hub  # noqa: E402
 
 SITE = "province"
 COLUMNS = ("news", "notices", "policies", "interpretations", "interviews")
+WARM_UP_SECONDS = 2
 SEARCHES = ("政府", "信息公开", "政府网站 信息公开")
 # Notices are sentences drawn from these parts, so no two are near-duplicates (which ingest would
 # merge) and the search terms above occur in many of them.
@@ -242,13 +243,23 @@ def measure(
     return {label: median_figure(runs) for label, runs in figures.items()}
 
 
-def rescale(stack: Stack, workers: int) -> None:
-    """Restart the read path's servers with `workers` processes each, on the same data."""
+def warm_up(
+    bases: list[str], paths: dict[str, list[str]], args: argparse.Namespace, scratch: Path
+) -> None:
+    """Drive every path briefly and throw the figures away: freshly started processes still fill
+    their caches and connection pools, and the first seconds would measure that instead."""
+    for base in bases:
+        for listing in paths.values():
+            run_wrk(base, listing, WARM_UP_SECONDS, args.connections, scratch)
+
+
+def rescale(stack: Stack, workers: int, processes: tuple[str, ...]) -> None:
+    """Restart `processes` with `workers` server processes each, on the same data."""
     stack.config.workers = workers
-    for process in READ_PATH:
+    for process in processes:
         stack.stop(process)
         stack.start(process)
-    for process in READ_PATH:
+    for process in processes:
         stack.wait_ready(process)
 
 
@@ -286,6 +297,7 @@ async def main() -> None:
             gateway = stack.config.url("gateway")
             bare_server, bare_url = start_bare(scratch)
             try:
+                warm_up([gateway], paths, args, scratch)
                 one = measure(
                     {
                         name: (
@@ -301,7 +313,8 @@ async def main() -> None:
                 memory = processes_mb(
                     {**stack.processes, "broker": stack.broker, "bare route": bare_server}
                 )
-                rescale(stack, 2)
+                rescale(stack, 2, READ_PATH)
+                warm_up([gateway], {name: paths[name] for name in SCALING}, args, scratch)
                 two = measure(
                     {name: (paths[name], [gateway]) for name in SCALING}, bare_url, args, scratch
                 )
