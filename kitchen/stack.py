@@ -57,18 +57,22 @@ APPS = {
 
 
 def server_command(app_factory: str, port: int, fd: int | None = None) -> list[str]:
-    """How `kitchen run` starts one process: uvicorn on loopback — or on the inherited listening
-    socket `fd` — a single process (see `start_child`), idle connections kept well past the
-    hub's clients' (`common.replicas`) and drained at SIGTERM rather than cut
-    (`common.draining_http`)."""
-    listen = ["--host", "127.0.0.1", "--port", str(port)] if fd is None else ["--fd", str(fd)]
+    """How `kitchen run` starts one process: uvicorn on loopback — or, through `kitchen.serve`,
+    on the inherited listening socket `fd` — a single process (see `start_child`), idle
+    connections kept well past the hub's clients' (`common.replicas`) and drained at SIGTERM
+    rather than cut (`common.draining_http`)."""
+    if fd is not None:
+        return [sys.executable, "-m", "kitchen.serve", app_factory, str(fd)]
     return [
         sys.executable,
         "-m",
         "uvicorn",
         app_factory,
         "--factory",
-        *listen,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
         "--no-access-log",
         "--timeout-graceful-shutdown",
         "10",
