@@ -81,10 +81,13 @@ ResponseHook = Callable[[httpx.Response], Awaitable[None]]
 
 
 @contextmanager
-def served_in_thread(app: FastAPI, name: str, within_seconds: float = 10.0) -> Iterator[str]:
-    """Serve `app` over real HTTP (uvicorn on a free 127.0.0.1 port, in a daemon thread of this
-    process, so the test can still reach the app's state); yields the base URL, stops it after."""
-    port = free_port()
+def served_in_thread(
+    app: FastAPI, name: str, within_seconds: float = 10.0, port: int | None = None
+) -> Iterator[str]:
+    """Serve `app` over real HTTP (uvicorn on 127.0.0.1, on `port` or a free one, in a daemon
+    thread of this process, so the test can still reach the app's state); yields the base URL,
+    stops it after."""
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="critical", timeout_graceful_shutdown=1
     )

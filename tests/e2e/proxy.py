@@ -66,11 +66,17 @@ def config_for_test(
 ) -> str:
     """`deploy/nginx.conf` as it runs in a test (see the module's docstring)."""
     text = CONFIG.read_text()
-    for literal, pattern in ((UPSTREAM, re.escape(UPSTREAM)), ("listen 80", r"\blisten 80\b")):
+    server_line = re.compile(rf"server {re.escape(UPSTREAM)}([^;]*);")
+    for literal, pattern in ((UPSTREAM, server_line.pattern), ("listen 80", r"\blisten 80\b")):
         if not re.search(pattern, text):
             raise AssertionError(f"{CONFIG} no longer has `{literal}` to substitute")
-    servers = ";\n        server ".join(f"127.0.0.1:{port}" for port in upstream_ports)
-    text = text.replace(UPSTREAM, servers)  # one `server` line per gateway replica
+    # one `server` line per gateway replica, each with the parameters the deployed line has
+    text = server_line.sub(
+        lambda line: "\n        ".join(
+            f"server 127.0.0.1:{port}{line.group(1)};" for port in upstream_ports
+        ),
+        text,
+    )
     text = re.sub(r"\blisten 80\b", f"listen 127.0.0.1:{listen_port}", text)
     text = re.sub(r"(?m)^\s*user\s[^;]*;", "", text)
     text = text.replace("/dev/stderr", str(directory / "error.log"))

@@ -25,6 +25,7 @@ import asyncio
 import itertools
 import json
 import re
+from contextlib import ExitStack
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -174,10 +175,10 @@ def test_the_proxy_answers_problem_json_while_the_gateway_is_down(tmp_path: Path
 
 
 def header_echo() -> FastAPI:
-    """An upstream that answers with the headers it was sent."""
+    """An upstream that answers GETs and POSTs with the headers it was sent."""
     app = FastAPI()
 
-    @app.get("/{path:path}")
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
     async def echo(request: Request) -> list[list[str]]:
         return [[name, value] for name, value in request.headers.items()]
 
@@ -202,3 +203,28 @@ def test_the_proxy_tells_the_gateway_only_the_address_it_saw(tmp_path: Path) -> 
     assert forwarded == [CITIZEN_A]
     assert ["x-forwarded-proto", "http"] in sent
     assert ["host", "www.example.gov.cn"] in sent
+
+
+@pytest.mark.any_database
+def test_a_rolling_restart_of_the_gateways_loses_no_request_at_the_proxy(tmp_path: Path) -> None:
+    """Gateway A down while requests flow, A back, then B stopped at once: every request is
+    answered by whichever gateway is up. nginx's default passive check (max_fails=1,
+    fail_timeout=10s) still counted A as failed when B went, and answered 503 ("no live
+    upstreams") for the rest of the 10 s."""
+    port_a, port_b = free_port(), free_port()
+    answers: Counter[int] = Counter()
+
+    def requests_through(front: int, count: int) -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{front}", timeout=10) as http:
+            for n in range(count):
+                method = "POST" if n % 2 else "GET"
+                answers[http.request(method, f"/api/v1/contents?n={n}").status_code] += 1
+
+    with ExitStack() as gateway_a, ExitStack() as gateway_b:
+        gateway_b.enter_context(served_in_thread(header_echo(), "gateway-b", port=port_b))
+        with running_nginx([port_a, port_b], tmp_path) as front:
+            requests_through(front, 6)  # A refuses: each goes on to B
+            gateway_a.enter_context(served_in_thread(header_echo(), "gateway-a", port=port_a))
+            gateway_b.close()
+            requests_through(front, 20)  # B stopped: A answers, at once
+    assert answers == Counter({200: 26})

@@ -68,7 +68,7 @@ def test_only_the_proxy_is_public_and_the_gateway_trusts_exactly_it() -> None:
     (pool,) = compose["networks"]["default"]["ipam"]["config"]
     assert ip_address(address) in ip_network(pool["subnet"])
     assert ip_address(address) not in ip_network(pool["ip_range"])
-    assert "server gateway:8000;" in (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "server gateway:8000 max_fails=0;" in (ROOT / "deploy" / "nginx.conf").read_text()
 
 
 def test_compose_refuses_to_start_without_secrets() -> None:
