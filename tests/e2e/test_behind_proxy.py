@@ -25,8 +25,8 @@ import asyncio
 import itertools
 import json
 import re
-from contextlib import ExitStack
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
