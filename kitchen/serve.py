@@ -1,19 +1,24 @@
-"""One server process on a listening socket inherited from `kitchen run` (`KITCHEN_WORKERS`).
+"""How `kitchen run` starts one server process: uvicorn with the hub's server options, on a
+loopback port or on a listening socket inherited from the stack (`KITCHEN_WORKERS`).
 
-    python -m kitchen.serve APP_FACTORY FD
+    python -m kitchen.serve APP_FACTORY --port PORT
+    python -m kitchen.serve APP_FACTORY --fd FD
 
-uvicorn's own `--fd` wraps the descriptor as a Unix socket whatever it is; asyncio then leaves
-TCP_NODELAY off on every connection it accepts (it sets it only on sockets it knows are TCP),
-and each small answer written in pieces waited for the client's delayed ACK: a gateway on two
-processes answered /healthz ~700 times a second, a fifth of what one process did. Here the
-socket is taken as the kernel describes it and handed to the same uvicorn server, with the
-options `kitchen.stack.server_command` gives a single process.
+The options: no access log, idle connections kept well past the hub's clients'
+(`common.replicas`), drained at SIGTERM rather than cut (`common.draining_http`), at most 10 s
+for what is in flight.
+
+An inherited socket is not given to uvicorn as `--fd`: uvicorn wraps any descriptor as a Unix
+socket, asyncio then leaves TCP_NODELAY off on every connection it accepts (it sets it only on
+sockets it knows are TCP), and each small answer written in pieces waited for the client's
+delayed ACK: a gateway on two processes answered /healthz ~700 times a second, a fifth of what
+one process did. Here the socket is taken as the kernel describes it.
 """
 
 from __future__ import annotations
 
+import argparse
 import socket
-import sys
 
 import uvicorn
 
@@ -26,19 +31,26 @@ def inherited_socket(fd: int) -> socket.socket:
     return socket.socket(fileno=fd)
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) != 2 or not argv[1].isdigit():
-        sys.exit("usage: python -m kitchen.serve APP_FACTORY FD")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m kitchen.serve")
+    parser.add_argument("app_factory")
+    listen = parser.add_mutually_exclusive_group(required=True)
+    listen.add_argument("--port", type=int)
+    listen.add_argument("--fd", type=int)
+    args = parser.parse_args(argv)
     config = uvicorn.Config(
-        argv[0],
+        args.app_factory,
         factory=True,
+        host="127.0.0.1",
+        port=args.port or 0,
         access_log=False,
         timeout_graceful_shutdown=10,
         timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
         http=HTTP_PROTOCOL,
     )
-    uvicorn.Server(config).run(sockets=[inherited_socket(int(argv[1]))])
+    sockets = None if args.fd is None else [inherited_socket(args.fd)]
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -18,8 +18,6 @@ from pathlib import Path
 import httpx
 import orjson
 
-from common.draining_http import HTTP_PROTOCOL
-from common.replicas import SERVER_KEEP_ALIVE_SECONDS
 from kitchen.broker import (
     run_prepare,
     start_broker,
@@ -57,30 +55,10 @@ APPS = {
 
 
 def server_command(app_factory: str, port: int, fd: int | None = None) -> list[str]:
-    """How `kitchen run` starts one process: uvicorn on loopback — or, through `kitchen.serve`,
-    on the inherited listening socket `fd` — a single process (see `start_child`), idle
-    connections kept well past the hub's clients' (`common.replicas`) and drained at SIGTERM
-    rather than cut (`common.draining_http`)."""
-    if fd is not None:
-        return [sys.executable, "-m", "kitchen.serve", app_factory, str(fd)]
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app_factory,
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--timeout-graceful-shutdown",
-        "10",
-        "--timeout-keep-alive",
-        str(SERVER_KEEP_ALIVE_SECONDS),
-        "--http",
-        HTTP_PROTOCOL,
-    ]
+    """How `kitchen run` starts one process (`kitchen.serve`): on loopback `port`, or on the
+    inherited listening socket `fd`; a single process (see `start_child`)."""
+    listen = ["--port", str(port)] if fd is None else ["--fd", str(fd)]
+    return [sys.executable, "-m", "kitchen.serve", app_factory, *listen]
 
 
 @dataclass
