@@ -12,7 +12,7 @@ from the first moment (uvicorn stops listening), and a refused connection is saf
 to try on another replica. A connection still idle after `DRAIN_SECONDS` belongs to a client that
 keeps connections longer than the hub's own clients, and is closed then.
 
-Started with `uvicorn --http common.draining_http:DrainingHTTPProtocol` (`kitchen run`, compose).
+Used by every server of the hub: `kitchen.serve` (`kitchen run`) and compose (`uvicorn --http`).
 """
 
 from __future__ import annotations
