@@ -80,19 +80,29 @@ def free_port() -> int:
 ResponseHook = Callable[[httpx.Response], Awaitable[None]]
 
 
+def reserved_port() -> socket.socket:
+    """A 127.0.0.1 port held bound but not listening: connections to it are refused, as to a
+    server that is down, and no other socket (an outgoing connection's ephemeral port, say) can
+    take it before `served_in_thread(..., sock=...)` serves there."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 @contextmanager
 def served_in_thread(
-    app: FastAPI, name: str, within_seconds: float = 10.0, port: int | None = None
+    app: FastAPI, name: str, within_seconds: float = 10.0, sock: socket.socket | None = None
 ) -> Iterator[str]:
-    """Serve `app` over real HTTP (uvicorn on 127.0.0.1, on `port` or a free one, in a daemon
-    thread of this process, so the test can still reach the app's state); yields the base URL,
-    stops it after."""
-    port = port or free_port()
+    """Serve `app` over real HTTP (uvicorn on 127.0.0.1 — on the bound `sock`, or a free port —
+    in a daemon thread of this process, so the test can still reach the app's state); yields the
+    base URL, stops it after."""
+    port = free_port() if sock is None else int(sock.getsockname()[1])
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="critical", timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    sockets = None if sock is None else [sock]
+    thread = threading.Thread(target=server.run, args=(sockets,), name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + within_seconds
     while not server.started:

@@ -36,7 +36,12 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from common.testing import database_kind_under_test, free_port, served_in_thread
+from common.testing import (
+    database_kind_under_test,
+    free_port,
+    reserved_port,
+    served_in_thread,
+)
 from tests.e2e.hub import running_hub
 from tests.e2e.proxy import running_nginx
 
@@ -211,7 +216,9 @@ def test_a_rolling_restart_of_the_gateways_loses_no_request_at_the_proxy(tmp_pat
     answered by whichever gateway is up. nginx's default passive check (max_fails=1,
     fail_timeout=10s) still counted A as failed when B went, and answered 503 ("no live
     upstreams") for the rest of the 10 s."""
-    port_a, port_b = free_port(), free_port()
+    # held from the start: a port only picked could be taken (by one of nginx's own outgoing
+    # connections) before gateway A comes up on it
+    socket_a, socket_b = reserved_port(), reserved_port()
     answers: Counter[int] = Counter()
 
     def requests_through(front: int, count: int) -> None:
@@ -221,10 +228,11 @@ def test_a_rolling_restart_of_the_gateways_loses_no_request_at_the_proxy(tmp_pat
                 answers[http.request(method, f"/api/v1/contents?n={n}").status_code] += 1
 
     with ExitStack() as gateway_a, ExitStack() as gateway_b:
-        gateway_b.enter_context(served_in_thread(header_echo(), "gateway-b", port=port_b))
-        with running_nginx([port_a, port_b], tmp_path) as front:
+        gateway_b.enter_context(served_in_thread(header_echo(), "gateway-b", sock=socket_b))
+        ports = [int(sock.getsockname()[1]) for sock in (socket_a, socket_b)]
+        with running_nginx(ports, tmp_path) as front:
             requests_through(front, 6)  # A refuses: each goes on to B
-            gateway_a.enter_context(served_in_thread(header_echo(), "gateway-a", port=port_a))
+            gateway_a.enter_context(served_in_thread(header_echo(), "gateway-a", sock=socket_a))
             gateway_b.close()
             requests_through(front, 20)  # B stopped: A answers, at once
     assert answers == Counter({200: 26})
