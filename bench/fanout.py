@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -232,7 +232,7 @@ async def release_once(app: Any, content_id: str, columns: int) -> Measured:
     seconds = time.perf_counter() - started
     async with app.state.db.sessions() as session:
         query = select(Delivery.state, Delivery.delivered_at).where(
-            Delivery.content_id == data.content_id  # type: ignore[arg-type]
+            col(Delivery.content_id) == data.content_id
         )
         rows = list(await session.exec(query))
         release = await session.get(Release, (data.content_id, 1))
@@ -341,8 +341,12 @@ async def subscribers(url: str, count: int, slow_every: int) -> dict[str, Any]:
             async with app.state.db.sessions() as session:
                 for n in range(count):
                     path = "slow" if slow_every and n % slow_every == 0 else "fast"
-                    data = WebhookEndpointCreate(url=f"{base}/{path}", events=["content.published"])
-                    made = await create_endpoint(session, data, deps.box, deps.outbound, "bench")
+                    endpoint = WebhookEndpointCreate(
+                        url=f"{base}/{path}", events=["content.published"]
+                    )
+                    made = await create_endpoint(
+                        session, endpoint, deps.box, deps.outbound, "bench"
+                    )
                     if path == "slow":
                         slow_ids.add(f"webhook:{made['id']}")
                 await session.commit()
@@ -357,8 +361,7 @@ async def subscribers(url: str, count: int, slow_every: int) -> dict[str, Any]:
                 await run_once(app.state.db, dispatcher.step)
                 async with app.state.db.sessions() as session:
                     query = select(Delivery.target, Delivery.state, Delivery.delivered_at).where(
-                        Delivery.content_id == "hooks1",  # type: ignore[arg-type]
-                        Delivery.channel == "webhook",  # type: ignore[arg-type]
+                        col(Delivery.content_id) == "hooks1", col(Delivery.channel) == "webhook"
                     )
                     rows = list(await session.exec(query))
                 if rows and all(r.state in ("delivered", "failed") for r in rows):

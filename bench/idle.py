@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.memory import cpu_seconds, memory_line, processes_mb  # noqa: E402
+from bench.memory import cpu_seconds, hub_processes, memory_line, processes_mb  # noqa: E402
 from bench.pipeline import BARE_APP, kafka_round_trip, percentile  # noqa: E402
 from common.testing import free_port  # noqa: E402
 from kitchen.stack import SANDBOXES  # noqa: E402
@@ -69,7 +69,7 @@ async def idle_with(wait_ms: int, seconds: float) -> dict[str, Any]:
         async with running_hub(Path(scratch), "sqlite", env) as stack:
             await asyncio.to_thread(stack.drain, 60)
             await asyncio.sleep(SETTLE_SECONDS)
-            children = {**stack.processes, "broker": stack.broker}
+            children = hub_processes(stack)
             usage = await asyncio.to_thread(cpu_percent, children, seconds)
             memory = processes_mb(children)
             hop = await kafka_round_trip(stack.config.bootstrap, 100, wait_ms)

@@ -27,6 +27,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -123,7 +124,7 @@ async def fill(database: Database, count: int, seed: int) -> float:
     sqlite = database.is_sqlite
     now = datetime.now(UTC)
     start = time.perf_counter()
-    batch: list[tuple[dict, dict]] = []
+    batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for n in range(count):
         picks = rng.sample(range(len(pool)), k=min(len(pool), 8))
         grams = [g for i in picks for g in tokens[i][0]]
@@ -157,7 +158,9 @@ ITEM_SQL = (
 )
 
 
-async def insert(database: Database, batch: list, sqlite: bool) -> None:
+async def insert(
+    database: Database, batch: list[tuple[dict[str, Any], dict[str, Any]]], sqlite: bool
+) -> None:
     async with database.engine.begin() as conn:
         await conn.execute(text(ITEM_SQL), [item for item, _ in batch])
         await conn.execute(

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -155,7 +156,7 @@ async def main(seconds: float, concurrency: int) -> None:
             return response
 
         office = staff("office", ("office",))
-        pending = iter([])
+        pending: Iterator[str] = iter([])
 
         async def accept(client: httpx.AsyncClient, n: int, i: int) -> httpx.Response | None:
             number = next(pending, None)

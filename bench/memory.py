@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import os
 import resource
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from kitchen.stack import Stack
 
 
 class Child(Protocol):
@@ -55,7 +59,15 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def processes_mb(children: dict[str, Child]) -> dict[str, float]:
+def hub_processes(stack: Stack) -> dict[str, Child]:
+    """Every process of a running stack by name, the broker's included."""
+    children: dict[str, Child] = dict(stack.processes)
+    if stack.broker is not None:
+        children["broker"] = stack.broker
+    return children
+
+
+def processes_mb(children: Mapping[str, Child]) -> dict[str, float]:
     """Each named child's resident memory now (call it while they still run)."""
     return {name: rss_mb(child.pid) for name, child in children.items()}
 

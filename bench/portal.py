@@ -41,7 +41,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.memory import memory_line, processes_mb  # noqa: E402
+from bench.memory import hub_processes, memory_line, processes_mb  # noqa: E402
 from bench.pipeline import BARE_APP  # noqa: E402
 from common.testing import free_port  # noqa: E402
 from kitchen.stack import Stack  # noqa: E402
@@ -122,7 +122,7 @@ def run_wrk(base: str, paths: list[str], seconds: int, connections: int, scratch
 
 def notice_body(rng: random.Random, n: int) -> dict[str, object]:
     """A notice of about 3 KB (1,000 characters) of sentences picked at random."""
-    sentences = []
+    sentences: list[str] = []
     while sum(map(len, sentences)) < 1000:
         parts = [rng.choice(PLACES), rng.choice(SUBJECTS), rng.choice(ACTIONS), rng.choice(ENDINGS)]
         sentences.append(f"{parts[0]}{parts[1]}{parts[2]}{parts[3]}第{rng.randrange(1000)}项。")
@@ -310,15 +310,13 @@ async def main() -> None:
                     args,
                     scratch,
                 )
-                memory = processes_mb(
-                    {**stack.processes, "broker": stack.broker, "bare route": bare_server}
-                )
+                memory = processes_mb({**hub_processes(stack), "bare route": bare_server})
                 rescale(stack, 2, READ_PATH)
                 warm_up([gateway], {name: paths[name] for name in SCALING}, args, scratch)
                 two = measure(
                     {name: (paths[name], [gateway]) for name in SCALING}, bare_url, args, scratch
                 )
-                memory_two = processes_mb({**stack.processes, "broker": stack.broker})
+                memory_two = processes_mb(hub_processes(stack))
             finally:
                 bare_server.terminate()
                 bare_server.wait()

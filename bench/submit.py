@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.memory import cpu_seconds, memory_line, processes_mb  # noqa: E402
+from bench.memory import cpu_seconds, hub_processes, memory_line, processes_mb  # noqa: E402
 from bench.portal import notice_body, rescale  # noqa: E402
 from kitchen.stack import Stack  # noqa: E402
 from services.ingest.chinese import warm_up  # noqa: E402
@@ -95,7 +95,7 @@ async def submission_rate(
             answers[answer.status_code] = answers.get(answer.status_code, 0) + 1
 
     headers = await hub.login("editor")
-    children = {**stack.processes, "broker": stack.broker}
+    children = hub_processes(stack)
     cpu = {name: cpu_seconds(child.pid) for name, child in children.items()}
     started = time.perf_counter()
     await asyncio.gather(*(one(body) for body in bodies))
@@ -134,10 +134,10 @@ async def main() -> None:
             hub = HubClient(stack.config.url("gateway"))
             try:
                 one = await submission_rate(stack, hub, first, args.concurrency)
-                memory = processes_mb({**stack.processes, "broker": stack.broker})
+                memory = processes_mb(hub_processes(stack))
                 rescale(stack, 2, ("ingest",))
                 two = await submission_rate(stack, hub, second, args.concurrency)
-                memory_two = processes_mb({**stack.processes, "broker": stack.broker})
+                memory_two = processes_mb(hub_processes(stack))
             finally:
                 await hub.close()
     print(
