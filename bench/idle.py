@@ -29,8 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.ceilings import BARE_APP, kafka_round_trip, percentile  # noqa: E402
 from bench.memory import cpu_seconds, hub_processes, memory_line, processes_mb  # noqa: E402
-from bench.pipeline import BARE_APP, kafka_round_trip, percentile  # noqa: E402
 from common.testing import free_port  # noqa: E402
 from kitchen.stack import SANDBOXES  # noqa: E402
 from tests.e2e.hub import running_hub  # noqa: E402

@@ -41,8 +41,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.ceilings import BARE_APP  # noqa: E402
 from bench.memory import hub_processes, memory_line, processes_mb  # noqa: E402
-from bench.pipeline import BARE_APP  # noqa: E402
 from common.testing import free_port  # noqa: E402
 from kitchen.stack import Stack  # noqa: E402
 from tests.e2e.hub import HubClient, running_hub  # noqa: E402
