@@ -69,8 +69,7 @@ class SqliteWriters:
     sharing a file (KITCHEN_WORKERS) still meet in SQLite's busy handler.
     """
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self) -> None:
         # an asyncio.Lock serves one event loop; each loop (a test's, the server's) gets its own
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
@@ -127,7 +126,9 @@ def create_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> Asyn
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         path = engine.url.database or ":memory:"
         if path != ":memory:":  # an in-memory database is its engine's own
-            _WRITERS.setdefault(path, SqliteWriters(path)).watch(engine)
+            if path not in _WRITERS:
+                _WRITERS[path] = SqliteWriters()
+            _WRITERS[path].watch(engine)
         return engine
     return create_async_engine(
         url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
