@@ -36,16 +36,10 @@ from bench.memory import memory_line, processes_mb  # noqa: E402
 from common.events import CloudEvent, DeliveryUpdated  # noqa: E402
 from kitchen.sandboxes.demo import DEMO_ACCOUNTS  # noqa: E402
 from kitchen.stack import Stack  # noqa: E402
-from tests.e2e.channels import FAST_CHANNELS, WECHAT, WEIBO, Sandboxes  # noqa: E402
+from tests.e2e.channels import FAST_CHANNELS, UNLIMITED_CHANNELS, WECHAT, WEIBO, Sandboxes  # noqa: E402
 from tests.e2e.hub import HubClient, notice, running_hub  # noqa: E402
 
-BENCH_ENV = {
-    **FAST_CHANNELS,
-    "KITCHEN_WEIBO_POSTS_PER_HOUR": "100000",
-    "KITCHEN_WEIBO_APP_POSTS_PER_DAY": "100000",
-    "KITCHEN_WECHAT_POSTS_PER_MINUTE": "100000",
-    "KITCHEN_WECHAT_POSTS_PER_DAY": "100000",
-}
+BENCH_ENV = {**FAST_CHANNELS, **UNLIMITED_CHANNELS}
 CHANNELS = ("wechat", "weibo")
 
 
@@ -156,7 +150,7 @@ async def main() -> None:
             hub = HubClient(stack.config.url("gateway"))
             boxes = Sandboxes(stack)
             try:
-                await boxes.configure(WEIBO, posts_per_hour=100000, app_posts_per_day=100000)
+                await boxes.lift_limits()
                 await boxes.configure(WECHAT, publish_seconds=args.publish_seconds)
                 result = await run_channels(
                     hub, stack.config.bootstrap, args.items, args.concurrency, len(DEMO_ACCOUNTS)

@@ -20,6 +20,14 @@ WECHAT, WEIBO = "wechat-sandbox", "weibo-sandbox"
 DEMO_IDS = {a["platform_account_id"]: a for a in DEMO_ACCOUNTS}
 # distribute polls its jobs every 0.2 s already; a WeChat job is read back sooner than 5 s
 FAST_CHANNELS = {"KITCHEN_WECHAT_CONFIRM_SECONDS": "0.5"}
+# The hub's posting limits lifted (with `Sandboxes.lift_limits`, the Weibo sandbox's): at the real
+# ones a run of a few hundred items would wait for tomorrow's WeChat quota before every post is out.
+UNLIMITED_CHANNELS = {
+    "KITCHEN_WEIBO_POSTS_PER_HOUR": "100000",
+    "KITCHEN_WEIBO_APP_POSTS_PER_DAY": "100000",
+    "KITCHEN_WECHAT_POSTS_PER_MINUTE": "100000",
+    "KITCHEN_WECHAT_POSTS_PER_DAY": "100000",
+}
 
 
 class Sandboxes:
@@ -53,6 +61,10 @@ class Sandboxes:
         response = await self.http.post(f"{self.urls[sandbox]}/_sandbox/config", json=values)
         assert response.status_code == 200, response.text
         return dict(response.json())
+
+    async def lift_limits(self) -> None:
+        """The Weibo sandbox's posting limits lifted, as `UNLIMITED_CHANNELS` lifts the hub's."""
+        await self.configure(WEIBO, posts_per_hour=100000, app_posts_per_day=100000)
 
     async def live_posts(self) -> dict[str, list[dict[str, Any]]]:
         """Every live post per demo account id (WeChat appid / Weibo uid), oldest first."""

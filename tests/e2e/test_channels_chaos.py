@@ -27,6 +27,7 @@ from common.testing import database_kind_under_test
 from kitchen.stack import Stack
 from tests.e2e.channels import (
     FAST_CHANNELS,
+    UNLIMITED_CHANNELS,
     WECHAT,
     WEIBO,
     Sandboxes,
@@ -53,10 +54,7 @@ CHAOS_ENV = {
     **FAST_CHANNELS,
     "KITCHEN_CHANNEL_TIMEOUT_SECONDS": "2",
     "KITCHEN_CHANNEL_LEASE_SECONDS": "8",
-    "KITCHEN_WEIBO_POSTS_PER_HOUR": "100000",
-    "KITCHEN_WEIBO_APP_POSTS_PER_DAY": "100000",
-    "KITCHEN_WECHAT_POSTS_PER_MINUTE": "100000",
-    "KITCHEN_WECHAT_POSTS_PER_DAY": "100000",
+    **UNLIMITED_CHANNELS,
 }
 LATE = 3  # seconds a held-back answer waits: past the 2 s timeout
 # (sandbox, endpoint, fault, times, params): every failure the issue names, except quota
@@ -103,7 +101,7 @@ async def test_burst_with_failing_platforms_and_killed_distribute(tmp_path: Path
         hub = HubClient(stack.config.url("gateway"))
         boxes = Sandboxes(stack)
         try:
-            await boxes.configure(WEIBO, posts_per_hour=100000, app_posts_per_day=100000)
+            await boxes.lift_limits()
             await boxes.configure(WECHAT, publish_seconds=0.3)
             accounts = await demo_accounts(hub)
             started = time.monotonic()
