@@ -30,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ceilings import BARE_APP, kafka_round_trip, percentile  # noqa: E402
-from bench.memory import cpu_seconds, hub_processes, memory_line, processes_mb  # noqa: E402
+from bench.memory import CpuMeter, hub_processes, memory_line, processes_mb  # noqa: E402
 from common.testing import free_port  # noqa: E402
 from kitchen.stack import SANDBOXES  # noqa: E402
 from tests.e2e.hub import running_hub  # noqa: E402
@@ -41,12 +41,9 @@ TARGET_PERCENT = 5.0  # the whole hub, production settings, of one core
 
 def cpu_percent(children: dict[str, Any], seconds: float) -> dict[str, float]:
     """Each child's CPU use over the next `seconds`, in % of one core."""
-    before = {name: cpu_seconds(child.pid) for name, child in children.items()}
-    started = time.monotonic()
+    meter = CpuMeter(children)
     time.sleep(seconds)
-    elapsed = time.monotonic() - started
-    after = {name: cpu_seconds(child.pid) for name, child in children.items()}
-    return {name: 100 * (after[name] - before[name]) / elapsed for name in children}
+    return {name: 100 * core for name, core in meter.cores().items()}
 
 
 def bare_idle_percent(seconds: float) -> float:

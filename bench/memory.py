@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -57,6 +58,30 @@ def cpu_seconds(pid: int) -> float:
         fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return total / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Each named child's CPU use from when the meter was made, as a share of one core."""
+
+    def __init__(self, children: Mapping[str, Child]) -> None:
+        self.children = dict(children)
+        self.started = time.monotonic()
+        self.before = {name: cpu_seconds(child.pid) for name, child in self.children.items()}
+
+    def cores(self) -> dict[str, float]:
+        elapsed = time.monotonic() - self.started
+        return {
+            name: (cpu_seconds(child.pid) - self.before[name]) / elapsed
+            for name, child in self.children.items()
+        }
+
+
+def cores_line(cores: Mapping[str, float]) -> str:
+    """The busy processes (≥ 1 % of a core), busiest first."""
+    busy = sorted(cores.items(), key=lambda pair: -pair[1])
+    return "CPU (share of a core): " + ", ".join(
+        f"{process} {core:.0%}" for process, core in busy if core >= 0.01
+    )
 
 
 def hub_processes(stack: Stack) -> dict[str, Child]:

@@ -31,7 +31,7 @@ from aiokafka import AIOKafkaConsumer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ceilings import bare_requests_per_second, kafka_round_trip, percentile  # noqa: E402
-from bench.memory import hub_processes, memory_line, processes_mb  # noqa: E402
+from bench.memory import CpuMeter, cores_line, hub_processes, memory_line, processes_mb  # noqa: E402
 from bench.submit import submission_rate  # noqa: E402
 from common.events import CloudEvent, ContentPublished, DeliveryUpdated  # noqa: E402
 from tests.e2e.channels import FAST_CHANNELS, UNLIMITED_CHANNELS, Sandboxes  # noqa: E402
@@ -125,8 +125,12 @@ async def run_pipeline(
     watcher.cancel()
     portal_p50, portal_p99 = latency(approved_at, arrivals.portal)
     everywhere_p50, everywhere_p99 = latency(approved_at, arrivals.everywhere)
+    signed_off = max(approved_at.values()) - started
+    portal_done = max(arrivals.portal.values()) - started
     return {
         "items_per_s": items / elapsed,
+        "signed_off_per_s": items / signed_off,
+        "portal_per_s": items / portal_done,
         "portal_p50_ms": portal_p50,
         "portal_p99_ms": portal_p99,
         "p50_ms": everywhere_p50,
@@ -158,9 +162,11 @@ async def main() -> None:
                     notice(n, "news") for n in range(ALONE_FIRST, ALONE_FIRST + args.items)
                 ]
                 alone = await submission_rate(stack, hub, alone_bodies, args.concurrency)
+                meter = CpuMeter(hub_processes(stack))
                 pipeline = await run_pipeline(
                     hub, stack.config.bootstrap, args.items, args.concurrency
                 )
+                cores = meter.cores()
             finally:
                 await hub.close()
                 await boxes.close()
@@ -168,6 +174,7 @@ async def main() -> None:
             memory = processes_mb(hub_processes(stack))
     bare = await bare_requests_per_second()
     report(args, alone.rate, pipeline, kafka, bare)
+    print(f"pipeline phase {cores_line(cores)}")
     print(memory_line(memory))
 
 
@@ -181,7 +188,9 @@ def report(
     kafka_p50, kafka_p99 = statistics.median(kafka), percentile(kafka, 0.99)
     print(
         f"pipeline ({args.database}, {args.items} items, {args.concurrency} in flight): "
-        f"{pipeline['items_per_s']:.1f} items/s delivered everywhere"
+        f"{pipeline['items_per_s']:.1f} items/s delivered everywhere; "
+        f"{pipeline['portal_per_s']:.1f} items/s live on the portal; "
+        f"{pipeline['signed_off_per_s']:.1f} items/s submitted and signed off"
     )
     print(
         f"  approval→live on the portal p50 {pipeline['portal_p50_ms']:.0f} ms, "

@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.memory import cpu_seconds, hub_processes, memory_line, processes_mb  # noqa: E402
+from bench.memory import CpuMeter, cores_line, hub_processes, memory_line, processes_mb  # noqa: E402
 from bench.portal import notice_body, rescale  # noqa: E402
 from kitchen.stack import Stack  # noqa: E402
 from services.ingest.chinese import warm_up  # noqa: E402
@@ -95,28 +95,22 @@ async def submission_rate(
             answers[answer.status_code] = answers.get(answer.status_code, 0) + 1
 
     headers = await hub.login("editor")
-    children = hub_processes(stack)
-    cpu = {name: cpu_seconds(child.pid) for name, child in children.items()}
+    meter = CpuMeter(hub_processes(stack))
     started = time.perf_counter()
     await asyncio.gather(*(one(body) for body in bodies))
     elapsed = time.perf_counter() - started
-    cores = {
-        name: (cpu_seconds(child.pid) - cpu[name]) / elapsed for name, child in children.items()
-    }
-    return Phase(answers.get(202, 0) / elapsed, seconds, cores, answers)
+    return Phase(answers.get(202, 0) / elapsed, seconds, meter.cores(), answers)
 
 
 def lines(name: str, phase: Phase, prepared: float) -> str:
     share = phase.rate / prepared
     verdict = "ok" if share >= TARGET_SHARE else "MISSED"
     quantiles = statistics.quantiles(phase.seconds, n=100)
-    busy = sorted(phase.cores.items(), key=lambda pair: -pair[1])
     return (
         f"{name:24} {phase.rate:7.1f} docs/s = {share:6.1%} of preparation  "
         f"p50 {quantiles[49] * 1000:6.0f} ms  p99 {quantiles[98] * 1000:6.0f} ms  "
         f"[target: ≥ {TARGET_SHARE:.0%} {verdict}]  answers {dict(sorted(phase.answers.items()))}\n"
-        + "  CPU (share of a core): "
-        + ", ".join(f"{process} {core:.0%}" for process, core in busy if core >= 0.01)
+        + f"  {cores_line(phase.cores)}"
     )
 
 
