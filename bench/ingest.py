@@ -1,7 +1,7 @@
 """Ingest throughput and search latency.
 
     .venv/bin/python bench/ingest.py [--docs 2000] [--search-docs 100000]
-                                     [--db sqlite|postgres|both]
+                                     [--db sqlite|postgres|both] [--keep DATABASE]
 
 1. Throughput of cleaning + metadata + fingerprinting (`services.ingest.prepare.prepare`, which
    segments each document with jieba exactly once) over a generated corpus of ~3 KB dirty
@@ -9,8 +9,9 @@
    The ratio prepare / jieba is the figure (absolute numbers drift between machines).
 2. Search p50 / p99 over `--search-docs` documents for 2-character, single-word and multi-word
    queries, ranked top 20 (and with facets), on SQLite (FTS5) and PostgreSQL (tsvector). The
-   index is filled with the same tokens the service writes, computed per paragraph and
-   concatenated, so building 100k documents does not take 100k × jieba.
+   corpus and how it is loaded (bulk, on PostgreSQL) are described in `bench/search_corpus.py`:
+   the same tokens the service writes, computed per paragraph and concatenated, so building
+   1,000,000 documents does not take 1,000,000 × jieba.
 3. Peak memory (max RSS) of the process.
 """
 
@@ -35,19 +36,19 @@ import asyncpg  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from bench.memory import own_peak_line  # noqa: E402
+from bench.search_corpus import Tokens, bulk_load, documents, paragraph_pool  # noqa: E402
 from common.db import Database  # noqa: E402
 from common.migrations import upgrade_to_head  # noqa: E402
 from services.ingest import models_intake  # noqa: E402, F401
 from services.ingest.chinese import fold, segment, warm_up  # noqa: E402
 from services.ingest.prepare import Incoming, prepare  # noqa: E402
-from services.ingest.search.index import tsvector_literal  # noqa: E402
 from services.ingest.search.query import SearchFilters, search  # noqa: E402
-from services.ingest.search.tokens import index_grams, index_words  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "ingest"
 # More real text to mix in: a folder of UTF-8 .txt files (optional).
 SAMPLES = Path(os.environ.get("KITCHEN_BENCH_SAMPLES", "/nonexistent"))
+PG = "postgresql://postgres@127.0.0.1:5432"
 MIGRATIONS = ROOT / "services" / "ingest" / "migrations"
 DIRT = ("@@", "發(fā)展", "\ufffd", "　　", "k15]")
 CHROME = ("发布日期：2017-06-12 字体：[大 中 小]", "扫一扫在手机打开当前页", "浏览次数：1024")
@@ -112,24 +113,15 @@ def bench_throughput(docs: list[tuple[str, str]]) -> None:
     )
 
 
-def paragraph_tokens(pool: list[str]) -> list[tuple[list[str], list[str]]]:
-    return [(index_grams(fold(p)), index_words(segment(fold(p)))) for p in pool]
-
-
-async def fill(database: Database, count: int, seed: int) -> float:
-    """Insert `count` items + search rows with real tokens; returns seconds."""
+async def fill_sqlite(
+    database: Database, count: int, pool: list[Tokens], real: int, seed: int
+) -> float:
+    """Insert `count` items + FTS5 rows with the corpus's tokens; returns seconds."""
     rng = random.Random(seed)
-    pool = paragraphs()
-    tokens = paragraph_tokens(pool)
-    sqlite = database.is_sqlite
     now = datetime.now(UTC)
     start = time.perf_counter()
     batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    for n in range(count):
-        picks = rng.sample(range(len(pool)), k=min(len(pool), 8))
-        grams = [g for i in picks for g in tokens[i][0]]
-        words = [w for i in picks for w in tokens[i][1]]
-        title = index_grams(fold(pool[picks[0]][:20]))
+    for n, (grams, words) in enumerate(documents(pool, real, count, seed)):
         item = {
             "id": uuid.uuid4().hex, "site": rng.choice(("province", "city", "county")),
             "kind": rng.choice(("news", "notice", "policy")),
@@ -138,13 +130,11 @@ async def fill(database: Database, count: int, seed: int) -> float:
             "topic": "政务公开",
             "doc_date": date(2010, 1, 1) + timedelta(days=n % 4000), "now": now,
         }  # fmt: skip
-        row = {"id": n + 1, "cid": item["id"], "d": item["doc_date"], "t": " ".join(title),
+        row = {"id": n + 1, "cid": item["id"], "d": item["doc_date"], "t": " ".join(grams[:19]),
                "g": " ".join(grams), "w": " ".join(words)}  # fmt: skip
-        if not sqlite:
-            row["v"] = tsvector_literal(title, grams, words)
         batch.append((item, row))
         if len(batch) == 1000 or n == count - 1:
-            await insert(database, batch, sqlite)
+            await insert(database, batch)
             batch = []
     return time.perf_counter() - start
 
@@ -158,9 +148,7 @@ ITEM_SQL = (
 )
 
 
-async def insert(
-    database: Database, batch: list[tuple[dict[str, Any], dict[str, Any]]], sqlite: bool
-) -> None:
+async def insert(database: Database, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
     async with database.engine.begin() as conn:
         await conn.execute(text(ITEM_SQL), [item for item, _ in batch])
         await conn.execute(
@@ -170,18 +158,26 @@ async def insert(
             ),
             [row for _, row in batch],
         )
-        if sqlite:
+        await conn.execute(
+            text("INSERT INTO content_fts(rowid, title, grams, words) VALUES (:id, :t, :g, :w)"),
+            [row for _, row in batch],
+        )
+
+
+async def index_size(database: Database) -> str:
+    """`, search rows 12.3 GB, GIN 4.5 GB` on PostgreSQL; nothing on SQLite."""
+    if database.is_sqlite:
+        return ""
+    async with database.engine.connect() as conn:
+        rows, gin = (
             await conn.execute(
                 text(
-                    "INSERT INTO content_fts(rowid, title, grams, words) VALUES (:id, :t, :g, :w)"
-                ),
-                [row for _, row in batch],
+                    "SELECT pg_total_relation_size('search_doc'), "
+                    "pg_relation_size('ix_search_doc_tsv')"
+                )
             )
-        else:
-            await conn.execute(
-                text("UPDATE search_doc SET tsv = CAST(:v AS tsvector) WHERE id = :id"),
-                [row for _, row in batch],
-            )
+        ).one()
+    return f", search rows {(rows - gin) / 1e9:.1f} GB, GIN index {gin / 1e9:.1f} GB"
 
 
 async def latencies(
@@ -200,24 +196,29 @@ async def latencies(
     return statistics.median(times), times[int(len(times) * 0.99) - 1], hits
 
 
-async def bench_search(kind: str, count: int, seed: int) -> None:
+async def bench_search(kind: str, count: int, seed: int, keep: str | None) -> None:
+    """Fill a fresh index and time the queries. `keep` (PostgreSQL): load into that database
+    once and keep it, so a later run (another plan to try) reuses a 1,000,000-row load."""
     with tempfile.TemporaryDirectory() as scratch:
+        name = keep or f"kitchen_bench_{uuid.uuid4().hex[:8]}"
         if kind == "sqlite":
             url = f"sqlite+aiosqlite:///{Path(scratch) / 'bench.db'}"
         else:
-            name = f"kitchen_bench_{uuid.uuid4().hex[:8]}"
-            admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-            await admin.execute(f'CREATE DATABASE "{name}"')
-            await admin.close()
             url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+            loaded = await pg_rows(name)
+            if loaded not in (None, 0, count):
+                raise SystemExit(f"database {name} holds {loaded} search rows, not {count}")
+            if loaded is None:
+                await admin_sql(f'CREATE DATABASE "{name}"')
         database = Database(url)
         try:
             await upgrade_to_head(database, MIGRATIONS)
-            seconds = await fill(database, count, seed)
-            if not database.is_sqlite:
-                async with database.engine.begin() as conn:
-                    await conn.execute(text("ANALYZE"))
-            print(f"\n{kind}: {count} docs indexed in {seconds:.1f} s")
+            if kind == "sqlite" or await pg_rows(name) == 0:
+                seconds = await fill(database, count, seed, name)
+                print(f"\n{kind}: {count} docs indexed in {seconds:.1f} s", end="")
+            else:
+                print(f"\n{kind}: {count} docs already indexed in database {name}", end="")
+            print(await index_size(database))
             for label, queries in (("2-char", SHORT), ("word", WORDS), ("multi-word", MULTI)):
                 p50, p99, _ = await latencies(database, queries, False, 5)
                 f50, f99, _ = await latencies(database, queries, True, 2)
@@ -227,10 +228,38 @@ async def bench_search(kind: str, count: int, seed: int) -> None:
                 )
         finally:
             await database.dispose()
-            if kind == "postgres":
-                admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await admin.close()
+            if kind == "postgres" and keep is None:
+                await admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def fill(database: Database, count: int, seed: int, name: str) -> float:
+    real = [fold(p) for p in paragraphs()]
+    pool = paragraph_pool(real, seed)
+    if database.is_sqlite:
+        return await fill_sqlite(database, count, pool, len(real), seed)
+    return await bulk_load(f"{PG}/{name}", count, pool, len(real), seed)
+
+
+async def admin_sql(sql: str) -> None:
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    try:
+        await admin.execute(sql)
+    finally:
+        await admin.close()
+
+
+async def pg_rows(name: str) -> int | None:
+    """Search rows in database `name`; None if there is no such database, 0 before migrations."""
+    try:
+        conn = await asyncpg.connect(f"{PG}/{name}")
+    except asyncpg.InvalidCatalogNameError:
+        return None
+    try:
+        if await conn.fetchval("SELECT to_regclass('search_doc')") is None:
+            return 0
+        return int(await conn.fetchval("SELECT count(*) FROM search_doc"))
+    finally:
+        await conn.close()
 
 
 def main() -> None:
@@ -239,11 +268,14 @@ def main() -> None:
     parser.add_argument("--search-docs", type=int, default=100_000)
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--keep", metavar="DATABASE", help="PostgreSQL: load into DATABASE once and keep it"
+    )
     args = parser.parse_args()
     warm_up()
     bench_throughput(corpus(args.docs, args.seed))
     for kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        asyncio.run(bench_search(kind, args.search_docs, args.seed))
+        asyncio.run(bench_search(kind, args.search_docs, args.seed, args.keep))
     print()
     print(own_peak_line())
 
