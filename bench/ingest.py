@@ -173,7 +173,8 @@ async def index_size(database: Database) -> str:
             await conn.execute(
                 text(
                     "SELECT pg_total_relation_size('search_doc'), "
-                    "pg_relation_size('ix_search_doc_tsv')"
+                    "pg_relation_size(CAST(indexname AS regclass)) "
+                    "FROM pg_indexes WHERE tablename = 'search_doc' AND indexdef LIKE '%USING gin%'"
                 )
             )
         ).one()

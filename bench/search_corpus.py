@@ -98,12 +98,13 @@ async def bulk_load(dsn: str, count: int, pool: list[Tokens], real: int, seed: i
         )
         await conn.copy_to_table("bench_pool", source=_Lines(lines), format="text")
         stages = [("pool", time.perf_counter())]
-        await conn.execute("DROP INDEX ix_search_doc_tsv")
+        gin = await search_gin(conn)
+        await conn.execute(f"DROP INDEX {gin['indexname']}")
         await conn.execute(ITEMS_SQL, count)
         stages.append(("items", time.perf_counter()))
         await conn.execute(ROWS_SQL, count, distinct, MULTIPLIER)
         stages.append(("search rows", time.perf_counter()))
-        await conn.execute("CREATE INDEX ix_search_doc_tsv ON search_doc USING gin (tsv)")
+        await conn.execute(gin["indexdef"])
         stages.append(("GIN index", time.perf_counter()))
         await conn.execute("DROP TABLE bench_pool")
         await conn.execute("VACUUM ANALYZE")
@@ -115,6 +116,17 @@ async def bulk_load(dsn: str, count: int, pool: list[Tokens], real: int, seed: i
     finally:
         await conn.close()
     return time.perf_counter() - start
+
+
+async def search_gin(conn: asyncpg.Connection) -> asyncpg.Record:
+    """`search_doc`'s GIN index as the migrations made it (`indexname`, `indexdef`), so the bulk
+    load drops and rebuilds exactly that index."""
+    row = await conn.fetchrow(
+        "SELECT indexname, indexdef FROM pg_indexes "
+        "WHERE tablename = 'search_doc' AND indexdef LIKE '%USING gin%'"
+    )
+    assert row is not None, "search_doc has no GIN index: migrations not at head?"
+    return row
 
 
 class _Lines:

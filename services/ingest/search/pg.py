@@ -21,6 +21,10 @@ So a query runs in two stages:
    need any `FACET_WINDOW` matches, not an order: a GIN bitmap scan rechecking phrases, stopped
    by the LIMIT, is cheaper there.
 
+3. **Newest first, by id block** — ranking needs the newest `RANK_WINDOW` matches; for a common
+   term those are found in the newest id blocks, which the GIN index holds next to the tokens
+   (`ranked_page`), so the cost does not grow with the collection.
+
 Ranking, the rank window, cursors and facet windows mean exactly what they mean on SQLite:
 `ts_rank` over the newest `RANK_WINDOW` matches; facets over at most `FACET_WINDOW` matches,
 counted in SQL (no longer shipping up to 20,000 rows to Python).
@@ -28,6 +32,7 @@ counted in SQL (no longer shipping up to 20,000 rows to Python).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -37,6 +42,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.ingest.search.tokens import Term
 
 FACET_COLUMNS = ("site", "kind", "publisher", "topic", "status")
+# Rows per id block: each search table's GIN index holds `id / 1024` next to the tsvector
+# (migration 5c1d2e7f9a30; the expression must match it exactly for the index to answer).
+ID_BLOCK = 1024
+# Newest blocks a ranked query tries before reading all its matches (see `ranked_page`):
+# 2 blocks fill a 1,000-match window for terms in ≥ 50 % of documents, 32 blocks for ≥ 3 %.
+PROBE_BLOCKS = (2, 32)
 
 
 def candidate_query(terms: list[Term]) -> str:
@@ -76,20 +87,67 @@ def _verified(table: str, verify: bool, select: str = "1 AS ok") -> str:
     )
 
 
-def ranked_page_sql(table: str, filters_sql: str, verify: bool) -> str:
-    """The newest `:window` matches, ranked; one page of them. The candidates carry only their
-    row id (common terms have tens of thousands: keep what is sorted small)."""
+def ranked_page_sql(table: str, filters_sql: str, verify: bool, recent: bool) -> str:
+    """The newest `:window` matches, ranked; one page of them, then a last row `(NULL, NULL,
+    n)` giving how many matches the window holds. The candidates carry only their row id
+    (common terms have hundreds of thousands: keep what is sorted small). `recent` limits the
+    candidates to the id blocks from `:block` on (see `ranked_page`)."""
     join = " JOIN content_item ci ON ci.id = sd.content_id" if "ci." in filters_sql else ""
+    blocks = f" AND sd.id / {ID_BLOCK} >= :block" if recent else ""
     ranked = "x.content_id AS id, x.doc_date AS doc_date, -ts_rank(x.tsv, CAST(:q AS tsquery))"
     return (
         f"WITH cand AS MATERIALIZED (SELECT sd.id AS sid FROM {table} sd{join} "
-        f"WHERE sd.tsv @@ CAST(:lq AS tsquery){filters_sql}), "
+        f"WHERE sd.tsv @@ CAST(:lq AS tsquery){blocks}{filters_sql}), "
         "win AS MATERIALIZED (SELECT v.id, v.doc_date, v.score "
         "FROM (SELECT sid FROM cand ORDER BY sid DESC) c "
         f"{_verified(table, verify, ranked + ' AS score')} "
         "ORDER BY c.sid DESC LIMIT :window) "
-        "SELECT id, doc_date, score FROM win ORDER BY score, id LIMIT :limit OFFSET :offset"
+        "(SELECT id, doc_date, score FROM win ORDER BY score, id LIMIT :limit OFFSET :offset) "
+        "UNION ALL SELECT NULL, NULL, count(*) FROM win"
     )
+
+
+async def ranked_page(
+    session: AsyncSession, table: str, filters_sql: str, verify: bool, params: dict[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """The rows of `ranked_page_sql`'s page (the count row removed), probing newest first.
+
+    A common term matches most documents (政府: 72 %); sorting all its matches to keep the
+    newest `:window` costs time linear in the collection. So the newest `PROBE_BLOCKS` id
+    blocks are tried first: the GIN index holds each row's block and intersects the block
+    range with the term's postings without reading the rest, so counting a probe's candidates
+    is cheap; ranking (reading each tsvector) runs only for a probe with enough of them. A
+    probe whose verified window fills holds exactly the newest matches (every match outside
+    it is older); otherwise the next, wider probe runs, and finally the unbounded query (a rare
+    term: few postings to read anyway)."""
+    newest = (await session.execute(text(f"SELECT max(id) FROM {table}"))).scalar()
+    if newest is None:
+        return []
+    for blocks in PROBE_BLOCKS:
+        params["block"] = newest // ID_BLOCK - blocks + 1
+        if params["block"] <= 0:
+            break  # the probe would cover every block: the unbounded query is the same
+        if await _candidates(session, table, filters_sql, params) < params["window"]:
+            continue
+        sql = ranked_page_sql(table, filters_sql, verify, recent=True)
+        rows = (await session.execute(text(sql), params)).all()
+        if rows[-1][2] >= params["window"]:
+            return rows[:-1]
+    sql = ranked_page_sql(table, filters_sql, verify, recent=False)
+    return (await session.execute(text(sql), params)).all()[:-1]
+
+
+async def _candidates(
+    session: AsyncSession, table: str, filters_sql: str, params: dict[str, Any]
+) -> int:
+    """Stage-1 candidates in the id blocks from `:block` on, counted up to `:window`."""
+    join = " JOIN content_item ci ON ci.id = sd.content_id" if "ci." in filters_sql else ""
+    sql = (
+        f"SELECT count(*) FROM (SELECT 1 FROM {table} sd{join} "
+        f"WHERE sd.tsv @@ CAST(:lq AS tsquery) AND sd.id / {ID_BLOCK} >= :block{filters_sql} "
+        "LIMIT :window) c"
+    )
+    return int((await session.execute(text(sql), params)).scalar_one())
 
 
 def date_page_sql(

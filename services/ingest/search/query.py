@@ -11,6 +11,7 @@ see `pg.py`; the results are the same.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -186,11 +187,12 @@ async def _search_pg(
     await pg.steer_planner(session)
     if order == "date":
         sql = pg.date_page_sql(table, filters_sql, verify, params, position)
+        hits, next_cursor = await _fetch_page(session, sql, params, order, limit)
     else:
         params["offset"] = int(position.get("offset", 0)) if isinstance(position, dict) else 0
-        params["window"] = rank_window
-        sql = pg.ranked_page_sql(table, filters_sql, verify)
-    hits, next_cursor = await _fetch_page(session, sql, params, order, limit)
+        params["window"], params["limit"] = rank_window, limit + 1
+        rows = await pg.ranked_page(session, table, filters_sql, verify, params)
+        hits, next_cursor = _page(rows, params, order, limit)
     facets = {}
     if with_facets and not cursor:
         facets = await pg.facet_counts(session, table, filters_sql, verify, params, FACET_WINDOW)
@@ -203,6 +205,13 @@ async def _fetch_page(
     """Run a page query that fetches `limit + 1` rows; the extra row only says there is more."""
     params["limit"] = limit + 1
     rows = (await session.execute(text(sql), params)).all()
+    return _page(rows, params, order, limit)
+
+
+def _page(
+    rows: Sequence[Sequence[Any]], params: dict[str, Any], order: str, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Hits and the next cursor from up to `limit + 1` page rows (the extra one: there is more)."""
     hits = [{"id": r[0], "doc_date": r[1], "score": float(r[2])} for r in rows[:limit]]
     if len(rows) <= limit:
         return hits, None

@@ -332,21 +332,76 @@ async def test_postgres_search_plans_use_the_index_not_a_scan_of_every_tsvector(
     await seed(ingest_client)
     terms = query_terms("政府网站 信息")
     params = {"q": tsquery(terms), "lq": pg.candidate_query(terms), "window": 1000,
-              "limit": 21, "offset": 0}  # fmt: skip
+              "limit": 21, "offset": 0, "block": 7}  # fmt: skip
     database = Database(database_url)
     try:
         async with database.sessions() as session:
             await pg.steer_planner(session)
             for sql in (
-                pg.ranked_page_sql("search_doc", "", True),
+                pg.ranked_page_sql("search_doc", "", True, recent=False),
+                pg.ranked_page_sql("search_doc", "", True, recent=True),
                 pg.date_page_sql("search_doc", "", True, params, {}),
             ):
                 plan = "\n".join(
                     r[0] for r in (await session.execute(text("EXPLAIN " + sql), params)).all()
                 )
-                assert "ix_search_doc_tsv" in plan and "Seq Scan on search_doc" not in plan, plan
+                assert "ix_search_doc_tsv_block" in plan, plan
+                assert "Seq Scan on search_doc" not in plan, plan
+            # The newest-blocks probe is answered inside the index: the block range is an
+            # index condition next to the terms, not a filter applied to every match.
+            recent = pg.ranked_page_sql("search_doc", "", True, recent=True)
+            plan = "\n".join(
+                r[0] for r in (await session.execute(text("EXPLAIN " + recent), params)).all()
+            )
+            assert "Index Cond: ((tsv @@ " in plan and "((id / 1024) >= " in plan, plan
     finally:
         await database.dispose()
     assert pg.candidate_query(terms) == "'政府' & '府网' & '网站' & '信息'"
     assert pg.needs_verification(terms) and not pg.needs_verification(query_terms("政府 信息"))
     assert pg.candidate_query(query_terms("年 abc")) == "'年':* & 'abc':*"
+
+
+async def test_ranked_postgres_search_probes_the_newest_id_blocks_and_finds_the_same_page(
+    ingest_client: httpx.AsyncClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window of the newest matches is found block range by block range: a probe counts
+    only verified matches, and a probe that does not fill the window gives way to a wider one.
+    Whatever the probes do, the page is the one the unbounded query returns."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL plans only")
+    bodies = [
+        ("网站建设通知一", "请加强网站建设。\n2019年1月1日"),
+        ("网站建设通知二", "继续推进网站建设工作。\n2019年2月1日"),
+        ("网站建设通知三", "网站建设要规范。\n2019年3月1日"),
+        ("零散字词的通知", "门户网站。车站建成。城市建设。\n2019年4月1日"),
+    ]
+    ids = []
+    for title, body in bodies:
+        response = await ingest_client.post(
+            "/api/v1/contents", json=doc(title, body), headers=EDITOR
+        )
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+    database = Database(database_url)
+    try:
+        async with database.engine.begin() as conn:
+            # The last two rows (one real match, one with the bigrams apart) move 40 blocks up,
+            # so the first probe (newest 2 blocks) sees only them and the older two are far below.
+            await conn.execute(
+                text("UPDATE search_doc SET id = id + :shift WHERE content_id = ANY(:ids)"),
+                {"shift": 40 * pg.ID_BLOCK, "ids": ids[2:]},
+            )
+
+        async def page(q: str, window: int) -> list[str]:
+            async with database.sessions() as session:
+                found = await query.search(session, q, query.SearchFilters(), rank_window=window)
+            return [hit["id"] for hit in found.hits]
+
+        cases = [("网站建设", 1, {ids[2]}), ("网站建设", 2, {ids[2], ids[1]}),
+                 ("网站建设", 3, set(ids[:3])), ("建设", 2, {ids[2], ids[3]})]  # fmt: skip
+        probed = [await page(q, window) for q, window, _ in cases]
+        assert [set(hits) for hits in probed] == [expected for _, _, expected in cases]
+        monkeypatch.setattr(pg, "PROBE_BLOCKS", ())
+        assert [await page(q, window) for q, window, _ in cases] == probed
+    finally:
+        await database.dispose()

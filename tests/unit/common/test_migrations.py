@@ -10,6 +10,7 @@ def test_hand_made_full_text_objects_are_not_dropped() -> None:
     assert not include_object(None, "content_fts_data", "table", True, None)
     assert not include_object(None, "tsv", "column", True, None)
     assert not include_object(None, "ix_search_doc_tsv", "index", True, None)
+    assert not include_object(None, "ix_search_doc_tsv_block", "index", True, None)
 
 
 def test_model_objects_and_removed_indexes_are_still_compared() -> None:
