@@ -180,6 +180,33 @@ async def insert_rows(
         await session.execute(insert(table), list(rows[start : start + chunk]))
 
 
+async def insert_models(session: AsyncSession, models: Sequence[SQLModel]) -> None:
+    """Insert new model objects with core statements, in order, one per table run: what the
+    ORM's flush would write (every column's attribute; an unset autoincrement key left to the
+    database) without its unit of work. The objects stay outside the session — read back what
+    is needed with a query; this is for rows written once and not touched again here."""
+    start = 0
+    while start < len(models):
+        kind = type(models[start])
+        end = start
+        while end < len(models) and type(models[end]) is kind:
+            end += 1
+        table = table_of(kind)
+        rows = [model_row(table, m) for m in models[start:end]]
+        for keys in dict.fromkeys(tuple(row) for row in rows):  # one statement per key set
+            await insert_rows(session, table, [r for r in rows if tuple(r) == keys])
+        start = end
+
+
+def model_row(table: Table, model: SQLModel) -> dict[str, Any]:
+    row = {column.key: getattr(model, column.key) for column in table.columns}
+    return {
+        key: value
+        for key, value in row.items()
+        if value is not None or not table.columns[key].primary_key
+    }
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """The core table of a SQLModel table class (for `insert_rows`)."""
     table: Table = model.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass

@@ -1,7 +1,8 @@
 """索引号: generated from a per-publisher pattern, unique per publisher, never reused.
 
-The serial comes from an `index_counter` row bumped with one atomic UPDATE … RETURNING, so two
-concurrent submissions never get the same number, and a number once handed out is never handed
+The serial comes from an `index_counter` row created or bumped by one atomic
+`INSERT … ON CONFLICT DO UPDATE … RETURNING`, so two concurrent submissions never get the same
+number, and a number once handed out is never handed
 out again (items are never deleted, counters never go down).
 """
 
@@ -9,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import table_of
 from services.ingest.models import IndexCounter
+
+COUNTERS = table_of(IndexCounter)  # core statements: no ORM unit of work on the submission path
 
 
 def org_code(publisher: str, codes: dict[str, str]) -> str:
@@ -30,18 +32,14 @@ def format_index_no(pattern: str, org: str, year: int, serial: int) -> str:
 
 
 async def next_serial(session: AsyncSession, publisher: str, year: int) -> int:
-    dialect = session.get_bind().dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    await session.execute(
-        insert(IndexCounter)
-        .values(publisher=publisher, year=year, next_serial=1)
-        .on_conflict_do_nothing()
-    )
+    """The next serial of `publisher` in `year` (1 for its first), in one statement."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(COUNTERS).values(publisher=publisher, year=year, next_serial=2)
     bumped = await session.execute(
-        update(IndexCounter)
-        .where(col(IndexCounter.publisher) == publisher, col(IndexCounter.year) == year)
-        .values(next_serial=col(IndexCounter.next_serial) + 1)
-        .returning(col(IndexCounter.next_serial))
+        statement.on_conflict_do_update(
+            index_elements=[COUNTERS.c.publisher, COUNTERS.c.year],
+            set_={"next_serial": COUNTERS.c.next_serial + 1},
+        ).returning(COUNTERS.c.next_serial)
     )
     return int(bumped.scalar_one()) - 1
 

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import insert_models, table_of
 from common.events import ContentIngested, FanoutSelector, utcnow
 from services.ingest import dedupe, indexno, schedules
 from services.ingest.chinese import fold, segment
@@ -42,6 +43,8 @@ from services.ingest.search.tokens import index_grams, index_words
 from services.ingest.settings import IngestSettings
 
 MAX_CANDIDATES = 50
+# core statements on the submission path: no ORM unit of work
+BLOBS, RELATIONS = table_of(Blob), table_of(Relation)
 
 
 @dataclass
@@ -82,15 +85,15 @@ async def store_blob(session: AsyncSession, data: bytes, media_type: str) -> str
     `INSERT … ON CONFLICT DO NOTHING`, so two requests storing the same bytes at once (a double
     click, a retry without `Idempotency-Key`) do not collide on the primary key."""
     digest = hashlib.sha256(data).hexdigest()
-    if await session.get(Blob, digest) is None:
-        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-        await session.execute(
-            insert(Blob)
-            .values(
-                sha256=digest, media_type=media_type, size=len(data), data=data, created_at=utcnow()
-            )
-            .on_conflict_do_nothing(index_elements=["sha256"])
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    # no look-up first: it would read back the stored bytes of every attachment already known
+    await session.execute(
+        insert(BLOBS)
+        .values(
+            sha256=digest, media_type=media_type, size=len(data), data=data, created_at=utcnow()
         )
+        .on_conflict_do_nothing(index_elements=["sha256"])
+    )
     return digest
 
 
@@ -135,27 +138,24 @@ async def find_duplicate(
     return best
 
 
-async def add_source(
-    session: AsyncSession,
+def source_row(
     item_id: str,
     incoming: Incoming,
     raw_sha: str | None,
     outcome: str,
     similarity: float | None = None,
-) -> None:
-    session.add(
-        ItemSource(
-            content_id=item_id,
-            channel=incoming.channel,
-            name=incoming.source_name,
-            url=incoming.url,
-            external_id=incoming.external_id,
-            raw_sha256=raw_sha,
-            actor=incoming.actor,
-            outcome=outcome,
-            similarity=similarity,
-            received_at=utcnow(),
-        )
+) -> ItemSource:
+    return ItemSource(
+        content_id=item_id,
+        channel=incoming.channel,
+        name=incoming.source_name,
+        url=incoming.url,
+        external_id=incoming.external_id,
+        raw_sha256=raw_sha,
+        actor=incoming.actor,
+        outcome=outcome,
+        similarity=similarity,
+        received_at=utcnow(),
     )
 
 
@@ -171,7 +171,7 @@ async def ingest(session: AsyncSession, incoming: Incoming, settings: IngestSett
     if original is not None:
         same_place = original.site == incoming.site and not incoming.is_reprint
         if same_place and not prepared.quarantined:
-            await add_source(session, original.id, incoming, raw_sha, "merged", similarity)
+            session.add(source_row(original.id, incoming, raw_sha, "merged", similarity))
             return Outcome(original, "merged", original.id, similarity)
         kind = "reprint_of" if incoming.is_reprint else "duplicate_of"
         item = await create_item(session, prepared, settings, raw_sha, (kind, original.id))
@@ -274,17 +274,28 @@ async def create_item(
     schedules.adopt(item, incoming, now)
     session.add(item)
     await session.flush()
-    session.add(version)
-    add_attachments(session, version)
-    for column in version.columns:
-        session.add(ContentTarget(content_id=item_id, site=version.site, column=column))
-    session.add(StatusChange(content_id=item_id, version=1, status=item.status, at=now))
-    await add_source(session, item_id, incoming, raw_sha, "created")
+    # the rows of a new item are written once: core inserts, not the ORM's unit of work
+    rows: list[SQLModel] = [version, *attachment_rows(version)]
+    rows += [
+        ContentTarget(content_id=item_id, site=version.site, column=c) for c in version.columns
+    ]
+    rows.append(StatusChange(content_id=item_id, version=1, status=item.status, at=now))
+    rows.append(source_row(item_id, incoming, raw_sha, "created"))
     if relation:
-        session.add(Relation(content_id=item_id, kind=relation[0], target_id=relation[1]))
+        rows.append(Relation(content_id=item_id, kind=relation[0], target_id=relation[1]))
+    await insert_models(session, rows)
     await derive_relations(session, item, prepared)
-    await index_for_search(session, item, prepared)
-    await announce(session, item, version)
+    await search_index.insert_new(
+        session,
+        item.id,
+        prepared.doc_date(item.created_at.date()),
+        prepared.folded_title,
+        prepared.grams_title,
+        prepared.grams_body,
+        prepared.words,
+    )
+    original = relation[1] if relation and relation[0] == "reprint_of" else None
+    await announce(session, item, version, original)
     return item
 
 
@@ -312,7 +323,7 @@ async def revise(
         item.updated_at = now
     session.add(item)
     session.add(version)
-    add_attachments(session, version)
+    session.add_all(attachment_rows(version))
     await session.flush()
     await replace_targets(session, item)
     session.add(
@@ -330,16 +341,17 @@ async def revise(
     return version
 
 
-def add_attachments(session: AsyncSession, version: ContentVersion) -> None:
-    for attachment in {a["sha256"]: a for a in version.attachments}.values():
-        session.add(
-            ContentAttachment(
-                content_id=version.content_id,
-                version=version.version,
-                sha256=attachment["sha256"],
-                filename=attachment["filename"][:300],
-            )
+def attachment_rows(version: ContentVersion) -> list[ContentAttachment]:
+    """One row per distinct attachment of the version."""
+    return [
+        ContentAttachment(
+            content_id=version.content_id,
+            version=version.version,
+            sha256=attachment["sha256"],
+            filename=attachment["filename"][:300],
         )
+        for attachment in {a["sha256"]: a for a in version.attachments}.values()
+    ]
 
 
 async def replace_targets(session: AsyncSession, item: ContentItem) -> None:
@@ -422,13 +434,16 @@ async def link_interpretation(session: AsyncSession, item: ContentItem, prepared
 async def adopt_interpretations(
     session: AsyncSession, item: ContentItem, prepared: Prepared
 ) -> None:
-    """A policy arriving after its 解读: link the 解读s that named it by title."""
+    """A policy arriving after its 解读: link the 解读s that named it by title.
+
+    A core statement: every submission runs it, and the ORM's version would flush the session
+    and search the identity map for the rows it changed (none are loaded here)."""
     await session.execute(
-        update(Relation)
+        update(RELATIONS)
         .where(
-            col(Relation.kind) == "interprets",
-            col(Relation.target_id).is_(None),
-            col(Relation.target_title) == prepared.folded_title[:300],
+            RELATIONS.c.kind == "interprets",
+            RELATIONS.c.target_id.is_(None),
+            RELATIONS.c.target_title == prepared.folded_title[:300],
         )
         .values(target_id=item.id)
     )
@@ -481,11 +496,23 @@ async def index_published(session: AsyncSession, item: ContentItem, number: int)
     )
 
 
-async def announce(session: AsyncSession, item: ContentItem, version: ContentVersion) -> None:
-    """`content.ingested` for review — not while quarantined (it must not reach review)."""
+LOOK_UP = "look up"
+
+
+async def announce(
+    session: AsyncSession,
+    item: ContentItem,
+    version: ContentVersion,
+    original: str | None = LOOK_UP,
+) -> None:
+    """`content.ingested` for review — not while quarantined (it must not reach review).
+
+    `original` is the item a reprint reprints, when the caller knows it (a new item: None or
+    its `reprint_of` target); by default it is looked up."""
     if item.status != "quarantined":
-        event = ingested_event(item, version, await original_of(session, item.id))
-        await OUTBOX.add(session, event)
+        if original == LOOK_UP:
+            original = await original_of(session, item.id)
+        await OUTBOX.add(session, ingested_event(item, version, original))
 
 
 async def original_of(session: AsyncSession, item_id: str) -> str | None:

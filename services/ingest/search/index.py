@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import cast
 
-from sqlalchemy import text
+from sqlalchemy import Date, bindparam, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -113,6 +113,45 @@ async def upsert(
         await session.execute(
             text(f"UPDATE {scope.table} SET tsv = CAST(:v AS tsvector) WHERE id = :id"),
             {"id": row.id, "v": tsvector_literal(title, body, words)},
+        )
+
+
+async def insert_new(
+    session: AsyncSession,
+    content_id: str,
+    doc_date: date,
+    folded_title: str,
+    title: list[str],
+    body: list[str],
+    words: list[str],
+) -> None:
+    """The staff search row of an item that has none yet (a new item): one insert of the row
+    with its tokens — no look-up, nothing to delete, no second write of the row."""
+    row = {"c": content_id, "d": doc_date, "t": folded_title}
+    if is_sqlite(session):
+        inserted = await session.execute(
+            text(
+                "INSERT INTO search_doc (content_id, doc_date, folded_title)"
+                " VALUES (:c, :d, :t) RETURNING id"
+            ).bindparams(bindparam("d", type_=Date)),
+            row,
+        )
+        await session.execute(
+            text("INSERT INTO content_fts(rowid, title, grams, words) VALUES (:id, :t, :g, :w)"),
+            {
+                "id": inserted.scalar_one(),
+                "t": " ".join(title),
+                "g": " ".join(body),
+                "w": " ".join(words),
+            },
+        )
+    else:
+        await session.execute(
+            text(
+                "INSERT INTO search_doc (content_id, doc_date, folded_title, tsv)"
+                " VALUES (:c, :d, :t, CAST(:v AS tsvector))"
+            ).bindparams(bindparam("d", type_=Date)),
+            {**row, "v": tsvector_literal(title, body, words)},
         )
 
 
