@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Sequence
+from itertools import groupby
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
@@ -185,17 +186,11 @@ async def insert_models(session: AsyncSession, models: Sequence[SQLModel]) -> No
     ORM's flush would write (every column's attribute; an unset autoincrement key left to the
     database) without its unit of work. The objects stay outside the session — read back what
     is needed with a query; this is for rows written once and not touched again here."""
-    start = 0
-    while start < len(models):
-        kind = type(models[start])
-        end = start
-        while end < len(models) and type(models[end]) is kind:
-            end += 1
+    for kind, group in groupby(models, key=type):
         table = table_of(kind)
-        rows = [model_row(table, m) for m in models[start:end]]
+        rows = [model_row(table, model) for model in group]
         for keys in dict.fromkeys(tuple(row) for row in rows):  # one statement per key set
-            await insert_rows(session, table, [r for r in rows if tuple(r) == keys])
-        start = end
+            await insert_rows(session, table, [row for row in rows if tuple(row) == keys])
 
 
 def model_row(table: Table, model: SQLModel) -> dict[str, Any]:

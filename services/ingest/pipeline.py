@@ -285,15 +285,7 @@ async def create_item(
         rows.append(Relation(content_id=item_id, kind=relation[0], target_id=relation[1]))
     await insert_models(session, rows)
     await derive_relations(session, item, prepared)
-    await search_index.insert_new(
-        session,
-        item.id,
-        prepared.doc_date(item.created_at.date()),
-        prepared.folded_title,
-        prepared.grams_title,
-        prepared.grams_body,
-        prepared.words,
-    )
+    await index_for_search(session, item, prepared, new=True)
     original = relation[1] if relation and relation[0] == "reprint_of" else None
     await announce(session, item, version, original)
     return item
@@ -449,8 +441,12 @@ async def adopt_interpretations(
     )
 
 
-async def index_for_search(session: AsyncSession, item: ContentItem, prepared: Prepared) -> None:
-    await search_index.upsert(
+async def index_for_search(
+    session: AsyncSession, item: ContentItem, prepared: Prepared, new: bool = False
+) -> None:
+    """The item's staff search row; `new`: the item has none yet, so it is only inserted."""
+    write = search_index.insert_new if new else search_index.upsert
+    await write(
         session,
         item.id,
         prepared.doc_date(item.created_at.date()),

@@ -86,6 +86,21 @@ async def _row(
     return row
 
 
+async def insert_fts(
+    session: AsyncSession,
+    scope: Scope,
+    row_id: int | None,
+    title: list[str],
+    body: list[str],
+    words: list[str],
+) -> None:
+    """SQLite: the FTS5 row (rowid = the search row's id) of the given tokens."""
+    await session.execute(
+        text(f"INSERT INTO {scope.fts}(rowid, title, grams, words) VALUES (:id, :t, :g, :w)"),
+        {"id": row_id, "t": " ".join(title), "g": " ".join(body), "w": " ".join(words)},
+    )
+
+
 async def upsert(
     session: AsyncSession,
     content_id: str,
@@ -105,10 +120,7 @@ async def upsert(
     await session.flush()
     if is_sqlite(session):
         await session.execute(text(f"DELETE FROM {scope.fts} WHERE rowid = :id"), {"id": row.id})
-        await session.execute(
-            text(f"INSERT INTO {scope.fts}(rowid, title, grams, words) VALUES (:id, :t, :g, :w)"),
-            {"id": row.id, "t": " ".join(title), "g": " ".join(body), "w": " ".join(words)},
-        )
+        await insert_fts(session, scope, row.id, title, body, words)
     else:
         await session.execute(
             text(f"UPDATE {scope.table} SET tsv = CAST(:v AS tsvector) WHERE id = :id"),
@@ -136,15 +148,7 @@ async def insert_new(
             ).bindparams(bindparam("d", type_=Date)),
             row,
         )
-        await session.execute(
-            text("INSERT INTO content_fts(rowid, title, grams, words) VALUES (:id, :t, :g, :w)"),
-            {
-                "id": inserted.scalar_one(),
-                "t": " ".join(title),
-                "g": " ".join(body),
-                "w": " ".join(words),
-            },
-        )
+        await insert_fts(session, STAFF, inserted.scalar_one(), title, body, words)
     else:
         await session.execute(
             text(
