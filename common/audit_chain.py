@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import insert_models, table_of
 from common.errors import Unprocessable
 from common.events import utcnow
 
@@ -217,6 +218,16 @@ def _anchor_outside_walk(head: HeadRow, anchor: Anchor | None) -> tuple[int, str
     return None if base == anchor.hash else (anchor.seq, _REWRITTEN.format(seq=anchor.seq))
 
 
+@dataclass(frozen=True)
+class Record:
+    """One entry to append: who did what to which subject, with its details."""
+
+    actor: str
+    action: str
+    subject: str
+    data: dict[str, Any]
+
+
 class AuditChain(Generic[E, H]):
     """The chain kept in one service's `entry` and `head` tables (its own models)."""
 
@@ -238,7 +249,12 @@ class AuditChain(Generic[E, H]):
         """
         touch = update(self.head).where(self.head.id == HEAD_ID).values(seq=self.head.seq)
         await session.execute(touch)
-        query = select(self.head).where(self.head.id == HEAD_ID).with_for_update()
+        query = (
+            select(self.head)
+            .where(self.head.id == HEAD_ID)
+            .with_for_update()
+            .execution_options(populate_existing=True)  # appends change the row with core
+        )
         head: H | None = (await session.execute(query)).scalar_one_or_none()
         if head is None:
             dialect = session.get_bind().dialect.name
@@ -253,26 +269,55 @@ class AuditChain(Generic[E, H]):
         self, session: AsyncSession, actor: str, action: str, subject: str, data: dict[str, Any]
     ) -> E:
         """Append one entry in the caller's transaction (committed with the change it records)."""
-        head = await self.ensure_head(session)
-        at = utcnow()
-        encoded = canonical_data(data)
-        seq = head.seq + 1
-        digest = entry_hash(seq, at, actor, action, subject, encoded, head.hash)
-        entry: E = self.entry(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            data=encoded,
-            prev_hash=head.hash,
-            hash=digest,
-        )
-        session.add(entry)
-        head.seq, head.hash = seq, digest
-        session.add(head)
-        await session.flush()
+        (entry,) = await self.append_many(session, [Record(actor, action, subject, data)])
         return entry
+
+    async def append_many(self, session: AsyncSession, records: Sequence[Record]) -> list[E]:
+        """Append entries in the given order in the caller's transaction, with one lock of the
+        head, one insert and one head update (core statements: an event's handler records
+        several entries, and the ORM's flush of each was most of its cost). The returned
+        entries are not in the session."""
+        seq, prev = await self._lock_head(session)
+        at = utcnow()
+        entries: list[E] = []
+        for record in records:
+            seq += 1
+            encoded = canonical_data(record.data)
+            digest = entry_hash(seq, at, record.actor, record.action, record.subject, encoded, prev)
+            entries.append(
+                self.entry(
+                    seq=seq,
+                    at=at,
+                    actor=record.actor,
+                    action=record.action,
+                    subject=record.subject,
+                    data=encoded,
+                    prev_hash=prev,
+                    hash=digest,
+                )
+            )
+            prev = digest
+        await insert_models(session, entries)
+        head = table_of(self.head)
+        await session.execute(update(head).where(head.c.id == HEAD_ID).values(seq=seq, hash=prev))
+        return entries
+
+    async def _lock_head(self, session: AsyncSession) -> tuple[int, str]:
+        """The head's (seq, hash), its row locked until the transaction ends (created on first
+        use): an UPDATE takes the row lock on PostgreSQL and the write lock on SQLite before
+        anything is read, so concurrent appenders queue here instead of reusing a seq."""
+        head = table_of(self.head)
+        touch = (
+            update(head)
+            .where(head.c.id == HEAD_ID)
+            .values(seq=head.c.seq)
+            .returning(head.c.seq, head.c.hash)
+        )
+        locked = (await session.execute(touch)).one_or_none()
+        if locked is None:
+            await self.ensure_head(session)
+            locked = (await session.execute(touch)).one()
+        return locked.seq, locked.hash
 
     async def current_anchor(self, session: AsyncSession) -> Anchor:
         """The chain head now, to be stored outside the database."""

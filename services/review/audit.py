@@ -18,6 +18,7 @@ from common.audit_chain import (
     GENESIS,
     Anchor,
     AuditChain,
+    Record,
     Verification,
     canonical_data,
     canonical_time,
@@ -34,6 +35,7 @@ CHAIN: AuditChain[AuditEntry, AuditHead] = AuditChain(AuditEntry, AuditHead)
 
 ensure_head = CHAIN.ensure_head
 append = CHAIN.append
+append_many = CHAIN.append_many
 current_anchor = CHAIN.current_anchor
 verify = CHAIN.verify
 history = CHAIN.history
@@ -92,9 +94,11 @@ __all__ = [
     "ARCHIVE_FORMAT",
     "CHAIN",
     "GENESIS",
+    "Record",
     "Anchor",
     "Verification",
     "append",
+    "append_many",
     "canonical_data",
     "canonical_time",
     "current_anchor",

@@ -134,44 +134,29 @@ async def _audit_opening(
     policy_source: str,
     links_pending: bool,
 ) -> None:
-    subject = data.content_id
-    await audit.append(
+    subject, severities = data.content_id, Counter(f.severity for f in findings)
+    seen = {"version": data.version, "content_hash": data.content_hash, "title": data.title}
+    recorded = {
+        "version": data.version,
+        "count": len(findings),
+        "by_severity": dict(severities),
+        "rules": sorted({f.rule for f in findings}),
+    }
+    opened = {
+        "task_id": task.id,
+        "version": task.version,
+        "stages": [s["name"] for s in task.stages],
+        "policy": policy_source,
+        "confidentiality_required": task.confidentiality_required,
+        "link_check": "pending" if links_pending else None,
+    }
+    await audit.append_many(
         session,
-        data.author,
-        "content.seen",
-        subject,
-        {
-            "version": data.version,
-            "content_hash": data.content_hash,
-            "title": data.title,
-        },
-    )
-    severities = Counter(f.severity for f in findings)
-    await audit.append(
-        session,
-        "system",
-        "findings.recorded",
-        subject,
-        {
-            "version": data.version,
-            "count": len(findings),
-            "by_severity": dict(severities),
-            "rules": sorted({f.rule for f in findings}),
-        },
-    )
-    await audit.append(
-        session,
-        "system",
-        "task.opened",
-        subject,
-        {
-            "task_id": task.id,
-            "version": task.version,
-            "stages": [s["name"] for s in task.stages],
-            "policy": policy_source,
-            "confidentiality_required": task.confidentiality_required,
-            "link_check": "pending" if links_pending else None,
-        },
+        [
+            audit.Record(data.author, "content.seen", subject, seen),
+            audit.Record("system", "findings.recorded", subject, recorded),
+            audit.Record("system", "task.opened", subject, opened),
+        ],
     )
 
 
