@@ -23,12 +23,10 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 from sqlalchemy import DateTime, Text, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.db import insert_models, table_of
+from common.db import dialect_insert, insert_models, table_of
 from common.errors import Unprocessable
 from common.events import utcnow
 
@@ -257,10 +255,9 @@ class AuditChain(Generic[E, H]):
         )
         head: H | None = (await session.execute(query)).scalar_one_or_none()
         if head is None:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
             values = {"id": HEAD_ID, "seq": 0, "hash": GENESIS, "base_seq": 0, "base_hash": GENESIS}
-            await session.execute(insert(self.head).values(**values).on_conflict_do_nothing())
+            create = dialect_insert(session, table_of(self.head)).values(**values)
+            await session.execute(create.on_conflict_do_nothing())
             created: H = (await session.execute(query)).scalar_one()
             return created
         return head

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import MetaData, Table, event, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_only
 from sqlmodel import SQLModel
@@ -200,6 +201,15 @@ def model_row(table: Table, model: SQLModel) -> dict[str, Any]:
         for key, value in row.items()
         if value is not None or not table.columns[key].primary_key
     }
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` built for the session's database, so that it takes an
+    `ON CONFLICT` clause (SQLite and PostgreSQL spell it alike; each dialect has its own
+    construct)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite.insert(table)
+    return postgresql.insert(table)
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.db import table_of
+from common.db import dialect_insert, table_of
 from services.ingest.models import IndexCounter
 
 COUNTERS = table_of(IndexCounter)  # core statements: no ORM unit of work on the submission path
@@ -33,8 +31,9 @@ def format_index_no(pattern: str, org: str, year: int, serial: int) -> str:
 
 async def next_serial(session: AsyncSession, publisher: str, year: int) -> int:
     """The next serial of `publisher` in `year` (1 for its first), in one statement."""
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(COUNTERS).values(publisher=publisher, year=year, next_serial=2)
+    statement = dialect_insert(session, COUNTERS).values(
+        publisher=publisher, year=year, next_serial=2
+    )
     bumped = await session.execute(
         statement.on_conflict_do_update(
             index_elements=[COUNTERS.c.publisher, COUNTERS.c.year],

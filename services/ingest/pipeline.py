@@ -14,12 +14,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, delete, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.db import insert_models, table_of
+from common.db import dialect_insert, insert_models, table_of
 from common.events import ContentIngested, FanoutSelector, utcnow
 from services.ingest import dedupe, indexno, schedules
 from services.ingest.chinese import fold, segment
@@ -85,10 +83,9 @@ async def store_blob(session: AsyncSession, data: bytes, media_type: str) -> str
     `INSERT … ON CONFLICT DO NOTHING`, so two requests storing the same bytes at once (a double
     click, a retry without `Idempotency-Key`) do not collide on the primary key."""
     digest = hashlib.sha256(data).hexdigest()
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
     # no look-up first: it would read back the stored bytes of every attachment already known
     await session.execute(
-        insert(BLOBS)
+        dialect_insert(session, BLOBS)
         .values(
             sha256=digest, media_type=media_type, size=len(data), data=data, created_at=utcnow()
         )

@@ -14,11 +14,10 @@ from typing import Any, cast
 
 import sqlmodel
 from sqlalchemy import CursorResult, exists, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import dialect_insert, insert_models, model_row, table_of
 from common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, TooManyRequests
 from common.events import CaseReceived
 from services.interaction.cases import clocks
@@ -148,24 +147,18 @@ def new_number(kind: str, at: datetime) -> str:
     return local_date(at).strftime("%Y%m%d") + f"{secrets.randbelow(10**6):06d}"
 
 
-def _row(model: Any) -> dict[str, Any]:
-    """The column values of a not-yet-stored model, for a Core insert (no ORM unit of work)."""
-    table = type(model).__table__
-    values = {c.name: getattr(model, c.key) for c in table.columns}
-    return {k: v for k, v in values.items() if not (v is None and table.c[k].primary_key)}
-
-
 def _insert_ignoring_number_clash(session: AsyncSession) -> Any:
-    table = Case.__table__
-    insert_ = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    return insert_(table).on_conflict_do_nothing(index_elements=[table.c.number])
+    table = table_of(Case)
+    return dialect_insert(session, table).on_conflict_do_nothing(index_elements=[table.c.number])
 
 
 async def _insert_case(ctx: Ctx, case: Case) -> None:
     """Insert the case; a clash of the random number draws a new one (no savepoint needed)."""
     statement = _insert_ignoring_number_clash(ctx.session)
     for _ in range(NUMBER_ATTEMPTS):
-        result = cast(CursorResult[Any], await ctx.session.execute(statement, _row(case)))
+        result = cast(
+            CursorResult[Any], await ctx.session.execute(statement, model_row(table_of(Case), case))
+        )
         if result.rowcount == 1:
             return
         case.number = new_number(case.kind, case.received_at)
@@ -212,25 +205,20 @@ async def submit(ctx: Ctx, data: CaseSubmission, ip: str, source: str = "web") -
     session = ctx.session
     await _insert_case(ctx, case)
     started = _first_clocks(ctx, case)
-    await session.execute(insert(CaseClock.__table__), [_row(c) for c in started])
     await session.execute(
-        insert(SubmissionAttempt.__table__), {"ip": ip, "phone_hash": phone_hash, "at": now}
+        insert(table_of(SubmissionAttempt)), {"ip": ip, "phone_hash": phone_hash, "at": now}
     )
-    await session.execute(
-        insert(CaseLog.__table__),
-        _row(
-            CaseLog(
-                case_id=case.id,
-                action="received",
-                from_state="submitted",
-                to_state="submitted",
-                actor="citizen",
-                reason="",
-                public=True,
-                at=now,
-            )
-        ),
+    received = CaseLog(
+        case_id=case.id,
+        action="received",
+        from_state="submitted",
+        to_state="submitted",
+        actor="citizen",
+        reason="",
+        public=True,
+        at=now,
     )
+    await insert_models(session, [*started, received])
     await OUTBOX.add(session, received_event(case, started[-1], now))
     return Submitted(case, token, started[0])
 
