@@ -8,11 +8,13 @@ the reviewers saw is what is posted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import CursorResult
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import dialect_insert, model_row, table_of
 from common.events import utcnow
 from services.distribute.channels.contract import Rendered
 from services.distribute.channels.wechat_render import render_wechat
@@ -40,7 +42,7 @@ async def variants_for(
 ) -> dict[str, ChannelVariant]:
     """The WeChat and Weibo renditions of `snapshot`, by platform: the stored ones, rendered and
     stored first when missing (or rendered from other text). A second writer racing this one
-    keeps the first stored row."""
+    keeps the first stored row. New renditions are returned outside the session."""
     stored = await _stored(session, snapshot)
     url: str | None = None
     for platform, render in RENDERERS.items():
@@ -78,12 +80,18 @@ async def _store(
     variant.body = rendered.body
     variant.findings = [f.as_dict() for f in rendered.findings]
     variant.rendered_at = utcnow()
-    try:
-        async with session.begin_nested():
-            session.add(variant)
-    except IntegrityError:  # stored meanwhile by another transaction: that one stands
-        key = (snapshot.content_id, snapshot.version, rendered.platform)
-        found = await session.get(ChannelVariant, key, populate_existing=True)
-        assert found is not None
-        return found
-    return variant
+    if current is not None:  # re-rendered from other text: the stored row is updated
+        session.add(variant)
+        return variant
+    # A new rendition: one INSERT, no savepoint and no ORM flush (every new version has two).
+    table = table_of(ChannelVariant)
+    added = await session.execute(
+        dialect_insert(session, table).on_conflict_do_nothing(), model_row(table, variant)
+    )
+    if cast(CursorResult[Any], added).rowcount == 1:
+        return variant
+    # stored meanwhile by another transaction: that one stands
+    key = (snapshot.content_id, snapshot.version, rendered.platform)
+    found = await session.get(ChannelVariant, key, populate_existing=True)
+    assert found is not None
+    return found
