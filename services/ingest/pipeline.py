@@ -116,8 +116,9 @@ async def find_duplicate(
     ]
     if prepared.meta.doc_number:
         near.append(col(ContentItem.doc_number) == prepared.meta.doc_number)
+    # Only ids and texts: every candidate is scored, one at most is loaded as an item.
     rows = await session.exec(
-        select(ContentItem, ContentVersion.body_text)
+        select(col(ContentItem.id), col(ContentVersion.body_text))
         .join(
             ContentVersion,
             (col(ContentVersion.content_id) == col(ContentItem.id))
@@ -127,12 +128,15 @@ async def find_duplicate(
         .order_by(col(ContentItem.created_at))
         .limit(MAX_CANDIDATES)
     )
-    best: tuple[ContentItem | None, float | None] = (None, None)
-    for item, body_text in rows:
+    best: tuple[str | None, float | None] = (None, None)
+    for item_id, body_text in rows:
         score = dedupe.jaccard(prepared.normalised, dedupe.normalise(body_text))
         if score >= threshold and (best[1] is None or score > best[1]):
-            best = (item, score)
-    return best
+            best = (item_id, score)
+    best_id, similarity = best
+    if best_id is None:
+        return None, None
+    return await session.get(ContentItem, best_id), similarity
 
 
 def source_row(
