@@ -21,6 +21,6 @@ def handlers(deps: Deps) -> dict[str, Handler]:
             return  # an older or repeated version: already reviewed or superseded
         # Only the checks without network here: this runs inside the consumer's transaction.
         findings = await checks.static(session, data)
-        await open_review(session, data, findings, queue_links=checks.links is not None)
+        await open_review(session, data, findings, latest, queue_links=checks.links is not None)
 
     return {ContentIngested.TOPIC: on_content_ingested}

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import insert_models
 from common.events import ContentIngested, ReviewStarted, utcnow
 from common.lookup import get_or_404
 from services.review import audit, linkcheck, policies
@@ -48,15 +49,16 @@ async def open_review(
     session: AsyncSession,
     data: ContentIngested,
     findings: list[Finding],
+    latest: ReviewTask | None,
     queue_links: bool = False,
 ) -> ReviewTask | None:
     """Store the findings and open a task for a new version (superseding an open older one).
 
-    With `queue_links`, the broken-link check is queued for the worker's job (never run here:
-    the caller's transaction is open). Returns None when the version is not newer than one
-    already seen (redelivery, reordering).
+    `latest` is the item's newest task (`latest_task`), read by the caller before it ran the
+    checks. With `queue_links`, the broken-link check is queued for the worker's job (never run
+    here: the caller's transaction is open). Returns None when the version is not newer than
+    one already seen (redelivery, reordering).
     """
-    latest = await latest_task(session, data.content_id)
     if latest is not None and latest.version >= data.version:
         return None
     now = utcnow()
@@ -95,10 +97,9 @@ async def open_review(
     )
     if latest is not None and latest.status == OPEN:
         await _supersede(session, latest, data.version)
-    session.add(task)
-    session.add_all(
-        finding_row(data.content_id, data.version, i, f) for i, f in enumerate(findings)
-    )
+    # Written once here: core inserts, not the ORM's unit of work (one task per new version).
+    rows = [finding_row(data.content_id, data.version, i, f) for i, f in enumerate(findings)]
+    await insert_models(session, [task, *rows])
     links_pending = queue_links and await linkcheck.enqueue(session, task)
     await _audit_opening(session, data, task, findings, policy.source, links_pending)
     await OUTBOX.add(
