@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+from sqlalchemy import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.db import dialect_insert, model_row, table_of
 from common.events import ContentIngested, utcnow
 from services.distribute import schedules
 from services.distribute.models import ContentSnapshot
@@ -41,17 +43,24 @@ def snapshot_from(content_id: str, version: int, fields: dict[str, Any]) -> Cont
 
 async def store_snapshot(session: AsyncSession, data: ContentIngested) -> ContentSnapshot:
     """Keep a version's text for rendering; a version seen before is left as it was, but for
-    `reprint_of`, which a version fetched from ingest's API did not carry."""
-    existing = await session.get(ContentSnapshot, (data.content_id, data.version))
-    if existing is not None:
-        if existing.reprint_of is None and data.reprint_of:
-            existing.reprint_of = data.reprint_of
-            session.add(existing)
-        return existing
+    `reprint_of`, which a version fetched from ingest's API did not carry.
+
+    A new version is written with one `INSERT … ON CONFLICT DO NOTHING` (every submission
+    brings one) and returned outside the session; a version stored first by a concurrent
+    writer is treated as seen before."""
     snapshot = snapshot_from(data.content_id, data.version, data.model_dump())
-    session.add(snapshot)
-    await session.flush()
-    return snapshot
+    table = table_of(ContentSnapshot)
+    added = await session.execute(
+        dialect_insert(session, table).on_conflict_do_nothing(), model_row(table, snapshot)
+    )
+    if cast(CursorResult[Any], added).rowcount == 1:
+        return snapshot
+    existing = await session.get(ContentSnapshot, (data.content_id, data.version))
+    assert existing is not None  # the conflict was on this key
+    if existing.reprint_of is None and data.reprint_of:
+        existing.reprint_of = data.reprint_of
+        session.add(existing)
+    return existing
 
 
 class VersionSource(Protocol):

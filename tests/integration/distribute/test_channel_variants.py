@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from services.distribute.channels.variants import variants_for
 from services.distribute.library import store_snapshot
-from services.distribute.models import ChannelVariant
+from services.distribute.models import ChannelVariant, ContentSnapshot
 from tests.integration.distribute.conftest import Distribute, ingested
 
 
@@ -30,7 +30,8 @@ async def test_racing_writers_of_a_new_version_keep_one_rendition_each(
 
     async def render() -> dict[str, tuple[str, str]]:
         async with distribute.app.state.db.sessions() as session:
-            snapshot = await store_snapshot(session, data)
+            snapshot = await session.get(ContentSnapshot, ("race1", 1))
+            assert snapshot is not None
             await both_read.wait()  # each has seen the snapshot before either writes
             variants = await variants_for(session, snapshot)
             await session.commit()
