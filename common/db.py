@@ -7,10 +7,10 @@ import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from itertools import groupby
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Path, Request
-from sqlalchemy import MetaData, Table, event, insert
+from sqlalchemy import Column, CursorResult, MetaData, Table, event, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_only
@@ -210,6 +210,18 @@ def dialect_insert(session: AsyncSession, table: Table) -> postgresql.Insert | s
     if session.get_bind().dialect.name == "sqlite":
         return sqlite.insert(table)
     return postgresql.insert(table)
+
+
+async def insert_unless_present(
+    session: AsyncSession, model: SQLModel, conflict_on: Sequence[Column[Any]] | None = None
+) -> bool:
+    """Insert a new model object with one `INSERT … ON CONFLICT DO NOTHING` (on any unique key,
+    or only on `conflict_on`); False when such a row was there already. The object stays
+    outside the session, as with `insert_models`."""
+    table = table_of(type(model))
+    statement = dialect_insert(session, table).on_conflict_do_nothing(index_elements=conflict_on)
+    result = await session.execute(statement, model_row(table, model))
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 def table_of(model: type[SQLModel]) -> Table:

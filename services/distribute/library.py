@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.db import dialect_insert, model_row, table_of
+from common.db import insert_unless_present
 from common.events import ContentIngested, utcnow
 from services.distribute import schedules
 from services.distribute.models import ContentSnapshot
@@ -49,11 +48,7 @@ async def store_snapshot(session: AsyncSession, data: ContentIngested) -> Conten
     brings one) and returned outside the session; a version stored first by a concurrent
     writer is treated as seen before."""
     snapshot = snapshot_from(data.content_id, data.version, data.model_dump())
-    table = table_of(ContentSnapshot)
-    added = await session.execute(
-        dialect_insert(session, table).on_conflict_do_nothing(), model_row(table, snapshot)
-    )
-    if cast(CursorResult[Any], added).rowcount == 1:
+    if await insert_unless_present(session, snapshot):
         return snapshot
     existing = await session.get(ContentSnapshot, (data.content_id, data.version))
     assert existing is not None  # the conflict was on this key

@@ -8,13 +8,11 @@ the reviewers saw is what is posted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
 
-from sqlalchemy import CursorResult
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.db import dialect_insert, model_row, table_of
+from common.db import insert_unless_present
 from common.events import utcnow
 from services.distribute.channels.contract import Rendered
 from services.distribute.channels.wechat_render import render_wechat
@@ -84,11 +82,7 @@ async def _store(
         session.add(variant)
         return variant
     # A new rendition: one INSERT, no savepoint and no ORM flush (every new version has two).
-    table = table_of(ChannelVariant)
-    added = await session.execute(
-        dialect_insert(session, table).on_conflict_do_nothing(), model_row(table, variant)
-    )
-    if cast(CursorResult[Any], added).rowcount == 1:
+    if await insert_unless_present(session, variant):
         return variant
     # stored meanwhile by another transaction: that one stands
     key = (snapshot.content_id, snapshot.version, rendered.platform)

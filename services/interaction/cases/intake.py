@@ -10,14 +10,13 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import sqlmodel
-from sqlalchemy import CursorResult, exists, func, insert, literal, select
+from sqlalchemy import exists, func, insert, literal, select
 from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.db import dialect_insert, insert_models, model_row, table_of
+from common.db import insert_models, insert_unless_present, table_of
 from common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable, TooManyRequests
 from common.events import CaseReceived
 from services.interaction.cases import clocks
@@ -147,19 +146,10 @@ def new_number(kind: str, at: datetime) -> str:
     return local_date(at).strftime("%Y%m%d") + f"{secrets.randbelow(10**6):06d}"
 
 
-def _insert_ignoring_number_clash(session: AsyncSession) -> Any:
-    table = table_of(Case)
-    return dialect_insert(session, table).on_conflict_do_nothing(index_elements=[table.c.number])
-
-
 async def _insert_case(ctx: Ctx, case: Case) -> None:
     """Insert the case; a clash of the random number draws a new one (no savepoint needed)."""
-    statement = _insert_ignoring_number_clash(ctx.session)
     for _ in range(NUMBER_ATTEMPTS):
-        result = cast(
-            CursorResult[Any], await ctx.session.execute(statement, model_row(table_of(Case), case))
-        )
-        if result.rowcount == 1:
+        if await insert_unless_present(ctx.session, case, conflict_on=[table_of(Case).c.number]):
             return
         case.number = new_number(case.kind, case.received_at)
     raise ServiceUnavailable("暂时无法生成编号，请稍后再试", field="number")
