@@ -110,12 +110,17 @@ def match_sql(public: bool = False) -> tuple[str, str, str]:
     """SQLite: (FROM … WHERE match, score, newest-first key); lower score = better.
 
     `public` searches the published versions' index (`published_fts`) instead of the current
-    versions' one; either way the row is aliased `sd` and the item `ci`. (PostgreSQL: `pg.py`.)"""
+    versions' one; either way the row is aliased `sd` and the item `ci`. (PostgreSQL: `pg.py`.)
+
+    The full-text table is always the outer loop (SQLite's CROSS JOIN keeps the order as
+    written): with an item filter such as the site, the planner otherwise walked the filtered
+    items and ran the whole MATCH once per item — every item times every match, 20–60 ms of
+    facet counting at 300 published notices, growing with the square of the library."""
     scope = PUBLIC if public else STAFF
     fts = scope.fts
     return (
-        f"FROM {fts} JOIN {scope.table} sd ON sd.id = {fts}.rowid "
-        f"JOIN content_item ci ON ci.id = sd.content_id WHERE {fts} MATCH :q",
+        f"FROM {fts} CROSS JOIN {scope.table} sd ON sd.id = {fts}.rowid "
+        f"CROSS JOIN content_item ci ON ci.id = sd.content_id WHERE {fts} MATCH :q",
         f"bm25({fts}, 5.0, 1.0, 2.0)",
         f"{fts}.rowid",
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 
 from common.db import Database
@@ -359,6 +359,51 @@ async def test_postgres_search_plans_use_the_index_not_a_scan_of_every_tsvector(
     assert pg.candidate_query(terms) == "'政府' & '府网' & '网站' & '信息'"
     assert pg.needs_verification(terms) and not pg.needs_verification(query_terms("政府 信息"))
     assert pg.candidate_query(query_terms("年 abc")) == "'年':* & 'abc':*"
+
+
+async def test_sqlite_search_walks_the_full_text_index_first_under_item_filters(
+    ingest_client: httpx.AsyncClient, database_url: str
+) -> None:
+    """With an item filter (site, kind…) SQLite's planner preferred walking the filtered items
+    and running the whole MATCH once per item, every item times every match: the facet count
+    of a portal search took 20–60 ms at 300 notices. Every statement a search runs — page,
+    date page and facets, staff and public — must scan the full-text table first."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite plans only")
+    await seed(ingest_client)
+    database = Database(database_url)
+    statements: list[tuple[str, object]] = []
+
+    def capture(
+        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+    ) -> None:
+        if " MATCH " in statement:
+            statements.append((statement, parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    filters = query.SearchFilters(
+        site="province", kind="notice", publisher="县安全生产委员会办公室"
+    )
+    try:
+        async with database.sessions() as session:
+            for public in (False, True):
+                for order in ("relevance", "date"):
+                    await query.search(session, "安全 生产", filters, order=order, public=public)
+        event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+        assert len(statements) == 8  # a page and the facets, per order and index
+        async with database.engine.connect() as conn:
+            for statement, parameters in statements:
+                plan = (
+                    await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                ).all()
+                steps = [row[3] for row in plan if row[3].startswith(("SCAN", "SEARCH"))]
+                first = steps[0]  # the outermost loop: plans list tables outer to inner
+                assert first.startswith(("SCAN content_fts", "SCAN published_fts")), (
+                    statement,
+                    plan,
+                )
+    finally:
+        await database.dispose()
 
 
 async def test_ranked_postgres_search_probes_the_newest_id_blocks_and_finds_the_same_page(
