@@ -39,9 +39,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.ingest.search import facet_sql
 from services.ingest.search.tokens import Term
 
-FACET_COLUMNS = ("site", "kind", "publisher", "topic", "status")
 # Rows per id block: each search table's GIN index holds `id / 1024` next to the tsvector
 # (migration 5c1d2e7f9a30; the expression must match it exactly for the index to answer).
 ID_BLOCK = 1024
@@ -179,38 +179,15 @@ async def facet_counts(
     window: int,
 ) -> dict[str, dict[str, int]]:
     """Counts by site, kind, publisher, topic, status and year over at most `window` matches."""
-    base = {k: v for k, v in params.items() if k not in ("limit", "offset", "c_date", "c_id")}
-    base["fw"], base["fw1"] = window, window + 1
-    groups = [
-        f"SELECT '{name}' AS facet, CAST({name} AS text) AS value, count(*) AS n "
-        f"FROM counted GROUP BY {name}"
-        for name in FACET_COLUMNS
-    ]
-    groups.append(
-        "SELECT 'year', to_char(doc_date, 'YYYY'), count(*) FROM counted "
-        "WHERE doc_date IS NOT NULL GROUP BY 2"
-    )
-    groups.append("SELECT '_matches', NULL, count(*) FROM matched")
     # Any `window` matches will do, so no walk in order: one bitmap scan of the GIN index,
     # rechecking phrases row by row (cheaper than the LATERAL probe), stopped by the LIMIT.
     join = " JOIN content_item ci ON ci.id = sd.content_id" if "ci." in filters_sql else ""
     match = ":q" if verify else ":lq"
-    sql = (
-        "WITH matched AS MATERIALIZED (SELECT sd.content_id AS id, sd.doc_date AS doc_date "
+    matched = (
+        "SELECT sd.content_id AS id, sd.doc_date AS doc_date "
         f"FROM {table} sd{join} WHERE sd.tsv @@ CAST({match} AS tsquery){filters_sql} "
-        "LIMIT :fw1), "
-        f"counted AS MATERIALIZED (SELECT {', '.join('ci.' + c for c in FACET_COLUMNS)}, "
-        "m.doc_date FROM (SELECT * FROM matched LIMIT :fw) m "
-        "JOIN content_item ci ON ci.id = m.id) " + " UNION ALL ".join(groups)
+        "LIMIT :fw1"
     )
-    facets: dict[str, dict[str, int]] = {name: {} for name in (*FACET_COLUMNS, "year")}
-    matched = 0
-    rows = (await session.execute(text(sql), base)).all()
-    for facet, value, count in sorted(rows, key=lambda r: (-r[2], str(r[1]))):
-        if facet == "_matches":
-            matched = count
-        else:
-            facets[facet][str(value)] = count
-    if matched > window:
-        facets["_truncated"] = {"limit": window}
-    return facets
+    sql = facet_sql.counts_sql(matched, "to_char(doc_date, 'YYYY')")
+    rows = (await session.execute(text(sql), facet_sql.window_params(params, window))).all()
+    return facet_sql.facets_of(rows, window)

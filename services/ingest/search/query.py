@@ -10,7 +10,6 @@ see `pg.py`; the results are the same.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,11 +20,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import Unprocessable
 from common.pagination import decode_cursor, encode_cursor
-from services.ingest.search import pg
+from services.ingest.search import facet_sql, pg
 from services.ingest.search.index import PUBLIC, STAFF, WORD_PREFIX, is_sqlite
 from services.ingest.search.tokens import Term, query_terms
 
-FACETS = ("site", "kind", "publisher", "topic", "status")
 RANK_WINDOW = 1000
 FACET_WINDOW = 20000
 
@@ -246,27 +244,11 @@ def _date_page(
 async def facet_counts(
     session: AsyncSession, where: str, params: dict[str, Any]
 ) -> dict[str, dict[str, int]]:
-    """SQLite: counts by site, kind, publisher, topic, status and year, in one pass over the
-    matches (PostgreSQL counts in SQL: `pg.facet_counts`).
-
-    Counted over at most FACET_WINDOW matches (any of them); `_truncated` says when there were
-    more.
-    """
-    base = {k: v for k, v in params.items() if k not in ("limit", "offset", "c_date", "c_id")}
+    """SQLite: counts by site, kind, publisher, topic, status and year over at most
+    FACET_WINDOW matches (any of them), counted in SQL (`facet_sql`); `_truncated` says when there
+    were more. PostgreSQL: `pg.facet_counts`."""
     where = where.split(" AND (sd.doc_date < :c_date")[0]
-    columns = ", ".join(f"ci.{name}" for name in FACETS)
-    rows = (
-        await session.execute(
-            text(f"SELECT {columns}, sd.doc_date {where} LIMIT {FACET_WINDOW + 1}"), base
-        )
-    ).all()
-    counters: dict[str, Counter[str]] = {name: Counter() for name in (*FACETS, "year")}
-    for row in rows[:FACET_WINDOW]:
-        for name, value in zip(FACETS, row, strict=False):
-            counters[name][str(value)] += 1
-        if row[-1] is not None:
-            counters["year"][str(row[-1])[:4]] += 1
-    facets = {name: dict(counter.most_common()) for name, counter in counters.items()}
-    if len(rows) > FACET_WINDOW:
-        facets["_truncated"] = {"limit": FACET_WINDOW}
-    return facets
+    matched = f"SELECT ci.id AS id, sd.doc_date AS doc_date {where} LIMIT :fw1"
+    sql = facet_sql.counts_sql(matched, "substr(doc_date, 1, 4)")
+    rows = (await session.execute(text(sql), facet_sql.window_params(params, FACET_WINDOW))).all()
+    return facet_sql.facets_of(rows, FACET_WINDOW)
