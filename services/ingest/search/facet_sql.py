@@ -3,9 +3,9 @@
 A search's matches are counted by site, kind, publisher, topic, status and year over at most
 `window` of them (any of them, no order). The counting is one statement: the matches are
 materialised once, each facet is a GROUP BY over them, and a last row says how many matched
-(up to `window + 1`, so a capped count says so). Counting in the database matters on a common
-term: shipping every match to Python and counting there cost ≈ 25 ms per portal search at
-2,000 published notices on SQLite, most of the search.
+(up to `window + 1`, so a capped count says so). On a common term this beats shipping every
+match to Python: at 2,000 published notices on SQLite, 12–16 ms per search's facets against
+17–19 ms.
 """
 
 from __future__ import annotations
