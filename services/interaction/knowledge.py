@@ -90,7 +90,10 @@ async def suggest_for(
         params["q"] = fulltext.fts5_any(grams)
         inner = (
             "SELECT k.id AS id, bm25(knowledge_fts, 5.0, 3.0, 1.0) AS score "
-            "FROM knowledge_fts JOIN knowledge_entry k ON k.id = knowledge_fts.rowid "
+            # CROSS JOIN keeps the full-text table outermost, as ingest's search does: today the
+            # ORDER BY on its rowid also leads the planner there, but a walk of the entries
+            # (under a department filter) would run the MATCH once per entry
+            "FROM knowledge_fts CROSS JOIN knowledge_entry k ON k.id = knowledge_fts.rowid "
             f"WHERE knowledge_fts MATCH :q AND {valid} "
             "ORDER BY knowledge_fts.rowid DESC LIMIT :window"
         )

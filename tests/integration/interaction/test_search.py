@@ -9,6 +9,7 @@ import httpx
 import pytest
 from alembic import command
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from common.migrations import alembic_config
 from services.interaction import knowledge
@@ -109,6 +110,39 @@ async def test_knowledge_ranked_by_the_index_never_lapsed(
     traditional = (await client.get("/api/v1/knowledge", params={"q": "社保卡補辦"})).json()
     assert traditional["items"][0]["id"] == exact
     assert (await client.get("/api/v1/knowledge", params={"q": "路灯"})).json()["items"] == []
+
+
+async def test_sqlite_knowledge_search_walks_the_full_text_index_first(
+    app: FastAPI, client: httpx.AsyncClient, database_url: str
+) -> None:
+    """Under a department filter the statement scans the full-text table first (a walk of the
+    entries would run the MATCH once per entry), and finds only that department's entry."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite plans only")
+    kept = await entry(
+        client, question="路灯坏了找谁？", answer="找城管。", tags=["路灯"], department="城管局"
+    )
+    await entry(client, question="路灯坏了找谁？", answer="找街道。", department="街道办")
+    engine = app.state.db.engine.sync_engine
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_c: object, _k: object, statement: str, parameters: Any, *_: object) -> None:
+        if " MATCH " in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        params = {"q": "路灯坏了", "department": "城管局"}
+        items = (await client.get("/api/v1/knowledge", params=params)).json()["items"]
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert [i["id"] for i in items] == [kept]
+    assert len(statements) == 1
+    async with app.state.db.engine.connect() as conn:
+        statement, parameters = statements[0]
+        plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)).all()
+    steps = [row[3] for row in plan if row[3].startswith(("SCAN", "SEARCH"))]
+    assert steps[0].startswith("SCAN knowledge_fts"), plan
 
 
 async def test_knowledge_candidates_are_bounded(
