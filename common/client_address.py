@@ -31,6 +31,7 @@ def parse_networks(trusted_proxies: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ip_network(entry.strip(), strict=False) for entry in trusted_proxies)
 
 
+@lru_cache(maxsize=4096)  # per request on the hot path; the same few addresses come back
 def _normalised(value: str) -> str | None:
     """The address in canonical form, None when it is not an IP address.
 
@@ -47,6 +48,7 @@ def _normalised(value: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def _is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
     parsed = ip_address(address)
     return any(parsed in network for network in networks)

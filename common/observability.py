@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import MutableMapping
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -32,6 +33,13 @@ EVENTS_DEAD_LETTERED = Counter(
 )
 
 health_router = APIRouter(include_in_schema=False)
+
+
+@lru_cache(maxsize=4096)
+def request_metrics(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """The request counter and latency histogram of one label set: `labels()` builds and looks
+    up its key under a lock on every call, which a hit of a cached page felt."""
+    return REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
 
 
 @health_router.get("/healthz")
@@ -90,7 +98,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        request_id = Headers(scope=scope).get("x-request-id") or secrets.token_hex(16)
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status: int | None = None
@@ -118,5 +126,6 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
             if status is not None:
                 route_path = getattr(scope.get("route"), "path", "unmatched")
-                REQUESTS.labels(scope["method"], route_path, str(status)).inc()
-                LATENCY.labels(scope["method"], route_path).observe(time.perf_counter() - started)
+                requests, latency = request_metrics(scope["method"], route_path, status)
+                requests.inc()
+                latency.observe(time.perf_counter() - started)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import MetaData
 from starlette.middleware import Middleware
 from starlette.routing import Mount
@@ -27,6 +28,9 @@ from common.migrations import one_starting_at_a_time, upgrade_to_head
 from common.observability import RequestContextMiddleware, health_router
 from common.settings import ServiceSettings
 from common.worker import ServiceWorker
+
+# What FastAPI's OpenTelemetry hooks get unless `settings.opentelemetry` is on: none of them runs
+TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
 ShutdownHook = Callable[[FastAPI], Awaitable[None]]
@@ -101,6 +105,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         docs_url=spec.docs_url,
         redoc_url=spec.redoc_url,
         openapi_url=spec.openapi_url,
+        telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
     )
     app.state.settings = settings
     app.state.spec = spec

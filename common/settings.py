@@ -61,6 +61,10 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = 2 * 1024 * 1024
     consumer_max_attempts: int = 5
     log_level: str = "INFO"
+    # FastAPI's native OpenTelemetry hooks (spans, metrics, logs through the global providers).
+    # Off by default: the hub reports through `/metrics`, and while on, every request asks the
+    # global providers whether one is configured (reading the environment each time).
+    opentelemetry: bool = False
     # Outbound calls (crawler, link checks, webhooks: common.outbound) never reach loopback,
     # private, link-local, CGNAT, unique-local, multicast or metadata addresses, except these:
     # addresses, CIDRs or exact host names, as a JSON list or comma-separated
