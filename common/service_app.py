@@ -7,6 +7,7 @@ Every such field is optional, and its default is what the four services use.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,27 @@ from common.worker import ServiceWorker
 
 # What FastAPI's OpenTelemetry hooks get unless `settings.opentelemetry` is on: none of them runs
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+_startup_frozen = False  # see freeze_startup_objects
+
+
+def freeze_startup_objects() -> None:
+    """Move everything the process holds after its first start-up into the permanent
+    generation, garbage collected first.
+
+    A full collection walks every tracked object: about 150,000 once a service has started, 70 to
+    80 ms on the gateway, while every request in flight waits (a portal read's p99). Frozen
+    objects are skipped, so a full collection walks only what was made since (about 1 ms).
+    Once per process: an app started later in the same process (tests start hundreds) keeps
+    its objects collectable.
+    """
+    global _startup_frozen
+    if _startup_frozen:
+        return
+    _startup_frozen = True
+    gc.collect()
+    gc.freeze()
+
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
 ShutdownHook = Callable[[FastAPI], Awaitable[None]]
@@ -89,6 +111,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             )
             app.state.worker = worker
             await worker.start()
+        freeze_startup_objects()
         try:
             yield
         finally:
