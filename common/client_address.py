@@ -31,13 +31,23 @@ def parse_networks(trusted_proxies: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ip_network(entry.strip(), strict=False) for entry in trusted_proxies)
 
 
-@lru_cache(maxsize=4096)  # per request on the hot path; the same few addresses come back
+# The longest form an address may take here: a bracketed IPv6 address with a zone and a port.
+MAX_ADDRESS_TEXT = 80
+
+
 def _normalised(value: str) -> str | None:
     """The address in canonical form, None when it is not an IP address.
 
     Accepts what proxies write: `[v6]`, `[v6]:port` and `v4:port` forms.
     """
     value = value.strip()
+    if len(value) > MAX_ADDRESS_TEXT:  # not an address, and not worth a place in the cache
+        return None
+    return _canonical(value)
+
+
+@lru_cache(maxsize=4096)  # per request on the hot path; the same few addresses come back
+def _canonical(value: str) -> str | None:
     if value.startswith("["):
         value = value[1:].split("]", 1)[0]
     elif value.count(":") == 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.client_address import client_address, client_ip
+from common.client_address import _canonical, client_address, client_ip
 from common.settings import ServiceSettings
 
 PROXIES = ["10.0.0.0/8", "192.0.2.1"]
@@ -31,6 +31,18 @@ def test_a_chain_of_trusted_proxies_is_walked_from_the_right() -> None:
 def test_a_malformed_hop_stops_the_walk_at_the_last_trusted_address() -> None:
     assert client_address("10.1.1.1", ["203.0.113.5, junk, 10.2.2.2"], PROXIES) == "10.2.2.2"
     assert client_address("10.1.1.1", ["unknown"], PROXIES) == "10.1.1.1"
+
+
+def test_a_hop_longer_than_any_address_is_malformed_and_not_kept() -> None:
+    """Addresses are parsed once per distinct text and remembered; a client's long junk is
+    refused before it takes room in that memory."""
+    longest = "[fe80:0000:0000:0000:0000:0000:0000:0001%eth0]:65535"
+    assert client_address("10.1.1.1", [longest], PROXIES) == "fe80::1%eth0"
+    assert client_address("10.1.1.1", [" " * 200 + "203.0.113.5"], PROXIES) == "203.0.113.5"
+    _canonical.cache_clear()
+    junk = "203.0.113.5" + "x" * 100
+    assert client_address("10.1.1.1", [f"{junk}, 10.2.2.2"], PROXIES) == "10.2.2.2"
+    assert _canonical.cache_info().currsize == 2  # the peer and 10.2.2.2, not the junk
 
 
 def test_ports_brackets_and_ipv6_are_understood() -> None:
