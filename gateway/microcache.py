@@ -11,12 +11,19 @@ Only what cannot differ between callers is kept: GETs without credentials, answe
 The key holds the path and query as the client sent them, and the request headers a service
 may answer by (`Accept`, `Accept-Language`). A request asking for a fresh answer
 (`Cache-Control: no-cache`) is forwarded, and its answer kept for the next callers.
+
+While one request fetches a key's answer, the others for that key wait for it instead of all
+asking the service at once (as nginx's `proxy_cache_lock`): when a popular search expires,
+32 readers used to start 32 searches. If the answer is not kept, each waiting request then
+asks the service itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +83,7 @@ class MicroCache:
         self._answers: LRUCache[Key, StoredAnswer] = LRUCache(
             maxsize=max_bytes, getsizeof=lambda answer: len(answer.body) + 1
         )
+        self._fetching: dict[Key, asyncio.Event] = {}
 
     @staticmethod
     def key(raw_path: bytes, query: bytes, headers: Mapping[str, str]) -> Key:
@@ -90,6 +98,26 @@ class MicroCache:
             self._answers.pop(key, None)
             return None
         return answer
+
+    async def fetched_by_another(self, key: Key) -> StoredAnswer | None:
+        """The answer a request fetching `key` right now keeps, once it has it; None when no
+        request is fetching it, or its answer was not kept."""
+        fetching = self._fetching.get(key)
+        if fetching is None or self.seconds <= 0:
+            return None
+        await fetching.wait()
+        return self.get(key)
+
+    @contextmanager
+    def fetching(self, key: Key) -> Iterator[None]:
+        """Marks `key` as being fetched until the block ends, kept or not (an error too)."""
+        event = self._fetching.setdefault(key, asyncio.Event())
+        try:
+            yield
+        finally:
+            if self._fetching.get(key) is event:
+                del self._fetching[key]
+            event.set()
 
     def put(self, key: Key, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         """Keep the answer if a shared cache may (`shared_lifetime`)."""

@@ -132,17 +132,28 @@ class Upstreams:
         cache: MicroCache | None = None,
     ) -> Response:
         """The service's answer to the request; an anonymous GET is answered from `cache`
-        while a shared cache may reuse the answer (`gateway.microcache`)."""
+        while a shared cache may reuse the answer, or waits for the one another request is
+        fetching (`gateway.microcache`)."""
         refuse_dot_segments(request.url.path)
         raw_path, query = request_target(request.scope)
-        key = None
-        if cache is not None and actor is None and request.method == "GET":
-            key = cache.key(raw_path, query, request.headers)
-            stored = (
-                None if wants_fresh(request.headers.get("cache-control", "")) else cache.get(key)
-            )
+        if cache is None or actor is not None or request.method != "GET":
+            return to_response(await self.forwarded(request, service, actor, client_ip))
+        key = cache.key(raw_path, query, request.headers)
+        if not wants_fresh(request.headers.get("cache-control", "")):
+            stored = cache.get(key) or await cache.fetched_by_another(key)
             if stored is not None:
                 return stored_response(request, stored)
+        with cache.fetching(key):
+            upstream = await self.forwarded(request, service, actor, client_ip)
+            headers = list(passed_headers(upstream).items())
+            cache.put(key, upstream.status_code, headers, upstream.content)
+        return to_response(upstream)
+
+    async def forwarded(
+        self, request: Request, service: str, actor: Actor | None, client_ip: str
+    ) -> httpx.Response:
+        """The service's answer to the request as the client sent it."""
+        raw_path, query = request_target(request.scope)
         # The raw bytes: a header value is not always ASCII, and the path and query are forwarded
         # as the client encoded them (re-encoded only where a byte may not stand in a URL).
         incoming = [
@@ -150,7 +161,7 @@ class Upstreams:
             for k, v in request.headers.raw
             if k.decode("latin-1").lower() not in DROPPED_REQUEST_HEADERS
         ]
-        upstream = await self.call(
+        return await self.call(
             service,
             request.method,
             raw_path,
@@ -160,10 +171,6 @@ class Upstreams:
             body=await request.body(),
             headers=incoming,
         )
-        if cache is not None and key is not None:
-            headers = list(passed_headers(upstream).items())
-            cache.put(key, upstream.status_code, headers, upstream.content)
-        return to_response(upstream)
 
     async def content_with_history(
         self, content_id: str, actor: Actor | None, client_ip: str

@@ -72,6 +72,40 @@ async def test_a_public_read_is_answered_from_memory_until_it_expires(gateway: G
     assert (await gateway.client.get(LIST)).json()["n"] == 2
 
 
+class SlowUpstream(Upstream):
+    """Answers after a pause, so concurrent requests overlap while it is fetched."""
+
+    async def answer(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.2)
+        return self(request)
+
+
+@pytest.mark.parametrize("kept", [True, False])
+async def test_concurrent_reads_of_one_key_wait_for_one_fetch(
+    database_url: str, kept: bool
+) -> None:
+    """When a popular answer expires, the readers asking for it at once cost the service one
+    request; an answer that may not be kept is fetched by each of them as before."""
+    upstream = SlowUpstream() if kept else SlowUpstream(headers={"cache-control": "no-store"})
+    config = GatewaySettings(
+        database_url=database_url, demo=True, demo_password=PASSWORD, microcache_seconds=5
+    )
+
+    def services(_name: str) -> httpx.MockTransport:
+        return httpx.MockTransport(upstream.answer)
+
+    async with served_gateway(config, services) as (_, client):
+        answers = await asyncio.gather(*(client.get(LIST) for _ in range(10)))
+        other = await client.get(LIST, params={"cursor": "abc"})
+    assert [a.status_code for a in answers] == [200] * 10 and other.status_code == 200
+    if kept:
+        assert len(upstream.seen) == 2  # one for the ten, one for the other key
+        assert {a.json()["n"] for a in answers} == {1}
+    else:
+        assert len(upstream.seen) == 11
+        assert {a.json()["n"] for a in answers} == set(range(1, 11))
+
+
 async def test_a_kept_answer_honours_if_none_match(gateway: Gateway) -> None:
     await gateway.client.get(LIST)
     cached = await gateway.client.get(LIST, headers={"if-none-match": '"v1"'})
